@@ -1,0 +1,17 @@
+"""User-facing errors: anything a user can cause ends as one clear line, never a traceback."""
+
+from __future__ import annotations
+
+__all__ = ["InrzipError", "FormatError", "InputError"]
+
+
+class InrzipError(Exception):
+    """Base class of every error the CLI reports as ``inrzip: error: ...`` with exit status 2."""
+
+
+class FormatError(InrzipError):
+    """An ``.inr`` file is truncated, corrupted, hostile or from a newer inrzip."""
+
+
+class InputError(InrzipError):
+    """A source signal (image, mesh, scene) cannot be read or is out of bounds."""

@@ -1,0 +1,137 @@
+"""Coordinate networks (SIREN and friends) as pure functions of (layers, coords).
+
+Weights come from outside (a parameterization), so the same forward serves plain MLPs, D'OH
+hypernetworks, quantized networks and decoded files. Architecture "WxL" means width W and L
+hidden-to-hidden layers, as in the papers: L + 2 linear layers, e.g. 9x40 = 14961 parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .errors import InrzipError
+
+__all__ = [
+    "NetworkSpec", "Activation", "ACTIVATIONS", "register_activation", "parse_arch",
+    "layer_shapes", "weight_count", "param_count", "init_bounds", "positional_encoding", "forward",
+]
+
+Layers = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Everything that fixes a network's shape and function (but not its weights)."""
+
+    in_features: int  # raw coordinate dimension
+    out_features: int
+    width: int
+    hidden: int  # hidden-to-hidden layers (the paper's "9" in 9x40)
+    activation: str = "sine"
+    omega: float = 30.0  # sine frequency, first layer included (SIREN's w0 = w0_initial = 30)
+    pe_freqs: int = 0  # positional-encoding frequencies; 0 = raw coordinates
+
+    @property
+    def encoded_features(self) -> int:
+        """Input width after positional encoding: raw + sin/cos per frequency per axis."""
+        return self.in_features * (1 + 2 * self.pe_freqs)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A nonlinearity and the weight init that goes with it (bounds of a uniform distribution)."""
+
+    fn: Callable[[torch.Tensor, float], torch.Tensor]
+    first_bound: Callable[[int, float], float]  # (fan_in, omega) -> bound of U(-b, b)
+    hidden_bound: Callable[[int, float], float]
+
+
+ACTIVATIONS: dict[str, Activation] = {}
+
+
+def register_activation(name: str, act: Activation) -> None:
+    ACTIVATIONS[name] = act
+
+
+def _kaiming(fan_in: int, omega: float) -> float:
+    return 1.0 / math.sqrt(fan_in)  # PyTorch nn.Linear default (kaiming_uniform with a=sqrt(5))
+
+
+# SIREN reference code: first layer U(+-1/fan_in), hidden U(+-sqrt(6/fan_in)/omega).
+register_activation("sine", Activation(
+    fn=lambda x, w: torch.sin(w * x),
+    first_bound=lambda fan_in, w: 1.0 / fan_in,
+    hidden_bound=lambda fan_in, w: math.sqrt(6.0 / fan_in) / w,
+))
+register_activation("relu", Activation(fn=lambda x, w: F.relu(x), first_bound=_kaiming, hidden_bound=_kaiming))
+# Gaussian activation exp(-x^2 / (2 s^2)) with s = 0.1 (Ramasinghe & Lucey, "Beyond periodicity").
+register_activation("gauss", Activation(
+    fn=lambda x, w: torch.exp(-0.5 * (x / 0.1) ** 2), first_bound=_kaiming, hidden_bound=_kaiming,
+))
+
+
+def parse_arch(arch: str) -> tuple[int, int]:
+    """'28x9' -> (width 28, hidden layers 9)."""
+    try:
+        w, h = (int(p) for p in arch.lower().split("x"))
+    except ValueError:
+        raise InrzipError(f"bad architecture {arch!r}; write WIDTHxHIDDEN, e.g. 28x9") from None
+    if not (1 <= w <= 4096 and 0 <= h <= 64):
+        raise InrzipError(f"architecture {arch!r} out of range (width 1..4096, hidden layers 0..64)")
+    return w, h
+
+
+def layer_shapes(spec: NetworkSpec) -> list[tuple[int, int]]:
+    """(out, in) of every linear layer, first to last."""
+    dims = [spec.encoded_features] + [spec.width] * (spec.hidden + 1) + [spec.out_features]
+    return [(dims[i + 1], dims[i]) for i in range(len(dims) - 1)]
+
+
+def weight_count(spec: NetworkSpec) -> int:
+    return sum(o * i for o, i in layer_shapes(spec))
+
+
+def param_count(spec: NetworkSpec) -> int:
+    return sum(o * i + o for o, i in layer_shapes(spec))
+
+
+def init_bounds(spec: NetworkSpec, scheme: str = "siren") -> list[float]:
+    """Per-layer weight bound of U(-b, b). ``scheme='doh'`` uses the D'OH supplement's narrower
+    hidden target U(+-1/(omega sqrt h)) (its eqs. 14-16) for sine networks; 'siren' the reference code's."""
+    act = ACTIVATIONS[spec.activation]
+    bounds = []
+    for i, (_, fan_in) in enumerate(layer_shapes(spec)):
+        if i == 0:
+            bounds.append(act.first_bound(fan_in, spec.omega))
+        elif scheme == "doh" and spec.activation == "sine":
+            bounds.append(1.0 / (spec.omega * math.sqrt(fan_in)))
+        else:
+            bounds.append(act.hidden_bound(fan_in, spec.omega))
+    return bounds
+
+
+def positional_encoding(x: torch.Tensor, freqs: int) -> torch.Tensor:
+    """[x, sin(2^k pi x), cos(2^k pi x)] for k < freqs (NeRF-style), concatenated on the last axis."""
+    if freqs == 0:
+        return x
+    scales = (2.0 ** torch.arange(freqs, dtype=x.dtype, device=x.device)) * math.pi
+    xb = (x[..., None, :] * scales[:, None]).flatten(-2)  # (..., freqs * d)
+    return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
+
+
+def forward(spec: NetworkSpec, layers: Layers, coords: torch.Tensor) -> torch.Tensor:
+    """Evaluate the network: coords (N, in_features) -> (N, out_features). Last layer is linear."""
+    act = ACTIVATIONS[spec.activation].fn
+    h = positional_encoding(coords, spec.pe_freqs)
+    for w, b in layers[:-1]:
+        h = act(F.linear(h, w, b), spec.omega)
+    w, b = layers[-1]
+    return F.linear(h, w, b)

@@ -1,0 +1,218 @@
+"""How a network's weights are produced from the tensors we train and store.
+
+- ``mlp``: every weight and bias is trained and stored (COIN-style).
+- ``doh``: D'OH (Gordon et al. 2024). Each layer's flattened weights are ``W_l = B_l z``: one trained
+  latent ``z`` (dimension n) shared by all layers, and fixed random ``B_l`` regenerated from an
+  integer seed, so only ``z`` (plus the biases, which are stored directly) goes into the file.
+
+The latent ratio counts ``n / (weights of the target network)``, biases excluded, with the network's
+actual input width (PE included). The paper's "DOH 30/60/100%" labels are total stored parameters
+relative to MLP(9x40) without PE; they correspond to ratios 0.25 / 0.5 / 0.8585 (docs/format.md).
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import rng
+from .errors import FormatError, InrzipError
+from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
+
+__all__ = ["Parameterization", "PARAMETERIZATIONS", "register_parameterization", "make_parameterization",
+           "MLP", "DOH", "doh_b_bounds", "materialize"]
+
+_MAX_LATENT = 1 << 24
+_B_CHUNK = 1 << 22  # entries of B generated at once when materialising on decode (32 MB of float64)
+
+
+class Parameterization(nn.Module, ABC):
+    """Trainable tensors -> network layers. ``stored()`` lists, in file order, what is quantized and saved."""
+
+    name: ClassVar[str]
+
+    def __init__(self, spec: NetworkSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def layers(self) -> Layers:
+        """The network's (W, b) per layer, differentiable w.r.t. the trained tensors."""
+        return self.layers_from(self.stored())
+
+    @abstractmethod
+    def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
+        """Layers from (possibly fake-quantized, for QAT) stored tensors, same names as ``stored()``."""
+
+    @abstractmethod
+    def stored(self) -> dict[str, torch.Tensor]:
+        """Name -> tensor of everything the file stores, in file order."""
+
+    def header(self) -> dict[str, Any]:
+        """Extra header fields (seed, latent size...) needed to rebuild the layers."""
+        return {}
+
+    @classmethod
+    @abstractmethod
+    def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        """Shapes the file must hold, from the header alone (validates hostile files before decoding)."""
+
+    @classmethod
+    @abstractmethod
+    def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
+        """Decoder side: deterministic float32 CPU layers from decoded tensors."""
+
+
+PARAMETERIZATIONS: dict[str, type[Parameterization]] = {}
+
+
+def register_parameterization(cls: type[Parameterization]) -> type[Parameterization]:
+    PARAMETERIZATIONS[cls.name] = cls
+    return cls
+
+
+def parameterization_class(name: str) -> type[Parameterization]:
+    try:
+        return PARAMETERIZATIONS[name]
+    except KeyError:
+        raise FormatError(f"unknown parameterization {name!r}; known: {sorted(PARAMETERIZATIONS)}") from None
+
+
+def _uniform_(t: torch.Tensor, bound: float, gen: torch.Generator) -> torch.Tensor:
+    with torch.no_grad():
+        return t.uniform_(-bound, bound, generator=gen)
+
+
+@register_parameterization
+class MLP(Parameterization):
+    """Weights trained directly, SIREN reference init (biases: PyTorch's U(+-1/sqrt(fan_in)))."""
+
+    name = "mlp"
+
+    def __init__(self, spec: NetworkSpec, seed: int = 0, **_: Any) -> None:
+        super().__init__(spec)
+        gen = torch.Generator().manual_seed(seed)
+        self.weights = nn.ParameterList()
+        self.biases = nn.ParameterList()
+        for (o, i), bound in zip(layer_shapes(spec), init_bounds(spec, "siren")):
+            self.weights.append(nn.Parameter(_uniform_(torch.empty(o, i), bound, gen)))
+            self.biases.append(nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)))
+
+    def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
+        return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
+
+    def stored(self) -> dict[str, torch.Tensor]:
+        out: dict[str, torch.Tensor] = {}
+        for k, (w, b) in enumerate(zip(self.weights, self.biases)):
+            out[f"w{k}"], out[f"b{k}"] = w, b
+        return out
+
+    @classmethod
+    def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        out: dict[str, tuple[int, ...]] = {}
+        for k, (o, i) in enumerate(layer_shapes(spec)):
+            out[f"w{k}"], out[f"b{k}"] = (o, i), (o,)
+        return out
+
+    @classmethod
+    def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
+        n = len(layer_shapes(spec))
+        return [(torch.from_numpy(tensors[f"w{k}"]), torch.from_numpy(tensors[f"b{k}"])) for k in range(n)]
+
+
+def doh_b_bounds(spec: NetworkSpec, latent: int, init: str = "doh") -> list[float]:
+    """Bound a_l of U(+-a_l) for each B_l so that B_l z matches the target init (supplement eq. 9):
+    with z ~ U(+-1/n), a_l = target_bound_l * sqrt(3 n)  (eqs. 13 and 16 for SIREN)."""
+    return [b * math.sqrt(3.0 * latent) for b in init_bounds(spec, init)]
+
+
+def latent_size(spec: NetworkSpec, ratio: float | None = None, dim: int | None = None) -> int:
+    """Latent dimension from an absolute ``dim`` or a ``ratio`` of the target weight count."""
+    n = dim if dim is not None else int(round((ratio if ratio is not None else 0.6) * weight_count(spec)))
+    if not 1 <= n <= _MAX_LATENT:
+        raise InrzipError(f"latent size {n} out of range 1..{_MAX_LATENT}")
+    return n
+
+
+def _b_rows(seed: int, layer: int, rows: slice, latent: int, bound: float) -> np.ndarray:
+    """Rows ``rows`` of B_layer (float64), drawn from the portable stream (seed, layer)."""
+    count = rows.stop - rows.start
+    return rng.symmetric_uniform(seed, layer, (count, latent), bound, start=rows.start * latent)
+
+
+@register_parameterization
+class DOH(Parameterization):
+    """Decoder-only random hypernetwork: trained latent z, fixed B_l from ``seed``, stored biases."""
+
+    name = "doh"
+
+    def __init__(self, spec: NetworkSpec, seed: int = 0, latent: int | None = None, latent_ratio: float = 0.6,
+                 init: str = "doh", **_: Any) -> None:
+        super().__init__(spec)
+        self.seed, self.init = int(seed), init
+        self.latent = latent_size(spec, latent_ratio, latent)
+        n = self.latent
+        gen = torch.Generator().manual_seed(seed)
+        self.z = nn.Parameter(_uniform_(torch.empty(n), 1.0 / n, gen))
+        self.biases = nn.ParameterList(
+            nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)) for o, i in layer_shapes(spec))
+        bounds = doh_b_bounds(spec, n, init)
+        blocks = [torch.from_numpy(_b_rows(self.seed, k, slice(0, o * i), n, a).astype(np.float32))
+                  for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds))]
+        self.register_buffer("B", torch.cat(blocks), persistent=False)  # (total weights, n)
+
+    def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
+        flat = self.B @ stored["z"]
+        out, start = [], 0
+        for k, (o, i) in enumerate(layer_shapes(self.spec)):
+            out.append((flat[start:start + o * i].view(o, i), stored[f"b{k}"]))
+            start += o * i
+        return out
+
+    def stored(self) -> dict[str, torch.Tensor]:
+        out = {"z": self.z}
+        out.update({f"b{k}": b for k, b in enumerate(self.biases)})
+        return out
+
+    def header(self) -> dict[str, Any]:
+        return {"seed": self.seed, "latent": self.latent, "doh_init": self.init}
+
+    @classmethod
+    def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        n = header.get("latent")
+        if not isinstance(n, int) or not 1 <= n <= _MAX_LATENT or not isinstance(header.get("seed"), int):
+            raise FormatError("D'OH file lacks a valid latent size or seed")
+        if header.get("doh_init", "doh") not in ("doh", "siren"):
+            raise FormatError(f"unknown D'OH init {header.get('doh_init')!r}")
+        out: dict[str, tuple[int, ...]] = {"z": (n,)}
+        out.update({f"b{k}": (o,) for k, (o, _) in enumerate(layer_shapes(spec))})
+        return out
+
+    @classmethod
+    def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
+        """W_l = B_l z in float64, B generated in chunks: identical on every machine, bounded memory."""
+        z = tensors["z"].astype(np.float64)
+        n, seed = z.shape[0], header["seed"]
+        bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
+        layers = []
+        rows_per_chunk = max(1, _B_CHUNK // n)
+        for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
+            flat = np.empty(o * i, dtype=np.float64)
+            for r in range(0, o * i, rows_per_chunk):
+                rows = slice(r, min(o * i, r + rows_per_chunk))
+                flat[rows] = _b_rows(seed, k, rows, n, a) @ z
+            layers.append((torch.from_numpy(flat.astype(np.float32).reshape(o, i)), torch.from_numpy(tensors[f"b{k}"])))
+        return layers
+
+
+def make_parameterization(name: str, spec: NetworkSpec, **kwargs: Any) -> Parameterization:
+    return parameterization_class(name)(spec, **kwargs)
+
+
+def materialize(name: str, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
+    """Decoder entry point: layers from (possibly dequantized) stored tensors."""
+    return parameterization_class(name).build_layers(spec, header, tensors)

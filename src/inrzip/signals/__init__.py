@@ -1,0 +1,6 @@
+"""Signal kinds. Importing this package registers every kind; add one line per new kind."""
+
+from .base import SIGNALS, Signal, load_signal, register_signal, signal_class
+from . import image  # noqa: F401  (registers "image")
+
+__all__ = ["SIGNALS", "Signal", "load_signal", "register_signal", "signal_class"]

@@ -1,0 +1,113 @@
+"""The contract every signal kind (image, occupancy, radiance field, ...) fulfils.
+
+A signal turns a source file into training pairs, turns a fitted network back into an output
+(an image, a voxel grid, rendered views), and carries the few header fields needed to decode.
+The trainer, the container and the CLI only talk to this interface, so a new kind touches
+``signals/`` and one registry line, nothing else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterator
+
+import torch
+
+__all__ = ["Field", "Signal", "SIGNALS", "register_signal", "signal_class", "load_signal"]
+
+# A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
+Field = Callable[[torch.Tensor], torch.Tensor]
+# Header values: what the container can store for a signal (see container.py).
+Meta = dict[str, Any]
+
+
+class Signal(ABC):
+    """One source signal. Subclasses set the class attributes and implement the abstract methods."""
+
+    kind: ClassVar[str]  # registry name, stored in the file header
+    in_features: ClassVar[int]  # raw coordinate dimension, before positional encoding
+    default_loss: ClassVar[str] = "mse"  # "mse" | "log10mse" | "bce"
+    default_activation: ClassVar[str] = "sine"
+
+    out_features: int  # network outputs per coordinate
+
+    # ---- encoder side -------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def sniff(cls, path: Path) -> bool:
+        """True if ``path`` looks like a source of this kind (by suffix or layout), cheap."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, path: Path, **options: Any) -> "Signal":
+        """Read a source; raise ``InputError`` with a one-line reason on anything bad."""
+
+    @abstractmethod
+    def num_samples(self) -> int:
+        """Training samples per epoch (pixels, grid points, rays): an epoch is one full pass."""
+
+    @abstractmethod
+    def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch of shuffled ``(inputs, targets)`` batches on ``device``."""
+
+    def predict(self, field: Field, inputs: torch.Tensor) -> torch.Tensor:
+        """Predictions comparable with targets; identity for direct fields, volume rendering for NeRF."""
+        return field(inputs)
+
+    @abstractmethod
+    def meta(self) -> Meta:
+        """Header fields the decoder needs (shape, normalisation, camera...), small scalars only."""
+
+    @abstractmethod
+    def evaluate(self, field: Field) -> dict[str, float]:
+        """Quality of ``field`` against this source (e.g. PSNR/SSIM or IoU), as the user sees it."""
+
+    # ---- decoder side -------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+        """Raise ``FormatError`` if header fields are missing, inconsistent or exceed ``limits``."""
+
+    @classmethod
+    @abstractmethod
+    def reconstruct(cls, meta: Meta, field: Field, **options: Any) -> Any:
+        """Render the decoded output (array, grid, views) from the field; options such as scale."""
+
+    @classmethod
+    @abstractmethod
+    def save(cls, output: Any, path: Path, meta: Meta) -> None:
+        """Write a reconstruction to ``path`` in a format chosen by its suffix."""
+
+
+SIGNALS: dict[str, type[Signal]] = {}
+
+
+def register_signal(cls: type[Signal]) -> type[Signal]:
+    """Class decorator adding a signal kind to the registry under ``cls.kind``."""
+    SIGNALS[cls.kind] = cls
+    return cls
+
+
+def signal_class(kind: str) -> type[Signal]:
+    from ..errors import FormatError
+
+    try:
+        return SIGNALS[kind]
+    except KeyError:
+        raise FormatError(f"unknown signal kind {kind!r}; this inrzip knows {sorted(SIGNALS)} — upgrade inrzip") from None
+
+
+def load_signal(path: str | Path, kind: str | None = None, **options: Any) -> Signal:
+    """Load a source, choosing the kind by ``kind`` or by sniffing the path."""
+    from ..errors import InputError
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or directory")
+    if kind is not None:
+        return signal_class(kind).load(path, **options)
+    for cls in SIGNALS.values():
+        if cls.sniff(path):
+            return cls.load(path, **options)
+    raise InputError(f"{path}: not a supported source (image, mesh or NeRF scene folder)")

@@ -1,0 +1,181 @@
+"""Images: pixels at coordinates in [-1, 1]^2 (each axis mapped separately, so non-square images
+do not stretch past the range as COIN's x in [-1, 2] did). Decodes at any resolution."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from ..errors import FormatError, InputError
+from ..metrics import psnr, ssim
+from .base import Field, Meta, Signal, register_signal
+
+__all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
+DEFAULT_MAX_PIXELS = 1 << 26  # 67 MP: refuse larger images / outputs unless the user raises it
+_CHUNK = 1 << 16
+
+
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """Read any Pillow image as float32 HxWxC in [0, 1] and its bit depth (8 or 16).
+
+    Grayscale stays 1 channel, alpha is kept as a channel, palette images are expanded,
+    16-bit grayscale keeps 16 bits; CMYK/YCbCr become RGB.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_pixels or w < 1 or h < 1:
+                    raise InputError(f"{path}: image is {w}x{h}; inrzip accepts up to {max_pixels} pixels "
+                                     "(raise it with --max-pixels)")
+                return _to_array(im)
+    except InputError:
+        raise
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"{path}: not a readable image") from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InputError(f"{path}: cannot read image ({exc})") from None
+
+
+def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
+    mode = im.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        a = np.asarray(im, dtype=np.float64)
+        if mode == "F" or a.max(initial=0) > 255 or mode.startswith("I;16"):
+            return (np.clip(a, 0, 65535) / 65535.0).astype(np.float32)[..., None], 16
+        return (a / 255.0).astype(np.float32)[..., None], 8
+    if mode == "P":
+        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
+    elif mode == "1":
+        im = im.convert("L")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        im = im.convert("RGBA" if "A" in mode else "RGB")
+    a = np.asarray(im, dtype=np.float32) / 255.0
+    return (a[..., None] if a.ndim == 2 else a), 8
+
+
+def image_grid(h: int, w: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(h*w, 2) coordinates (x, y) in [-1, 1], row-major like the pixels."""
+    ys = torch.linspace(-1.0, 1.0, h, device=device) if h > 1 else torch.zeros(1, device=device)
+    xs = torch.linspace(-1.0, 1.0, w, device=device) if w > 1 else torch.zeros(1, device=device)
+    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
+
+
+def _quantize(values: np.ndarray, depth: int) -> np.ndarray:
+    peak = (1 << depth) - 1
+    return np.clip(np.rint(values * peak), 0, peak).astype(np.uint16 if depth > 8 else np.uint8)
+
+
+@torch.no_grad()
+def render_image(field: Field, h: int, w: int, channels: int, depth: int, device: torch.device | str = "cpu") -> np.ndarray:
+    """Evaluate the field on an h x w grid in chunks; integer image of the given bit depth."""
+    coords = image_grid(h, w, device)
+    out = np.empty((h * w, channels), dtype=np.float32)
+    for s in range(0, h * w, _CHUNK):
+        out[s:s + _CHUNK] = (field(coords[s:s + _CHUNK]) + 0.5).float().cpu().numpy()
+    return _quantize(out.reshape(h, w, channels), depth)
+
+
+@register_signal
+class ImageSignal(Signal):
+    """A 2-D image; the network predicts pixel values minus 0.5 at (x, y)."""
+
+    kind = "image"
+    in_features = 2
+    default_loss = "log10mse"
+
+    def __init__(self, pixels: np.ndarray, depth: int = 8) -> None:
+        self.pixels, self.depth = pixels, depth  # (H, W, C) float32 in [0, 1]
+        self.h, self.w, self.out_features = pixels.shape
+        self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in SUFFIXES
+
+    @classmethod
+    def load(cls, path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, **_: Any) -> "ImageSignal":
+        return cls(*read_image(Path(path), max_pixels))
+
+    def num_samples(self) -> int:
+        return self.h * self.w
+
+    def _data(self, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        key = str(device)
+        if key not in self._cache:
+            targets = torch.from_numpy(self.pixels.reshape(-1, self.out_features) - 0.5).to(device)
+            self._cache[key] = (image_grid(self.h, self.w, device), targets)
+        return self._cache[key]
+
+    def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        coords, targets = self._data(device)
+        n = coords.shape[0]
+        if batch_size >= n:
+            yield coords, targets
+            return
+        perm = torch.randperm(n, generator=generator).to(device)
+        for s in range(0, n, batch_size):
+            idx = perm[s:s + batch_size]
+            yield coords[idx], targets[idx]
+
+    def meta(self) -> Meta:
+        return {"h": self.h, "w": self.w, "c": self.out_features, "depth": self.depth}
+
+    def reference(self) -> np.ndarray:
+        """The source as integers of its bit depth, what a decoded image is compared with."""
+        return _quantize(self.pixels, self.depth)
+
+    def evaluate(self, field: Field, device: torch.device | str = "cpu") -> dict[str, float]:
+        rec = render_image(field, self.h, self.w, self.out_features, self.depth, device)
+        return self.compare(rec)
+
+    def compare(self, decoded: np.ndarray) -> dict[str, float]:
+        peak = float((1 << self.depth) - 1)
+        ref = self.reference().astype(np.float64) / peak
+        dec = decoded.astype(np.float64) / peak
+        return {"psnr": psnr(dec, ref), "ssim": ssim(dec, ref)}
+
+    @classmethod
+    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+        h, w, c, d = (meta.get(k) for k in ("h", "w", "c", "depth"))
+        if not all(isinstance(v, int) for v in (h, w, c, d)) or c not in (1, 2, 3, 4) or d not in (8, 16):
+            raise FormatError("image header is missing or has invalid shape fields")
+        if not (1 <= h and 1 <= w and h * w <= limits["max_pixels"]):
+            raise FormatError(f"image header claims {w}x{h} pixels, over the limit of {limits['max_pixels']} "
+                              "(raise it with --max-pixels if you trust this file)")
+
+    @classmethod
+    def reconstruct(cls, meta: Meta, field: Field, scale: float = 1.0, device: str = "cpu",
+                    max_pixels: int = DEFAULT_MAX_PIXELS, **_: Any) -> np.ndarray:
+        h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
+        if h * w > max_pixels:
+            raise FormatError(f"decoding at {w}x{h} exceeds {max_pixels} pixels; lower --scale or raise --max-pixels")
+        return render_image(field, h, w, meta["c"], meta["depth"], device)
+
+    @classmethod
+    def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
+        path = Path(path)
+        if path.suffix.lower() == ".npy":
+            np.save(path, output)
+            return
+        c = output.shape[2]
+        if output.dtype == np.uint16:
+            if c != 1:
+                raise InputError("16-bit colour output: write .npy")
+            Image.fromarray(output[..., 0].astype(np.uint16), mode="I;16").save(path)
+            return
+        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
+        arr = output[..., 0] if c == 1 else output
+        try:
+            Image.fromarray(arr, mode=mode).save(path)
+        except (KeyError, ValueError, OSError) as exc:
+            raise InputError(f"{path}: cannot write image ({exc}); use .png") from None
