@@ -171,11 +171,10 @@ class ImageSignal(Signal):
         if output.dtype == np.uint16:
             if c != 1:
                 raise InputError("16-bit colour output: write .npy")
-            Image.fromarray(output[..., 0].astype(np.uint16), mode="I;16").save(path)
+            Image.fromarray(np.ascontiguousarray(output[..., 0])).save(path)  # mode I;16
             return
-        mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[c]
-        arr = output[..., 0] if c == 1 else output
+        arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / LA / RGB / RGBA
         try:
-            Image.fromarray(arr, mode=mode).save(path)
+            Image.fromarray(arr).save(path)
         except (KeyError, ValueError, OSError) as exc:
             raise InputError(f"{path}: cannot write image ({exc}); use .png") from None

@@ -1,0 +1,116 @@
+"""The .inr container and entropy coding: round trips, and hostile files rejected with one line."""
+
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from inrzip.coding import MODELS, bzip2_pickle_size, decode_codes, encode_codes
+from inrzip.codec import pack, unpack
+from inrzip.container import MAGIC, TensorRecord, read_inr, write_inr
+from inrzip.errors import FormatError
+from inrzip.networks import NetworkSpec
+from inrzip.parameterizations import DOH, MLP
+from inrzip.codec import network_header
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8, 12, 16])
+def test_entropy_coding_round_trip(bits):
+    rs = np.random.default_rng(bits)
+    codes = np.clip(np.rint(rs.normal(2 ** (bits - 1), 2 ** bits / 10, 3000)), 0, 2 ** bits - 1).astype(np.int64)
+    coded = encode_codes(codes, bits)
+    assert np.array_equal(decode_codes(coded, bits, codes.size), codes)
+
+
+def test_entropy_coding_beats_raw_and_picks_models():
+    rs = np.random.default_rng(0)
+    peaked = np.clip(np.rint(rs.laplace(128, 6, 5000)), 0, 255).astype(np.int64)
+    coded = encode_codes(peaked, 8)
+    assert MODELS[coded.model] in ("laplace", "counts")
+    assert coded.words.nbytes * 8 < 0.8 * 8 * peaked.size
+    flat = rs.integers(0, 4, 5000)
+    assert encode_codes(flat, 2).words.nbytes * 8 <= 2.02 * flat.size + 64
+
+
+def test_entropy_coding_is_deterministic():
+    codes = np.random.default_rng(1).integers(0, 64, 2000)
+    a, b = encode_codes(codes, 6), encode_codes(codes, 6)
+    assert a.model == b.model and a.model_params == b.model_params and np.array_equal(a.words, b.words)
+
+
+def _sample_file(param="mlp") -> tuple[bytes, dict]:
+    spec = NetworkSpec(2, 3, 8, 1, pe_freqs=2 if param == "doh" else 0)
+    p = MLP(spec, seed=1) if param == "mlp" else DOH(spec, seed=1, latent=40)
+    header = {**network_header(spec, p, "minmax", 6, "image"), "h": 4, "w": 5, "c": 3, "depth": 8}
+    data, deq, _ = pack(header, {k: v.detach().numpy() for k, v in p.stored().items()}, "minmax", 6)
+    return data, header
+
+
+@pytest.mark.parametrize("param", ["mlp", "doh"])
+def test_container_round_trip(param):
+    data, header = _sample_file(param)
+    assert data[:4] == MAGIC
+    h, spec, layers = unpack(data)
+    assert h == {k: (float(v) if isinstance(v, float) else v) for k, v in header.items()}
+    assert spec.width == 8 and len(layers) == 3
+
+
+def test_header_value_types_round_trip():
+    header = {"u": 5, "neg": -3, "f": 0.25, "s": "héllo", "fl": [1.5, -2.0], "il": [1, 2, 300], "b": True}
+    h, t = read_inr(write_inr(header, []))
+    assert h == header and t == []
+
+
+def _reseal(body: bytes) -> bytes:
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def test_rejects_truncated_corrupt_and_foreign_files():
+    data, _ = _sample_file()
+    with pytest.raises(FormatError, match="empty or truncated"):
+        unpack(b"")
+    with pytest.raises(FormatError, match="checksum|truncated"):
+        unpack(data[: len(data) // 2])
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0x40
+    with pytest.raises(FormatError, match="checksum"):
+        unpack(bytes(flipped))
+    with pytest.raises(FormatError, match="magic"):
+        unpack(b"\x89PNG\r\n\x1a\n" + data[8:])
+    future = bytearray(data[:-4])
+    future[4] = 9
+    with pytest.raises(FormatError, match="version 9.*upgrade"):
+        unpack(_reseal(bytes(future)))
+
+
+def test_rejects_hostile_headers_before_allocating():
+    _, header = _sample_file()
+    huge = write_inr({**header, "h": 31623, "w": 31623}, [])  # 10^9 pixels, valid checksum
+    with pytest.raises(FormatError, match="over the limit"):
+        unpack(huge)
+    wide = write_inr({**header, "width": 4096, "hidden": 64}, [])  # 10^9 stored values
+    with pytest.raises(FormatError, match="limit"):
+        unpack(wide)
+    with pytest.raises(FormatError, match="lacks fields"):
+        unpack(write_inr({"kind": "image"}, []))
+    with pytest.raises(FormatError, match="unknown signal kind"):
+        unpack(write_inr({**header, "kind": "hologram"}, []))
+    with pytest.raises(FormatError, match="tensors"):
+        unpack(write_inr(header, []))
+
+
+def test_rejects_lying_lengths():
+    data, _ = _sample_file()
+    body = bytearray(data[:-4])
+    body[5] = 0x7F  # header length now points past the end
+    with pytest.raises(FormatError):
+        unpack(_reseal(bytes(body)))
+    garbage = MAGIC + b"\x01" + bytes(range(256)) * 4
+    with pytest.raises(FormatError):
+        unpack(_reseal(garbage))
+
+
+def test_bzip2_pickle_reference_size_is_measured():
+    arrays = {"a": (np.arange(1000) % 7).astype(np.uint16)}
+    assert 0 < bzip2_pickle_size(arrays) < 2000

@@ -1,0 +1,122 @@
+"""Images end to end through the public API and the CLI, on small real crops."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inrzip
+from inrzip.cli import main
+from inrzip.metrics import psnr
+from inrzip.signals.image import read_image
+
+FAST = dict(arch="16x2", epochs=15, batch_size=4096, progress=False)
+
+
+@pytest.fixture(scope="module")
+def doh_file(tmp_path_factory):
+    src = tmp_path_factory.getbasetemp() / "crop.png"
+    shutil.copy(__import__("conftest").DATA / "kodim23_64.png", src)
+    enc = inrzip.encode(src, parameterization="doh", latent=0.6, bits=8, **FAST)
+    return src, enc
+
+
+def test_decoded_file_matches_reported_quality_and_rate(doh_file):
+    src, enc = doh_file
+    image = inrzip.decompress(enc.data)
+    ref = np.asarray(Image.open(src).convert("RGB"))
+    assert image.shape == ref.shape and image.dtype == np.uint8
+    assert abs(psnr(image / 255.0, ref / 255.0) - enc.report["psnr"]) < 0.05
+    assert enc.report["bpp"] == pytest.approx(8 * len(enc.data) / (64 * 64))
+    assert enc.report["psnr"] > 15.0  # a real fit, not noise (mean-colour image is ~12 dB here)
+
+
+def test_decoding_is_deterministic_and_resolution_free(doh_file):
+    _, enc = doh_file
+    a, b = inrzip.decompress(enc.data), inrzip.decompress(enc.data)
+    assert np.array_equal(a, b)
+    big = inrzip.decompress(enc.data, scale=2)
+    assert big.shape == (128, 128, 3)
+    # the upsampled grid contains the original grid's endpoints: corners agree
+    assert np.abs(big[0, 0].astype(int) - a[0, 0].astype(int)).max() <= 2
+
+
+def test_mlp_and_bit_depths_from_one_fit(data_dir):
+    cfg = inrzip.CompressConfig(arch="16x2", parameterization="mlp", fit=inrzip.FitConfig(epochs=15, progress=False))
+    outs = inrzip.encode_bits(data_dir / "kodim23_64.png", cfg, [4, 8, 16])
+    sizes = [len(e.data) for e in outs]
+    assert sizes[0] < sizes[1] < sizes[2]
+    assert outs[2].report["psnr"] >= outs[0].report["psnr"]
+    assert all(e.report["epochs"] == 15 for e in outs)
+
+
+@pytest.mark.parametrize("name,channels,depth", [("gray_96x48.png", 1, 8), ("rgba_48x32.png", 4, 8),
+                                                 ("gray16_40.png", 1, 16)])
+def test_grayscale_alpha_and_16bit_images(data_dir, tmp_path, name, channels, depth):
+    pixels, d = read_image(data_dir / name)
+    assert pixels.shape[2] == channels and d == depth
+    out = tmp_path / "x.inr"
+    assert main(["compress", str(data_dir / name), "-o", str(out), "--arch", "12x1", "--epochs", "5", "--quiet",
+                 "--mlp"]) == 0
+    rec = tmp_path / "rec.png"
+    assert main(["decompress", str(out), "-o", str(rec)]) == 0
+    back, d2 = read_image(rec)
+    assert back.shape == pixels.shape and d2 == depth
+
+
+def test_cli_compress_info_decompress(tmp_path, data_dir, capsys):
+    out = tmp_path / "k.inr"
+    assert main(["compress", str(data_dir / "kodim23_64.png"), "-o", str(out), "--arch", "12x2", "--latent", "0.5",
+                 "--bits", "6", "--epochs", "5", "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "PSNR" in printed and "SSIM" in printed and "bpp" in printed and "estimate" in printed
+    assert main(["info", str(out), "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["param"] == "doh" and meta["bits"] == 6 and meta["h"] == 64 and meta["file_bytes"] == out.stat().st_size
+    assert main(["decompress", str(out), "-o", str(tmp_path / "big.png"), "--scale", "2"]) == 0
+    assert Image.open(tmp_path / "big.png").size == (128, 128)
+
+
+def _err(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("inrzip: error: "), err
+    return err[0]
+
+
+@pytest.mark.parametrize("content", [b"", b"not an image at all", b"\x89PNG\r\n\x1a\n" + b"\x00" * 40])
+def test_bad_images_fail_with_one_line(tmp_path, capsys, content):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(content)
+    assert main(["compress", str(bad), "-o", str(tmp_path / "o.inr"), "--quiet"]) == 2
+    _err(capsys)
+    assert not (tmp_path / "o.inr").exists()
+
+
+def test_absurd_image_size_refused(tmp_path, capsys, data_dir):
+    assert main(["compress", str(data_dir / "kodim23_64.png"), "-o", str(tmp_path / "o.inr"),
+                 "--max-pixels", "1000"]) == 2
+    assert "pixels" in _err(capsys)
+
+
+def test_bad_inr_files_fail_with_one_line(tmp_path, capsys, doh_file):
+    _, enc = doh_file
+    cases = {"empty": b"", "truncated": enc.data[:-10], "png": (__import__("conftest").DATA / "kodim23_64.png").read_bytes(),
+             "flipped": enc.data[:30] + bytes([enc.data[30] ^ 1]) + enc.data[31:]}
+    for name, blob in cases.items():
+        f = tmp_path / f"{name}.inr"
+        f.write_bytes(blob)
+        assert main(["decompress", str(f), "-o", str(tmp_path / "x.png")]) == 2, name
+        _err(capsys)
+        assert main(["info", str(f)]) == 2, name
+        _err(capsys)
+
+
+def test_usage_errors_are_one_line(capsys, tmp_path):
+    assert main(["compress"]) == 2
+    _err(capsys)
+    assert main(["compress", "x.png", "-o", "y.inr", "--arch", "banana"]) == 2
+    _err(capsys)
+    assert main(["decompress", str(tmp_path / "missing.inr"), "-o", "x.png"]) == 2
+    _err(capsys)
