@@ -122,7 +122,10 @@ def _package(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: Co
     header = {**network_header(spec, param, cfg.quantizer, bits, signal.kind), **signal.meta()}
     stored = {k: v.detach().cpu().numpy() for k, v in param.stored().items()}
     t0 = time.perf_counter()
-    data, _, sizes = pack(header, stored, cfg.quantizer, bits)
+    qtensors = None
+    if result.qat_states and bits == cfg.bits:  # QAT: store the tables training saw
+        qtensors = {k: result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
+    data, _, sizes = pack(header, stored, cfg.quantizer, bits, qtensors)
     _, dspec, layers = unpack(data)
     metrics = signal.evaluate(_field(dspec, layers, torch.device("cpu")))
     report = {

@@ -15,7 +15,7 @@ import numpy as np
 from .coding import bzip2_pickle_size, decode_codes, encode_codes
 from .container import TensorRecord, read_header, read_inr, write_inr
 from .errors import FormatError
-from .networks import ACTIVATIONS, Layers, NetworkSpec, layer_shapes, weight_count
+from .networks import ACTIVATIONS, Layers, NetworkSpec, weight_count
 from .parameterizations import Parameterization, materialize, parameterization_class
 from .quantizers import QUANTIZERS, QTensor, get_quantizer
 from .signals import signal_class
@@ -66,12 +66,14 @@ def network_header(spec: NetworkSpec, param: Parameterization, quantizer: str, b
             "param": param.name, **param.header(), "quant": quantizer, "bits": bits}
 
 
-def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, bits: int) -> tuple[bytes, dict[str, np.ndarray], SizeReport]:
-    """Quantize + entropy-code ``stored`` tensors under ``header``; returns bytes, dequantized tensors, sizes."""
+def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, bits: int,
+         qtensors: dict[str, QTensor] | None = None) -> tuple[bytes, dict[str, np.ndarray], SizeReport]:
+    """Quantize + entropy-code ``stored`` tensors under ``header``; returns bytes, dequantized tensors, sizes.
+    ``qtensors`` gives ready quantizations (QAT keeps the codebooks training saw)."""
     q = get_quantizer(quantizer)
     records, deq, per, codes = [], {}, {}, {}
     for name, t in stored.items():
-        qt = q.quantize(np.asarray(t, np.float32).ravel(), bits)
+        qt = (qtensors or {}).get(name) or q.quantize(np.asarray(t, np.float32).ravel(), bits)
         coded = encode_codes(qt.codes, bits)
         records.append(TensorRecord(qt.params, coded))
         deq[name] = q.dequantize(qt).reshape(t.shape)

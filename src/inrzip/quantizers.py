@@ -53,7 +53,7 @@ class Quantizer(ABC):
         """Straight-through estimator for QAT: forward = quantized values, backward = identity."""
         q = self.quantize(x.detach().cpu().numpy().astype(np.float32).ravel(), bits)
         xq = torch.from_numpy(self.dequantize(q)).to(x.device, x.dtype).view_as(x)
-        return x + (xq - x).detach()
+        return xq + (x - x.detach())  # forward exactly xq (x + (xq - x) can miss by one ulp)
 
 
 QUANTIZERS: dict[str, type[Quantizer]] = {}
@@ -110,3 +110,6 @@ class MinMax(Quantizer):
 
     def num_params(self, bits: int, size: int) -> int:
         return 2
+
+
+from . import quant as _quant  # noqa: E402,F401  registers explicit, distributional, kmeans
