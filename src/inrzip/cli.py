@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 EXTRA_PARSERS: list[Callable[[Any], None]] = []  # subcommands added by other modules (bench, render...)
 
+from .bench import register_cli as _register_bench  # noqa: E402  (bench, bench-codecs, plot, table)
+
+_register_bench(command, EXTRA_PARSERS)
+
 
 def _read(path: str) -> bytes:
     p = Path(path)

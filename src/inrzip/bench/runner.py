@@ -1,0 +1,353 @@
+"""Run benchmark tasks in a local process pool; the coordinator alone writes the results database.
+
+Resumable and interrupt-safe by construction: a task's rows are committed in one transaction when
+it finishes (``db.ResultsDB.add_task``), and a rerun skips every key already in the database. A
+Ctrl-C terminates the workers and leaves the database consistent; a kill -9 of the coordinator
+takes its workers with it (Linux parent-death signal), and at worst loses the tasks in flight.
+Executors are plain functions ``Task -> list[Result]`` in a registry, so a Ray backend only needs
+to call the same functions remotely.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+from tqdm import tqdm
+
+from ..errors import InrzipError
+from .db import Result, ResultsDB
+from .sweep import Task
+
+__all__ = ["EXECUTORS", "register_executor", "run_task", "run_tasks", "RunSummary", "format_summary", "versions",
+           "bench", "bench_codecs", "compress_config", "fit_encodings", "add_parsers"]
+
+Executor = Callable[[Task, str], list[Result]]
+EXECUTORS: dict[str, Executor] = {}
+
+
+def register_executor(kind: str) -> Callable[[Executor], Executor]:
+    """Decorator: ``fn(task, device) -> rows`` runs tasks whose config has this ``kind``."""
+    def deco(fn: Executor) -> Executor:
+        EXECUTORS[kind] = fn
+        return fn
+    return deco
+
+
+def versions(extra: dict[str, str] | None = None) -> str:
+    """JSON of the library versions that can change a number, stored with every row."""
+    names = ("inrzip", "torch", "numpy", "pillow", "scikit-image", "constriction")
+    out = dict(extra or {})
+    for n in names:
+        try:
+            out[n] = metadata.version(n)
+        except metadata.PackageNotFoundError:
+            out[n] = "unknown"
+    if out["inrzip"] == "unknown":
+        import inrzip
+
+        out["inrzip"] = getattr(inrzip, "__version__", "unknown")
+    return json.dumps(out, sort_keys=True)
+
+
+def _pixels(task: Task) -> np.ndarray:
+    """The task's image as (H, W, 3) uint8, cropped if the config says so."""
+    from .codecs import load_rgb
+
+    rgb = load_rgb(task.path)
+    crop = task.params.get("crop")
+    if crop:
+        top, left, h, w = crop
+        rgb = rgb[top:top + h, left:left + w]
+    return np.ascontiguousarray(rgb)
+
+
+@register_executor("codec")
+def run_codec(task: Task, device: str) -> list[Result]:
+    """One real encode + decode of a classical codec at one quality."""
+    from .codecs import encode_point, get_codec
+
+    codec = get_codec(task.method)
+    point = encode_point(codec, _pixels(task), task.params["quality"])
+    return [Result(task.key, 0, task.image, task.method, task.config, point["psnr"], point["ssim"],
+                   point["bytes"], None, point["bpp"], point["seconds"], "cpu", versions(codec.versions()))]
+
+
+def compress_config(params: dict[str, Any], device: str) -> Any:
+    """A sweep task's settings as the core API's ``CompressConfig`` (``seed`` sets both seeds)."""
+    from dataclasses import fields
+
+    from ..api import CompressConfig
+    from ..fitting import FitConfig
+
+    top = {f.name for f in fields(CompressConfig)}
+    sub = {f.name for f in fields(FitConfig)}
+    fit = FitConfig(**{k: v for k, v in params.items() if k in sub}, device=device, progress=False)
+    cfg = {k: v for k, v in params.items() if k in top and k not in ("fit", "bits")}
+    return CompressConfig(**cfg, bits=max(params["bits"]), fit=fit)
+
+
+def fit_encodings(task: Task, device: str) -> list[Any]:
+    """THE call into the core: one fit of the task's image, one ``Encoded`` file per bit depth."""
+    from ..api import encode_bits
+    from ..signals.image import ImageSignal
+
+    signal = ImageSignal(_pixels(task).astype(np.float32) / 255.0, 8)
+    return encode_bits(signal, compress_config(task.params, device), task.params["bits"])
+
+
+def _device_name(device: str) -> str:
+    """The device as resolved ("auto" -> cuda/cpu), with the GPU model, so timings can be compared."""
+    import torch
+
+    from ..runtime import resolve_device
+
+    dev = resolve_device(device)
+    return f"cuda:{torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else "cpu"
+
+
+@register_executor("fit")
+def run_fit(task: Task, device: str) -> list[Result]:
+    """Rows of one fit: quality of the decoded real file, its bytes, and the params x bits estimate."""
+    vers, where = versions(), _device_name(device)
+    rows = []
+    for enc in fit_encodings(task, device):
+        r = enc.report
+        rows.append(Result(task.key, int(r["bits"]), task.image, task.method, task.config, r["psnr"], r.get("ssim"),
+                           int(r["file_bytes"]), float(r["estimated_bytes"]), float(r["bpp"]),
+                           float(r["fit_seconds"]), where, vers))
+    return rows
+
+
+def run_task(task: Task, device: str = "cpu") -> list[Result]:
+    """Run one task in this process (what each pool worker does)."""
+    return EXECUTORS[task.kind](task, device)
+
+
+def _worker_init(parent: int, threads: int) -> None:
+    """Die with the coordinator (kill -9 leaves no orphans), leave Ctrl-C to it, don't oversubscribe cores."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+@dataclass
+class RunSummary:
+    """What a run did; the table of results is built from the database, not from this."""
+
+    total: int
+    skipped: int
+    ran: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (task label, error)
+    seconds: float = 0.0
+
+
+def _label(task: Task) -> str:
+    p = {k: v for k, v in task.params.items() if k not in ("kind", "method", "bits")}
+    return f"{task.image} {task.method} {json.dumps(p, sort_keys=True)}"
+
+
+def _unique(tasks: list[Task]) -> list[Task]:
+    seen: dict[str, Task] = {}
+    for t in tasks:
+        seen.setdefault(t.key, t)
+    return list(seen.values())
+
+
+def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: str = "cpu",
+              progress: bool = True, threads: int | None = None) -> RunSummary:
+    """Run every task not yet in ``db_path``; ``workers=0`` runs inline (debugging, no pool).
+
+    ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or busy machines)."""
+    tasks = _unique(tasks)
+    start = time.perf_counter()
+    with ResultsDB(db_path) as db:
+        done = db.done_keys()
+        pending = [t for t in tasks if t.key not in done]
+        summary = RunSummary(total=len(tasks), skipped=len(tasks) - len(pending))
+        bar = tqdm(total=len(tasks), initial=summary.skipped, unit="task", desc="bench", disable=not progress,
+                   dynamic_ncols=True, smoothing=0.1)
+
+        def finish(task: Task, rows: list[Result] | None, error: BaseException | None) -> None:
+            if error is not None:
+                summary.failed.append((_label(task), f"{type(error).__name__}: {error}"))
+                bar.write(f"inrzip: task failed: {_label(task)}: {error}")
+            else:
+                db.add_task(task.key, task.image, task.method, task.config, rows or [])
+                summary.ran += 1
+            bar.update(1)
+
+        try:
+            if workers <= 0:
+                if threads:
+                    import torch
+
+                    torch.set_num_threads(threads)
+                for t in pending:
+                    _run_inline(t, device, finish)
+            elif pending:
+                _run_pool(pending, workers, device, finish, threads)
+        except KeyboardInterrupt:
+            bar.write("inrzip: interrupted; finished tasks are saved, rerun the same command to resume")
+            raise
+        finally:
+            bar.close()
+            summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _run_inline(task: Task, device: str, finish: Callable) -> None:
+    try:
+        rows = run_task(task, device)
+    except Exception as exc:  # a failing task is reported and retried on the next run
+        finish(task, None, exc)
+    else:
+        finish(task, rows, None)
+
+
+def _run_pool(pending: list[Task], workers: int, device: str, finish: Callable, threads: int | None) -> None:
+    """Keep at most ``2 * workers`` tasks queued, so Ctrl-C cancels the rest at once."""
+    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init, initargs=(os.getpid(), threads))
+    queue, running = list(reversed(pending)), {}
+    try:
+        while queue or running:
+            while queue and len(running) < 2 * workers:
+                t = queue.pop()
+                running[ex.submit(run_task, t, device)] = t
+            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in finished:
+                _collect(fut, running.pop(fut), finish)
+    except BrokenProcessPool:
+        _terminate(ex)
+        raise InrzipError("a worker process died (out of memory?); finished tasks are saved, "
+                          "rerun with fewer --workers to resume") from None
+    except BaseException:
+        _terminate(ex)
+        raise
+    ex.shutdown(wait=True)
+
+
+def _collect(fut: Future, task: Task, finish: Callable) -> None:
+    try:
+        rows = fut.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:
+        finish(task, None, exc)
+    else:
+        finish(task, rows, None)
+
+
+def _terminate(ex: ProcessPoolExecutor) -> None:
+    """Stop the pool now: cancel queued work and end the worker processes this run started."""
+    procs = list(getattr(ex, "_processes", {}).values())  # no public handle on the workers
+    ex.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.join(timeout=5)
+
+
+def format_summary(rows: list[dict[str, Any]], summary: RunSummary | None = None) -> str:
+    """A plain-text table per method: tasks, points, mean bpp / PSNR / SSIM, seconds spent fitting or encoding."""
+    by_method: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_method.setdefault(r["method"], []).append(r)
+    lines = [f"{'method':<14}{'tasks':>7}{'points':>8}{'images':>8}{'bpp':>9}{'PSNR':>8}{'SSIM':>8}{'cpu s':>9}"]
+    for m, g in sorted(by_method.items()):
+        tasks = {r["task_key"]: r.get("fit_seconds") or 0.0 for r in g}
+        mean = lambda k: float(np.mean([r[k] for r in g if r[k] is not None] or [np.nan]))  # noqa: E731
+        lines.append(f"{m:<14}{len(tasks):>7}{len(g):>8}{len({r['image'] for r in g}):>8}{mean('bpp'):>9.3f}"
+                     f"{mean('psnr'):>8.2f}{mean('ssim'):>8.4f}{sum(tasks.values()):>9.1f}")
+    if summary is not None:
+        lines.append(f"{summary.total} tasks: {summary.ran} run now, {summary.skipped} already done, "
+                     f"{len(summary.failed)} failed, {summary.seconds:.1f} s")
+    return "\n".join(lines)
+
+
+# ---- the functions behind `inrzip bench` and `inrzip bench-codecs` ----------------------------------
+
+def _print_report(db_path: str | Path, tasks: list[Task], summary: RunSummary) -> None:
+    keys = {t.key for t in tasks}
+    with ResultsDB(db_path) as db:
+        rows = [r for r in db.rows() if r["task_key"] in keys]
+    print(format_summary(rows, summary))
+    for label, err in summary.failed[:10]:
+        print(f"  failed: {label}: {err}")
+
+
+def bench(folder: str | Path, sweep_file: str | Path, db_path: str | Path, workers: int = 1,
+          device: str = "cpu", progress: bool = True, threads: int | None = None) -> RunSummary:
+    """Run a TOML sweep over the images in ``folder`` into ``db_path`` (resumable); print the summary."""
+    from .sweep import load_sweep, sweep_tasks
+
+    tasks = sweep_tasks(load_sweep(sweep_file), folder)
+    summary = run_tasks(tasks, db_path, workers=workers, device=device, progress=progress, threads=threads)
+    _print_report(db_path, tasks, summary)
+    return summary
+
+
+def bench_codecs(folder: str | Path, codecs: list[str], db_path: str | Path, workers: int = 1,
+                 images: str | list[str] = "*.png", limit: int | None = None, crop: list[int] | None = None,
+                 progress: bool = True) -> RunSummary:
+    """Sweep classical codecs over their default qualities on the images in ``folder`` (resumable)."""
+    from .sweep import codec_tasks, list_images
+
+    tasks = codec_tasks(list_images(folder, images, limit), {c: [] for c in codecs}, crop)
+    summary = run_tasks(tasks, db_path, workers=workers, progress=progress)
+    _print_report(db_path, tasks, summary)
+    return summary
+
+
+def add_parsers(sub: Any, command: Callable) -> None:
+    """Add ``bench`` and ``bench-codecs`` to the inrzip CLI (``cli.EXTRA_PARSERS`` / ``cli.command``)."""
+    from .codecs import CODECS
+
+    p = sub.add_parser("bench", help="run a rate-distortion sweep (TOML) into a results database; resumable")
+    p.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
+    p.add_argument("--config", required=True, help="sweep file, e.g. sweeps/kodak-doh.toml")
+    p.add_argument("--db", required=True, help="results database (SQLite); rerun to resume")
+    p.add_argument("--workers", type=int, default=1, help="parallel processes (0: inline, no pool)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    p.add_argument("--threads", type=int, help="torch threads per worker (default: cores / workers)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    q = sub.add_parser("bench-codecs", help="sweep classical codecs (real encoders) into a results database")
+    q.add_argument("images", help="folder of images")
+    q.add_argument("--codecs", default=",".join(CODECS), help=f"comma list from {','.join(CODECS)}")
+    q.add_argument("--db", required=True, help="results database (SQLite); rerun to resume")
+    q.add_argument("--limit", type=int, help="first N images only")
+    q.add_argument("--glob", default="*.png", help="which files of the folder (default *.png)")
+    q.add_argument("--workers", type=int, default=1, help="parallel processes (0: inline, no pool)")
+    q.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    @command("bench")
+    def cmd_bench(a: Any) -> int:
+        s = bench(a.images, a.config, a.db, workers=a.workers, device=a.device, progress=not a.quiet,
+                  threads=a.threads)
+        return 1 if s.failed else 0
+
+    @command("bench-codecs")
+    def cmd_bench_codecs(a: Any) -> int:
+        codecs = [c.strip() for c in a.codecs.split(",") if c.strip()]
+        s = bench_codecs(a.images, codecs, a.db, workers=a.workers, images=a.glob, limit=a.limit, progress=not a.quiet)
+        return 1 if s.failed else 0
