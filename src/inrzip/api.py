@@ -53,8 +53,8 @@ class CompressConfig:
 # Per signal kind and parameterization: the supplement's Table 1 settings.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
-        "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse"},
-        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse"},
+        "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999},
+        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999},
     },
 }
 
@@ -89,6 +89,8 @@ class Encoded:
 def _spec(signal: Signal, cfg: CompressConfig) -> NetworkSpec:
     width, hidden = parse_arch(cfg.arch)
     pe = cfg.pe if cfg.pe is not None else (cfg.parameterization == "doh" or getattr(signal, "default_mlp_pe", False))
+    if getattr(signal, "encodes_inputs", False):  # e.g. NeRF: the signal encodes positions and directions itself
+        pe = False
     return NetworkSpec(signal.in_features, signal.out_features, width, hidden,
                        cfg.activation or signal.default_activation, float(cfg.omega), cfg.pe_freqs if pe else 0)
 
@@ -153,8 +155,9 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
                 signal_options: dict[str, Any] | None = None) -> list[Encoded]:
     """One fit, one file per bit depth (post-training quantization)."""
     signal, spec, param, result = _fit(source, cfg, signal_options or {})
-    float_metrics = signal.evaluate(_field(spec, [(w.detach(), b.detach()) for w, b in param.layers()],
-                                           next(param.parameters()).device))
+    device = next(param.parameters()).device  # the float network is scored where it was trained
+    float_metrics = signal.evaluate(_field(spec, [(w.detach(), b.detach()) for w, b in param.layers()], device),
+                                    device=device)
     param.cpu()
     out = []
     for b in bits:

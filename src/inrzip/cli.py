@@ -46,7 +46,7 @@ def _add_compress(sub: Any) -> None:
     kind.add_argument("--mlp", dest="parameterization", action="store_const", const="mlp",
                       help="train and store the weights directly (COIN-style)")
     kind.add_argument("--doh", dest="parameterization", action="store_const", const="doh",
-                      help="D'OH: weights B_l z from a seed and one latent z (default)")
+                      help="D'OH: weights B_l z from a seed and one latent z (default, except NeRF scenes: mlp)")
     g.add_argument("--latent", type=float, default=0.6, help="D'OH latent size / target weight count (default 0.6)")
     g.add_argument("--latent-dim", type=int, help="D'OH latent size, absolute (overrides --latent)")
     g.add_argument("--doh-init", choices=["doh", "siren"], default="doh", help="D'OH B_l init target (docs/format.md)")
@@ -60,18 +60,26 @@ def _add_compress(sub: Any) -> None:
     q.add_argument("--quantizer", default="minmax", help="minmax (default), explicit, distributional, kmeans")
     q.add_argument("--qat", action="store_true", help="quantization-aware training (straight-through)")
     f = p.add_argument_group("fitting")
-    f.add_argument("--epochs", type=int, default=300, help="full passes over the samples (default 300)")
-    f.add_argument("--batch-size", type=int, default=8192)
+    f.add_argument("--epochs", type=int, help="full passes over the samples (default 300; the signal's for NeRF)")
+    f.add_argument("--batch-size", type=int, help="samples per step (default 8192; the signal's for NeRF)")
     f.add_argument("--lr", type=float, help="learning rate (default per parameterization, docs/fitting.md)")
+    f.add_argument("--gamma", type=float, help="LR decay per epoch (default per parameterization, docs/fitting.md)")
     f.add_argument("--warmup-epochs", type=int, default=0)
     f.add_argument("--loss", choices=["mse", "log10mse", "bce"], help="default: the signal's (log10mse for images)")
     f.add_argument("--time-budget", type=float, help="stop fitting after this many seconds")
     f.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     f.add_argument("--preset", choices=["paper"], help="the supplement's settings (e.g. 2000 epochs, batch 1024)")
+    f.add_argument("--engine", choices=["auto", "fast", "compiled", "reference"], default="auto",
+                   help="training kernels (docs/fitting-speed.md); all give the same network maths")
+    f.add_argument("--threads", type=int, help="torch threads while fitting (default: 1 on a busy machine)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
+    s = p.add_argument_group("signal (by kind)")
+    s.add_argument("--resolution", type=int, help="meshes: occupancy grid points per axis (default 128)")
+    s.add_argument("--size", type=int, help="NeRF scenes: image side in pixels the views are resized to")
+    s.add_argument("--samples", type=int, help="NeRF scenes: coarse samples per ray")
+    s.add_argument("--fine", type=int, help="NeRF scenes: fine (importance) samples per ray")
     p.add_argument("--max-pixels", type=int, default=Limits().max_pixels, help="refuse larger images")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
-    p.set_defaults(parameterization="doh")
 
 
 def _add_decompress(sub: Any) -> None:
@@ -79,6 +87,7 @@ def _add_decompress(sub: Any) -> None:
     p.add_argument("input", help=".inr file")
     p.add_argument("-o", "--output", required=True, help="output path; format from the suffix")
     p.add_argument("--scale", type=float, default=1.0, help="image resolution factor (INRs are resolution-free)")
+    p.add_argument("--resolution", type=int, help="occupancy: grid points per axis (default: the encoded one)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--max-pixels", type=int, default=Limits().max_pixels, help="refuse larger outputs")
 
@@ -106,6 +115,10 @@ from .bench import register_cli as _register_bench  # noqa: E402  (bench, bench-
 
 _register_bench(command, EXTRA_PARSERS)
 
+from .nerf.commands import register_cli as _register_nerf  # noqa: E402  (render)
+
+_register_nerf(command, EXTRA_PARSERS)
+
 
 def _read(path: str) -> bytes:
     p = Path(path)
@@ -114,13 +127,27 @@ def _read(path: str) -> bytes:
     return p.read_bytes()
 
 
-def _config(a: argparse.Namespace, kind: str) -> CompressConfig:
-    fit = FitConfig(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, loss=a.loss, warmup_epochs=a.warmup_epochs,
-                    time_budget=a.time_budget, seed=a.seed, device=a.device, progress=not a.quiet)
-    cfg = CompressConfig(arch=a.arch, parameterization=a.parameterization, latent=a.latent, latent_dim=a.latent_dim,
+_SIGNAL_OPTIONS = ("resolution", "size", "samples", "fine")
+
+
+def _signal_options(a: argparse.Namespace) -> dict[str, Any]:
+    """Options for the signal loader: only those given (each kind ignores the others' options)."""
+    given = {k: getattr(a, k) for k in _SIGNAL_OPTIONS if getattr(a, k, None) is not None}
+    return {"max_pixels": a.max_pixels, "progress": not a.quiet, **given}
+
+
+def _config(a: argparse.Namespace, signal: Any) -> CompressConfig:
+    """Flags first, then the signal kind's own defaults (``fit_defaults``), then FitConfig's."""
+    flags = {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "loss": a.loss, "threads": a.threads,
+             "gamma": a.gamma}
+    fit_kw = {**getattr(signal, "fit_defaults", {}), **{k: v for k, v in flags.items() if v is not None}}
+    fit = FitConfig(**{"epochs": 300, "batch_size": 8192, **fit_kw}, warmup_epochs=a.warmup_epochs,
+                    time_budget=a.time_budget, seed=a.seed, device=a.device, progress=not a.quiet, engine=a.engine)
+    param = a.parameterization or getattr(signal, "default_parameterization", "doh")
+    cfg = CompressConfig(arch=a.arch, parameterization=param, latent=a.latent, latent_dim=a.latent_dim,
                          doh_init=a.doh_init, bits=a.bits, quantizer=a.quantizer, activation=a.activation,
                          omega=a.omega, pe=a.pe, seed=a.seed, qat=a.qat, fit=fit)
-    return apply_preset(cfg, a.preset, kind) if a.preset else cfg
+    return apply_preset(cfg, a.preset, signal.kind) if a.preset else cfg
 
 
 def _fmt(v: Any) -> str:
@@ -131,8 +158,8 @@ def _fmt(v: Any) -> str:
 def cmd_compress(a: argparse.Namespace) -> int:
     from .signals import load_signal
 
-    signal = load_signal(a.source, max_pixels=a.max_pixels)
-    enc = encode(signal, _config(a, signal.kind))
+    signal = load_signal(a.source, **_signal_options(a))
+    enc = encode(signal, _config(a, signal))
     enc.save(a.output)
     r = {k: v for k, v in enc.report.items() if k != "config"}
     if a.json:
@@ -154,7 +181,8 @@ def cmd_decompress(a: argparse.Namespace) -> int:
     from .signals import signal_class
 
     limits = Limits(max_pixels=a.max_pixels)
-    header, out = decode(_read(a.input), limits=limits, device=a.device, scale=a.scale)
+    options = {"scale": a.scale} if a.resolution is None else {"scale": a.scale, "resolution": a.resolution}
+    header, out = decode(_read(a.input), limits=limits, device=a.device, **options)
     signal_class(header["kind"]).save(out, Path(a.output), header)
     shape = "x".join(str(s) for s in getattr(out, "shape", ()))
     print(f"{a.output}: {header['kind']} {shape}")

@@ -16,9 +16,11 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from . import engine as engines
 from .errors import InrzipError
-from .networks import NetworkSpec, forward
+from .networks import NetworkSpec
 from .parameterizations import Parameterization
+from .quant.qat import QATState
 from .quantizers import get_quantizer
 from .runtime import tune_allocator
 from .signals.base import Signal
@@ -44,13 +46,28 @@ def _bce(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 LOSSES: dict[str, LossFn] = {"mse": _mse, "log10mse": _log10_mse, "bce": _bce}
 
-# Defaults found by the sweep in docs/fitting.md (batch 8192, 300 epochs on 256x256 crops).
-# The paper's (2e-4 / 1e-6 at batch 1024, 2000 epochs) are in the "paper" preset.
-_DEFAULT_LR = {"mlp": 2e-4, "doh": 2e-5}
+# Defaults from the sweep in docs/fitting.md (256x256 crops, batch 8192, 300 epochs). Adam's step moves
+# each z entry by about lr, and z ~ U(+-1/n), so D'OH's rate scales as 1/n: 0.1 / n is 2e-5 at n = 5000.
+# The paper's rates (2e-4 / 1e-6 at batch 1024, 2000 epochs) are the "paper" preset.
+_MLP_LR = 2e-4
+_DOH_LR_TIMES_LATENT = 0.1
 
 
-def default_lr(parameterization: str) -> float:
-    return _DEFAULT_LR.get(parameterization, 1e-4)
+# LR decay per epoch when the user gives none: D'OH at its larger default rate needs the faster decay
+# (20.35 dB at 0.995 vs 19.77 at 0.999), the MLP is better at the paper's 0.999 (23.28 vs 23.02 dB).
+_DEFAULT_GAMMA = {"mlp": 0.999, "doh": 0.995}
+
+
+def default_lr(param: Parameterization) -> float:
+    """Learning rate for ``param`` when the user gives none."""
+    if param.name == "doh":
+        return _DOH_LR_TIMES_LATENT / getattr(param, "latent")
+    return _MLP_LR
+
+
+def default_gamma(param: Parameterization) -> float:
+    """Exponential LR decay per epoch for ``param`` when the user gives none."""
+    return _DEFAULT_GAMMA.get(param.name, 0.999)
 
 
 @dataclass
@@ -62,7 +79,7 @@ class FitConfig:
     lr: float | None = None  # None: default for the parameterization
     loss: str | None = None  # None: the signal's default (log10mse for images)
     betas: tuple[float, float] = (0.99, 0.999)  # D'OH supplement Table 1
-    gamma: float = 0.999  # exponential LR decay per epoch
+    gamma: float | None = None  # LR decay per epoch; None: per parameterization (docs/fitting.md; paper 0.999)
     warmup_epochs: int = 0  # linear LR warm-up
     time_budget: float | None = None  # seconds; stops after the epoch that crosses it
     seed: int = 0
@@ -71,6 +88,10 @@ class FitConfig:
     optimizer: str = "adam"  # "adam" | "sgd" | "sgd-inv-mse" (SGD with the step scaled by 1/MSE, seed 000 sec. 1.7)
     qat_quantizer: str | None = None  # quantization-aware training with this quantizer...
     qat_bits: int = 8  # ...at this bit depth (straight-through estimator)
+    qat_refresh: int = 1  # steps between re-estimates of a QAT range/codebook (1 was best: docs/quantizers.md)
+    qat_start: float = 0.0  # fraction of epochs trained in float before QAT starts (same optimiser run)
+    engine: str = "auto"  # reference | fast | compiled | auto (inrzip.engine, docs/fitting-speed.md)
+    threads: int | None = None  # torch threads during the fit; None: 1 when the machine is oversubscribed, else as is
 
 
 @dataclass
@@ -78,6 +99,7 @@ class FitResult:
     epochs: int
     seconds: float
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, mean loss, seconds)
+    qat_states: dict[str, "QATState"] = field(default_factory=dict)  # per stored tensor, when QAT ran
 
 
 def _validate(cfg: FitConfig) -> None:
@@ -90,7 +112,7 @@ def _validate(cfg: FitConfig) -> None:
 
 
 def _adam(params: list[torch.Tensor], lr: float, cfg: "FitConfig") -> torch.optim.Optimizer:
-    return torch.optim.Adam(params, lr=lr, betas=cfg.betas)
+    return engines.make_adam(params, lr, cfg.betas, engines.resolve_engine(cfg.engine).fused_adam)
 
 
 def _sgd(params: list[torch.Tensor], lr: float, cfg: "FitConfig") -> torch.optim.Optimizer:
@@ -114,17 +136,24 @@ def _step(opt: torch.optim.Optimizer, cfg: FitConfig, loss: torch.Tensor, base_l
             group["lr"] = base
 
 
-def _lr_factor(cfg: FitConfig, epoch: int) -> float:
-    warm = min(1.0, (epoch + 1) / cfg.warmup_epochs) if cfg.warmup_epochs > 0 else 1.0
-    return warm * cfg.gamma ** epoch
+def lr_schedule(cfg: FitConfig, param: Parameterization) -> Callable[[int], float]:
+    """Epoch -> LR factor: linear warm-up, then exponential decay (gamma per parameterization if unset)."""
+    gamma = cfg.gamma if cfg.gamma is not None else default_gamma(param)
+
+    def factor(epoch: int) -> float:
+        warm = min(1.0, (epoch + 1) / cfg.warmup_epochs) if cfg.warmup_epochs > 0 else 1.0
+        return warm * gamma ** epoch
+    return factor
 
 
-def make_layers_fn(param: Parameterization, cfg: FitConfig) -> Callable[[], list]:
-    """Layers for a training step: plain, or fake-quantized stored tensors for QAT."""
+def make_layers_fn(param: Parameterization, cfg: FitConfig, states: dict[str, "QATState"]) -> Callable[[], list]:
+    """Layers for a training step: plain, or fake-quantized stored tensors for QAT. For QAT, ``states`` is
+    filled with one QATState per stored tensor, so the file stores the tables training saw."""
     if cfg.qat_quantizer is None:
         return param.layers
     q = get_quantizer(cfg.qat_quantizer)
-    return lambda: param.layers_from({k: q.fake_quantize(v, cfg.qat_bits) for k, v in param.stored().items()})
+    states.update({k: QATState(q, cfg.qat_bits, cfg.qat_refresh) for k in param.stored()})
+    return lambda: param.layers_from({k: states[k](v) for k, v in param.stored().items()})
 
 
 def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConfig,
@@ -132,37 +161,53 @@ def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConf
     """Fit ``param`` so that the network matches ``signal``; returns timing and the loss history."""
     _validate(cfg)
     tune_allocator()
+    param.to(torch.device(cfg.device))
+    restore_threads = engines.set_threads(cfg.threads)
+    try:
+        return _train(signal, spec, param, cfg, on_epoch)
+    finally:  # an interrupt or a divergence must not leave torch at another thread count
+        restore_threads()
+
+
+def _train(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConfig,
+           on_epoch: Callable[[int, float], None] | None) -> FitResult:
     device = torch.device(cfg.device)
-    param.to(device)
     loss_fn = LOSSES[cfg.loss or signal.default_loss]
-    lr = cfg.lr if cfg.lr is not None else default_lr(param.name)
+    lr = cfg.lr if cfg.lr is not None else default_lr(param)
     opt = OPTIMIZERS[cfg.optimizer]([p for p in param.parameters() if p.requires_grad], lr, cfg)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda e: _lr_factor(cfg, e))
-    layers_fn = make_layers_fn(param, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_schedule(cfg, param))
     result, start = FitResult(0, 0.0), time.perf_counter()
+    layers_fn = make_layers_fn(param, cfg, result.qat_states)
+    qat_from = int(cfg.qat_start * cfg.epochs)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    net = engines.resolve_engine(cfg.engine, cfg.epochs * signal.num_samples()).forward(spec, device)
+    out_of_time = lambda: cfg.time_budget is not None and time.perf_counter() - start >= cfg.time_budget  # noqa: E731
     bar = tqdm(range(cfg.epochs), desc="fitting", unit="epoch", disable=not cfg.progress, leave=False)
     for epoch in bar:
         total, n = 0.0, 0
+        # QAT after the float warm-up: by epochs, or by time when a budget may end the fit first
+        qat = epoch >= qat_from or (cfg.time_budget is not None
+                                    and time.perf_counter() - start >= cfg.qat_start * cfg.time_budget)
         for inputs, targets in signal.batches(cfg.batch_size, gen, device):
-            layers = layers_fn()
-            pred = signal.predict(lambda x: forward(spec, layers, x), inputs)
+            layers = layers_fn() if qat else param.layers()
+            pred = signal.predict(lambda x: net(layers, x), inputs)
             loss = loss_fn(pred, targets)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             _step(opt, cfg, loss, [g["lr"] for g in opt.param_groups])
             total, n = total + float(loss.detach()), n + 1
+            if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
+                break
         sched.step()
         mean = total / max(n, 1)
         if not math.isfinite(mean):
             raise InrzipError(f"training diverged at epoch {epoch + 1} (loss {mean}); lower --lr")
-        elapsed = time.perf_counter() - start
-        result.history.append((epoch + 1, mean, elapsed))
+        result.history.append((epoch + 1, mean, time.perf_counter() - start))
         result.epochs = epoch + 1
         bar.set_postfix(loss=f"{mean:.4g}")
         if on_epoch is not None:
             on_epoch(epoch + 1, mean)
-        if cfg.time_budget is not None and elapsed >= cfg.time_budget:
+        if out_of_time():
             break
     bar.close()
     result.seconds = time.perf_counter() - start

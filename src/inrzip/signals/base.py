@@ -60,8 +60,9 @@ class Signal(ABC):
         """Header fields the decoder needs (shape, normalisation, camera...), small scalars only."""
 
     @abstractmethod
-    def evaluate(self, field: Field) -> dict[str, float]:
-        """Quality of ``field`` against this source (e.g. PSNR/SSIM or IoU), as the user sees it."""
+    def evaluate(self, field: Field, device: torch.device | str = "cpu") -> dict[str, float]:
+        """Quality of ``field`` (whose weights live on ``device``) against this source (e.g. PSNR/SSIM
+        or IoU), as the user sees it."""
 
     # ---- decoder side -------------------------------------------------------------------
     @classmethod

@@ -1,0 +1,177 @@
+"""Binary occupancy fields (D'OH Table 2): a mesh becomes a boolean N^3 grid the network fits.
+
+The mesh is normalised into [-1, 1]^3 (``meshio.Normalisation``: bounding box centred, longest
+half-extent at 1 - margin); ground truth is |generalized winding number| >= 0.5 at the grid points
+``linspace(-1, 1, N)`` per axis, so meshes with holes still work. The network predicts 1 inside and
+0 outside (MSE as in the paper, BCE as an option); decoded occupancy is output >= 0.5, at any
+resolution, rendered in slabs so 512^3 fits in memory. The header keeps the normalisation, so the
+decoded mesh comes back in the source's own frame and units.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from .. import meshio
+from ..errors import FormatError, InputError
+from ..metrics import iou
+from .base import Field, Meta, Signal, register_signal
+
+__all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
+           "check_resolution", "OUTPUT_WRITERS"]
+
+DEFAULT_RESOLUTION = 128  # the paper uses 512; 128 keeps CPU fits to minutes
+MAX_RESOLUTION = 1024  # refuse larger grids (1024^3 = 1 GB of booleans) unless force=True
+MIN_RESOLUTION = 8
+THRESHOLD = 0.5  # network output >= 0.5 means "inside"
+_RENDER_CHUNK = 1 << 18  # grid points per forward pass when rendering
+
+
+def check_resolution(n: Any, force: bool = False, limit: int = MAX_RESOLUTION) -> int:
+    """A grid side the user asked for, as an int; absurd values are a one-line ``InputError``."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < MIN_RESOLUTION:
+        raise InputError(f"resolution {n!r} is invalid; give an integer grid side >= {MIN_RESOLUTION}, e.g. 128")
+    if n > limit and not force:
+        raise InputError(f"resolution {n} is over the cap of {limit} ({n}^3 grid points); "
+                         "lower --resolution or pass force=True if you have the memory")
+    return int(n)
+
+
+def grid_coords(flat: torch.Tensor, n: int) -> torch.Tensor:
+    """Flat C-order indices (B,) of an n^3 grid -> points (B, 3) in [-1, 1]^3; same float32
+    arithmetic as ``meshio.index_to_coords``, so training, ground truth and decoding agree."""
+    flat = flat.long()
+    ijk = torch.stack([flat // (n * n), (flat // n) % n, flat % n], dim=-1)
+    return ijk.float() * torch.tensor(2.0 / (n - 1), dtype=torch.float32) - 1.0
+
+
+@torch.no_grad()
+def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu") -> np.ndarray:
+    """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated chunk by chunk (bounded memory)."""
+    out = np.empty(n ** 3, dtype=bool)
+    for s in range(0, n ** 3, _RENDER_CHUNK):
+        idx = torch.arange(s, min(n ** 3, s + _RENDER_CHUNK), device=device)
+        out[s:s + idx.numel()] = (field(grid_coords(idx, n))[:, 0] >= THRESHOLD).cpu().numpy()
+    return out.reshape(n, n, n)
+
+
+def _save_npy(grid: np.ndarray, path: Path, meta: Meta) -> None:
+    np.save(path, grid.astype(bool), allow_pickle=False)
+
+
+def _save_mesh(grid: np.ndarray, path: Path, meta: Meta) -> None:
+    meshio.export_mesh(meshio.grid_to_mesh(grid, _normalisation(meta)), path)
+
+
+# Output suffix -> writer of a boolean grid; a new format is one line here.
+OUTPUT_WRITERS: dict[str, Callable[[np.ndarray, Path, Meta], None]] = {
+    ".npy": _save_npy, **{s: _save_mesh for s in meshio.MESH_SUFFIXES},
+}
+
+
+def _normalisation(meta: Meta) -> meshio.Normalisation:
+    return meshio.Normalisation(tuple(float(c) for c in meta["center"]), float(meta["scale"]))
+
+
+@register_signal
+class OccupancySignal(Signal):
+    """A solid shape as a boolean grid; the network predicts 1 inside, 0 outside at (x, y, z)."""
+
+    kind = "occupancy"
+    in_features = 3
+    out_features = 1
+    default_loss = "mse"
+    default_activation = "sine"
+
+    def __init__(self, grid: np.ndarray, norm: meshio.Normalisation, margin: float = meshio.DEFAULT_MARGIN) -> None:
+        if grid.ndim != 3 or len(set(grid.shape)) != 1:
+            raise InputError(f"occupancy grid must be a cube, got shape {grid.shape}")
+        self.grid, self.norm, self.margin = grid.astype(bool, copy=False), norm, float(margin)
+        self.n = grid.shape[0]
+        self._targets: dict[str, torch.Tensor] = {}
+
+    # ---- encoder side -------------------------------------------------------------------
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in meshio.MESH_SUFFIXES
+
+    @classmethod
+    def load(cls, path: Path, resolution: int | None = None, margin: float = meshio.DEFAULT_MARGIN,
+             force: bool = False, cache: bool = True, progress: bool = False, **_: Any) -> "OccupancySignal":
+        """Mesh file -> ground-truth grid (cached on disk; see ``meshio.cache_dir``)."""
+        n = check_resolution(DEFAULT_RESOLUTION if resolution is None else resolution, force)
+        if not (isinstance(margin, (int, float)) and 0.0 <= margin < 0.5):
+            raise InputError(f"margin {margin!r} out of range; use a fraction in [0, 0.5), e.g. 0.05")
+        mesh = meshio.load_mesh(path)
+        norm = meshio.Normalisation.fit(mesh.vertices, margin)
+        grid = meshio.occupancy_grid(mesh, n, norm, margin, cache=cache, progress=progress)
+        if not grid.any():
+            raise InputError(f"{path}: mesh encloses no volume at resolution {n} (an open sheet or too thin); "
+                             "occupancy needs a closed surface, or try a higher --resolution")
+        return cls(grid, norm, margin)
+
+    def num_samples(self) -> int:
+        return self.n ** 3
+
+    def _flat_targets(self, device: torch.device) -> torch.Tensor:
+        key = str(device)
+        if key not in self._targets:  # n^3 bytes per device, coordinates are computed per batch
+            self._targets[key] = torch.from_numpy(self.grid.reshape(-1)).to(device)
+        return self._targets[key]
+
+    def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """Shuffled grid points and their {0, 1} targets; an epoch visits every point once."""
+        targets, total = self._flat_targets(device), self.n ** 3
+        perm = torch.randperm(total, generator=generator, dtype=torch.int32 if total < 2 ** 31 else torch.int64)
+        for s in range(0, total, batch_size):
+            idx = perm[s:s + batch_size].to(device).long()
+            yield grid_coords(idx, self.n), targets[idx].float().unsqueeze(1)
+
+    def meta(self) -> Meta:
+        return {"resolution": self.n, "center": list(self.norm.center), "scale": float(self.norm.scale),
+                "margin": self.margin}
+
+    def evaluate(self, field: Field, device: torch.device | str = "cpu") -> dict[str, float]:
+        """IoU on the full training grid (threshold 0.5), as the paper reports."""
+        return self.compare(render_occupancy(field, self.n, device))
+
+    def compare(self, decoded: np.ndarray) -> dict[str, float]:
+        if decoded.shape != self.grid.shape:
+            raise InputError(f"decoded grid {decoded.shape} differs from the ground truth {self.grid.shape}")
+        return {"iou": iou(decoded, self.grid)}
+
+    # ---- decoder side -------------------------------------------------------------------
+    @classmethod
+    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+        n, center, scale, margin = (meta.get(k) for k in ("resolution", "center", "scale", "margin"))
+        cap = limits.get("max_resolution", MAX_RESOLUTION)
+        if isinstance(n, bool) or not isinstance(n, int) or not MIN_RESOLUTION <= n <= cap:
+            raise FormatError(f"occupancy header has resolution {n!r}; this decoder accepts {MIN_RESOLUTION}..{cap}")
+        if not (isinstance(center, (list, tuple)) and len(center) == 3
+                and all(isinstance(c, float) and math.isfinite(c) for c in center)):
+            raise FormatError("occupancy header lacks a valid center (3 finite floats)")
+        if not (isinstance(scale, float) and math.isfinite(scale) and scale > 0):
+            raise FormatError("occupancy header lacks a valid positive scale")
+        if not (isinstance(margin, float) and 0.0 <= margin < 0.5):
+            raise FormatError("occupancy header has an invalid margin")
+
+    @classmethod
+    def reconstruct(cls, meta: Meta, field: Field, resolution: int | None = None, device: str = "cpu",
+                    force: bool = False, max_resolution: int = MAX_RESOLUTION, **_: Any) -> np.ndarray:
+        """Boolean (r, r, r) grid at any resolution r (default: the training grid's)."""
+        n = check_resolution(meta["resolution"] if resolution is None else resolution, force, max_resolution)
+        return render_occupancy(field, n, device)
+
+    @classmethod
+    def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
+        """``.npy``: the boolean grid; ``.ply/.obj/.stl/.off``: marching cubes in the source frame."""
+        path = Path(path)
+        writer = OUTPUT_WRITERS.get(path.suffix.lower())
+        if writer is None:
+            raise InputError(f"{path}: cannot write occupancy as {path.suffix!r}; use one of {', '.join(OUTPUT_WRITERS)}")
+        writer(output, path, meta)

@@ -1,0 +1,225 @@
+"""Fast fitting (issue 6): the fused SIREN stack, the sin/cos kernels, K models in one pass, compile fallback.
+
+Every fast path must compute what the reference path computes: same outputs and gradients up to
+float32 rounding, and the same loss trajectory over a few epochs of a real image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inrzip import engine as engines
+from inrzip.batched import batched_forward, fit_many, stack_layers
+from inrzip.engine import kernels
+from inrzip.engine.siren import SineStack
+from inrzip.errors import InrzipError
+from inrzip.fitting import FitConfig, fit
+from inrzip.networks import NetworkSpec, forward, positional_encoding
+from inrzip.parameterizations import DOH, MLP
+from inrzip.signals.image import ImageSignal
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="module")
+def image() -> ImageSignal:
+    return ImageSignal.load(DATA / "kodim23_64.png")
+
+
+def _cfg(engine: str, **kw) -> FitConfig:
+    return FitConfig(**{"epochs": 4, "batch_size": 1024, "lr": 1e-3, "progress": False, "engine": engine, **kw})
+
+
+def _psnr(signal: ImageSignal, spec: NetworkSpec, param) -> float:
+    layers = [(w.detach(), b.detach()) for w, b in param.layers()]
+    return signal.evaluate(lambda x: forward(spec, layers, x))["psnr"]
+
+
+def test_poly_sincos_matches_library_over_training_range():
+    z = torch.cat([torch.linspace(-1000.0, 1000.0, 200_001), torch.randn(10_000) * 30])
+    s, c = kernels.poly_sincos(z)
+    exact = z.double()
+    assert float((s.double() - exact.sin()).abs().max()) < 2e-6
+    assert float((c.double() - exact.cos()).abs().max()) < 2e-6
+
+
+@pytest.mark.parametrize("pe", [0, 4])
+@pytest.mark.parametrize("sincos", [kernels.eager_sincos, kernels.poly_sincos], ids=["eager", "poly"])
+def test_sine_stack_equals_reference_forward_and_gradients(pe, sincos):
+    spec = NetworkSpec(2, 3, 24, 3, pe_freqs=pe)
+    param = MLP(spec, seed=4)
+    x = torch.rand(777, 2) * 2 - 1
+    ref = forward(spec, param.layers(), x)
+    g_ref = torch.autograd.grad(ref.square().sum(), list(param.parameters()))
+    flat = [t for layer in param.layers() for t in layer]
+    out = SineStack.apply(sincos, spec.omega, positional_encoding(x, pe), *flat)
+    g_out = torch.autograd.grad(out.square().sum(), list(param.parameters()))
+    assert torch.allclose(out, ref, atol=1e-5)
+    for a, b in zip(g_ref, g_out):
+        assert float((a - b).abs().max()) <= 1e-4 * float(a.abs().max())
+
+
+def test_sine_stack_input_gradient_matches():
+    spec = NetworkSpec(2, 1, 16, 2)
+    param = MLP(spec, seed=1)
+    x1 = (torch.rand(100, 2) * 2 - 1).requires_grad_()
+    x2 = x1.detach().clone().requires_grad_()
+    forward(spec, param.layers(), x1).sum().backward()
+    engines.make_forward(spec, "eager")(param.layers(), x2).sum().backward()
+    assert torch.allclose(x1.grad, x2.grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name,make", [("mlp", lambda s: MLP(s, seed=2)),
+                                       ("doh", lambda s: DOH(s, seed=2, latent_ratio=0.5))])
+def test_fast_engine_follows_reference_loss_trajectory(image, name, make):
+    spec = NetworkSpec(2, 3, 16, 2, pe_freqs=0 if name == "mlp" else 4)
+    lr = 1e-3 if name == "mlp" else 1e-4
+    runs = {}
+    for eng in ("reference", "fast"):
+        param = make(spec)
+        runs[eng] = (fit(image, spec, param, _cfg(eng, lr=lr)), _psnr(image, spec, param))
+    (ref, p_ref), (fast, p_fast) = runs["reference"], runs["fast"]
+    losses_ref = np.array([h[1] for h in ref.history])
+    losses_fast = np.array([h[1] for h in fast.history])
+    assert losses_ref[-1] < losses_ref[0]  # it really trained
+    np.testing.assert_allclose(losses_fast, losses_ref, rtol=1e-4)
+    assert abs(p_fast - p_ref) < 0.05
+
+
+def test_fit_many_equals_separate_fits_shared_image(image):
+    spec = NetworkSpec(2, 3, 16, 2)
+    cfgs = [_cfg("fast", lr=lr) for lr in (1e-3, 5e-4, 2e-3)]
+    separate = []
+    for k, c in enumerate(cfgs):
+        p = MLP(spec, seed=k)
+        separate.append((fit(image, spec, p, c), _psnr(image, spec, p)))
+    params = [MLP(spec, seed=k) for k in range(3)]
+    together = fit_many(image, spec, params, cfgs)
+    for (one, psnr_one), many, p in zip(separate, together, params):
+        np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
+        assert abs(_psnr(image, spec, p) - psnr_one) < 0.05
+
+
+def test_fit_many_equals_separate_fits_distinct_images_and_doh(image):
+    flipped = ImageSignal(np.ascontiguousarray(image.pixels[::-1, ::-1]), image.depth)
+    spec = NetworkSpec(2, 3, 12, 1, pe_freqs=3)
+    cfg = _cfg("fast", lr=1e-4)
+    separate = [fit(s, spec, DOH(spec, seed=5, latent_ratio=0.6), cfg) for s in (image, flipped)]
+    together = fit_many([image, flipped], spec, [DOH(spec, seed=5, latent_ratio=0.6) for _ in range(2)], cfg)
+    for one, many in zip(separate, together):
+        np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
+    assert together[0].history[-1][1] != together[1].history[-1][1]  # the two models saw different targets
+
+
+def test_fit_many_reference_engine_and_relu_use_generic_batched_forward(image):
+    spec = NetworkSpec(2, 3, 16, 2, activation="relu", pe_freqs=2)
+    params = [MLP(spec, seed=k) for k in range(2)]
+    x = torch.rand(50, 2) * 2 - 1
+    out = batched_forward(spec, stack_layers([p.layers() for p in params]), x)
+    for k, p in enumerate(params):
+        assert torch.allclose(out[k], forward(spec, p.layers(), x), atol=1e-6)
+    sep = fit(image, spec, MLP(spec, seed=0), _cfg("reference", epochs=2))
+    many = fit_many(image, spec, [MLP(spec, seed=0)], _cfg("reference", epochs=2))
+    np.testing.assert_allclose([h[1] for h in many[0].history], [h[1] for h in sep.history], rtol=1e-5)
+
+
+def test_fit_many_rejects_configs_that_cannot_share_batches(image):
+    spec = NetworkSpec(2, 3, 8, 1)
+    params = [MLP(spec, seed=k) for k in range(2)]
+    with pytest.raises(InrzipError, match="batch_size"):
+        fit_many(image, spec, params, [_cfg("fast"), _cfg("fast", batch_size=512)])
+    with pytest.raises(InrzipError, match="Adam"):
+        fit_many(image, spec, params, _cfg("fast", optimizer="sgd"))
+    small = ImageSignal(image.pixels[:32], image.depth)
+    with pytest.raises(InrzipError, match="size"):
+        fit_many([image, small], spec, params, _cfg("fast"))
+
+
+def test_engine_registry_and_auto_choice():
+    assert engines.resolve_engine("auto", 1000).name == "fast"
+    assert engines.resolve_engine("auto", engines.AUTO_COMPILE_SAMPLES).name == "compiled"
+    assert engines.resolve_engine("reference").kernel is None
+    with pytest.raises(InrzipError, match="unknown engine"):
+        engines.resolve_engine("turbo")
+    with pytest.raises(InrzipError, match="unknown engine"):
+        fit(ImageSignal(np.zeros((4, 4, 1), np.float32)), NetworkSpec(2, 1, 4, 0), MLP(NetworkSpec(2, 1, 4, 0)),
+            _cfg("turbo"))
+
+
+def test_threads_setting_is_restored():
+    before = torch.get_num_threads()
+    restore = engines.set_threads(1)
+    assert torch.get_num_threads() == 1
+    restore()
+    assert torch.get_num_threads() == before
+    with pytest.raises(InrzipError):
+        engines.set_threads(0)
+
+
+def test_auto_threads_drops_to_one_only_when_oversubscribed(monkeypatch):
+    cores = len(os.sched_getaffinity(0))
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 1.0, 0.0, 0.0))
+    assert engines.auto_threads() == 1
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.1, 0.0, 0.0))
+    assert engines.auto_threads() == torch.get_num_threads()
+
+
+def test_compile_failure_falls_back_to_library_kernel(monkeypatch, image):
+    def broken(*_a, **_k):
+        raise RuntimeError("no C++ compiler in this test")
+    monkeypatch.setattr(kernels, "_built", {})
+    monkeypatch.setattr(kernels, "compile_report", {})
+    monkeypatch.setattr(torch, "compile", broken)
+    assert kernels.get_sincos("poly") is kernels.eager_sincos
+    assert "no C++ compiler" in kernels.compile_report["fallback_reason"]
+    spec = NetworkSpec(2, 3, 8, 1)
+    result = fit(image, spec, MLP(spec), _cfg("compiled", epochs=1))
+    assert result.epochs == 1 and math.isfinite(result.history[0][1])
+
+
+def test_compiled_kernel_failing_at_call_time_falls_back(monkeypatch):
+    calls = []
+
+    def fails_when_called(*_a, **_k):
+        def run(_z):
+            calls.append(1)
+            raise RuntimeError("recompile failed")
+        return run
+    monkeypatch.setattr(kernels, "_built", {})
+    monkeypatch.setattr(torch, "compile", fails_when_called)
+    kernel = kernels.get_sincos("poly")
+    z = torch.randn(kernels.MIN_COMPILED_ELEMENTS + 1) * 20
+    s, c = kernel(z.clone())
+    assert torch.equal(s, torch.sin(z)) and torch.equal(c, torch.cos(z))
+    assert len(calls) == 1  # tried once (at the probe), then the library kernel for good
+
+
+def test_unknown_kernel_is_an_error():
+    with pytest.raises(InrzipError, match="sin/cos kernel"):
+        kernels.get_sincos("table")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("cc") is None and shutil.which("gcc") is None, reason="no C compiler for inductor")
+def test_compiled_kernel_matches_library_on_large_inputs():
+    kernel = kernels.get_sincos("poly")
+    z = torch.randn(kernels.MIN_COMPILED_ELEMENTS * 2) * 50
+    s, c = kernel(z)
+    assert float((s - torch.sin(z)).abs().max()) < 2e-6 and float((c - torch.cos(z)).abs().max()) < 2e-6
+
+
+def test_fit_many_qat_equals_separate_qat_fit(image):
+    spec = NetworkSpec(2, 3, 8, 1)
+    cfg = _cfg("fast", epochs=3, qat_quantizer="minmax", qat_bits=6, qat_start=0.34)
+    one = fit(image, spec, MLP(spec, seed=3), cfg)
+    many = fit_many(image, spec, [MLP(spec, seed=3)], cfg)[0]
+    np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
+    assert set(many.qat_states) == set(one.qat_states)
