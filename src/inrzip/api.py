@@ -38,7 +38,8 @@ class CompressConfig:
     parameterization: str = "doh"  # "doh" | "mlp"
     latent: float = 0.6  # D'OH latent size as a ratio of the target network's weight count
     latent_dim: int | None = None  # absolute latent size (overrides ``latent``)
-    doh_init: str = "doh"  # "doh": supplement eqs. 13/16; "siren": reference-code hidden bound (sqrt(6) wider)
+    doh_init: str | None = None  # "doh": supplement eqs. 13/16; "siren": reference-code hidden bound (sqrt(6)
+    # wider); None: the signal's (occupancy: "siren", docs/occupancy.md; others "doh")
     bits: int = 8
     quantizer: str = "minmax"
     activation: str | None = None  # default: the signal's (sine for images)
@@ -47,7 +48,7 @@ class CompressConfig:
     pe_freqs: int = 10
     seed: int = 0
     qat: bool = False  # quantization-aware training at ``bits`` with ``quantizer``
-    fit: FitConfig = field(default_factory=FitConfig)
+    fit: FitConfig = field(default_factory=FitConfig)  # left as FitConfig(): the kind's (kind_defaults)
 
 
 # Per signal kind and parameterization: the supplement's Table 1 settings.
@@ -95,14 +96,24 @@ def _spec(signal: Signal, cfg: CompressConfig) -> NetworkSpec:
                        cfg.activation or signal.default_activation, float(cfg.omega), cfg.pe_freqs if pe else 0)
 
 
-def _parameterization(spec: NetworkSpec, cfg: CompressConfig) -> Parameterization:
+def _parameterization(spec: NetworkSpec, cfg: CompressConfig, signal: Signal | None = None) -> Parameterization:
+    init = cfg.doh_init or getattr(signal, "default_doh_init", "doh")
     return make_parameterization(cfg.parameterization, spec, seed=cfg.seed, latent=cfg.latent_dim,
-                                 latent_ratio=cfg.latent, init=cfg.doh_init)
+                                 latent_ratio=cfg.latent, init=init)
 
 
 def _field(spec: NetworkSpec, layers: list, device: torch.device):
     layers = [(w.to(device), b.to(device)) for w, b in layers]
     return lambda x: forward(spec, layers, x)
+
+
+def kind_defaults(fit_cfg: FitConfig, signal: Signal) -> FitConfig:
+    """The signal kind's own fitting defaults (``fit_defaults``: e.g. meshes fit with batch 20000 for at most
+    10 minutes, not 300 epochs of 8192) when ``fit_cfg`` is FitConfig() untouched; a caller who set any fit
+    field owns them all (start from ``FitConfig(**signal_class(kind).fit_defaults)`` to keep the kind's)."""
+    if fit_cfg != FitConfig():
+        return fit_cfg
+    return replace(fit_cfg, **getattr(signal, "fit_defaults", {}))
 
 
 def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[str, Any]) -> tuple[Signal, NetworkSpec, Parameterization, FitResult]:
@@ -112,8 +123,8 @@ def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[
     spec = _spec(signal, cfg)
     device = resolve_device(cfg.fit.device)
     torch.manual_seed(cfg.seed)
-    param = _parameterization(spec, cfg)
-    fcfg = replace(cfg.fit, device=str(device))
+    param = _parameterization(spec, cfg, signal)
+    fcfg = replace(kind_defaults(cfg.fit, signal), device=str(device))
     if cfg.qat:
         fcfg = replace(fcfg, qat_quantizer=cfg.quantizer, qat_bits=cfg.bits)
     return signal, spec, param, fit(signal, spec, param, fcfg)

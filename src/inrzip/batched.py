@@ -94,10 +94,10 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
     device = torch.device(c0.device)
     eng = engines.resolve_engine(c0.engine, c0.epochs * signals[0].num_samples() * k)
     groups = []
-    for p, c in zip(params, cfgs):
+    for p, c, s in zip(params, cfgs, signals):
         p.to(device)
         groups.append({"params": [t for t in p.parameters() if t.requires_grad],
-                       "lr": c.lr if c.lr is not None else default_lr(p), "betas": c.betas})
+                       "lr": c.lr if c.lr is not None else default_lr(p, s), "betas": c.betas})
     opt = engines.make_adam(groups, groups[0]["lr"], c0.betas, eng.fused_adam)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, [lr_schedule(c, p) for c, p in zip(cfgs, params)])
     results = [FitResult(0, 0.0) for _ in range(k)]

@@ -49,7 +49,8 @@ def _add_compress(sub: Any) -> None:
                       help="D'OH: weights B_l z from a seed and one latent z (default, except NeRF scenes: mlp)")
     g.add_argument("--latent", type=float, default=0.6, help="D'OH latent size / target weight count (default 0.6)")
     g.add_argument("--latent-dim", type=int, help="D'OH latent size, absolute (overrides --latent)")
-    g.add_argument("--doh-init", choices=["doh", "siren"], default="doh", help="D'OH B_l init target (docs/format.md)")
+    g.add_argument("--doh-init", choices=["doh", "siren"],
+                   help="D'OH B_l init target (docs/format.md; default doh, siren for meshes)")
     g.add_argument("--activation", choices=["sine", "relu", "gauss"], help="default: the signal's (sine)")
     g.add_argument("--omega", type=float, default=30.0, help="sine frequency (default 30)")
     g.add_argument("--pe", dest="pe", action="store_true", default=None, help="positional encoding on")
@@ -139,10 +140,10 @@ def _signal_options(a: argparse.Namespace) -> dict[str, Any]:
 def _config(a: argparse.Namespace, signal: Any) -> CompressConfig:
     """Flags first, then the signal kind's own defaults (``fit_defaults``), then FitConfig's."""
     flags = {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "loss": a.loss, "threads": a.threads,
-             "gamma": a.gamma}
+             "gamma": a.gamma, "time_budget": a.time_budget}
     fit_kw = {**getattr(signal, "fit_defaults", {}), **{k: v for k, v in flags.items() if v is not None}}
     fit = FitConfig(**{"epochs": 300, "batch_size": 8192, **fit_kw}, warmup_epochs=a.warmup_epochs,
-                    time_budget=a.time_budget, seed=a.seed, device=a.device, progress=not a.quiet, engine=a.engine)
+                    seed=a.seed, device=a.device, progress=not a.quiet, engine=a.engine)
     param = a.parameterization or getattr(signal, "default_parameterization", "doh")
     cfg = CompressConfig(arch=a.arch, parameterization=param, latent=a.latent, latent_dim=a.latent_dim,
                          doh_init=a.doh_init, bits=a.bits, quantizer=a.quantizer, activation=a.activation,

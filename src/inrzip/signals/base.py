@@ -29,6 +29,10 @@ class Signal(ABC):
     in_features: ClassVar[int]  # raw coordinate dimension, before positional encoding
     default_loss: ClassVar[str] = "mse"  # "mse" | "log10mse" | "bce"
     default_activation: ClassVar[str] = "sine"
+    # Defaults a kind may prefer when the user gives none (the CLI and ``api`` consult them):
+    fit_defaults: ClassVar[dict[str, Any]] = {}  # FitConfig fields, e.g. batch size, epochs, time budget
+    default_lrs: ClassVar[dict[str, float]] = {}  # "mlp": lr; "doh": lr x latent size (fitting.default_lr)
+    default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
 
     out_features: int  # network outputs per coordinate
 
