@@ -378,3 +378,19 @@ def test_render_command_prints_the_table(tmp_path: Path, capsys: pytest.CaptureF
     assert "radiance" in capsys.readouterr().out
     assert main(["decompress", str(tmp_path / "lego.inr"), "-o", str(tmp_path / "d")]) == 0  # generic path too
     assert len(list((tmp_path / "d").glob("view_*.png"))) == 2
+
+
+def test_cli_compress_takes_the_scene_kinds_defaults(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """`inrzip compress SCENE/` builds the supplement's NeRF (plain MLP, ReLU, the scene's own encoding) and
+    QAT with the stored training codebook, without the user naming any of it."""
+    import inrzip
+    from inrzip.cli import main
+
+    out = tmp_path / "lego.inr"
+    assert main(["compress", str(LEGO), "-o", str(out), "--arch", "16x2", "--quantizer", "kmeans", "--bits", "3",
+                 "--qat", "--epochs", "2", "--size", "20", "--quiet", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["signal"] == "radiance" and report["epochs"] == 2 and report["file_bytes"] == out.stat().st_size
+    header = inrzip.info(out.read_bytes())
+    assert (header["param"], header["act"], header["pe"], header["quant"], header["bits"]) == ("mlp", "relu", 0, "kmeans", 3)
+    assert header["w"] == 20 and header["samples"] == radiance.DEFAULT_SAMPLES
