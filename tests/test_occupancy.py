@@ -286,3 +286,11 @@ def test_python_api_takes_the_kinds_fit_defaults():
     assert (cfg.batch_size, cfg.epochs, cfg.time_budget, cfg.gamma) == (20000, 250, 600.0, 0.999)
     mine = FitConfig(batch_size=512, time_budget=None, epochs=3)
     assert kind_defaults(mine, sig) == mine  # a caller's own settings stay exactly as given
+
+
+def test_oversized_mesh_file_is_refused_before_reading(tmp_path):
+    big = tmp_path / "huge.obj"
+    with open(big, "wb") as fh:  # sparse: no disk used, but the size a hostile file would claim
+        fh.truncate(meshio.MAX_MESH_BYTES + 1)
+    with pytest.raises(InputError, match="limit for a mesh file"):
+        meshio.load_mesh(big)

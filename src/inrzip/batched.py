@@ -103,46 +103,36 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
     results = [FitResult(0, 0.0) for _ in range(k)]
     layer_fns = [make_layers_fn(p, c, r.qat_states) for p, c, r in zip(params, cfgs, results)]
     losses = [LOSSES[c.loss or s.default_loss] for c, s in zip(cfgs, signals)]
-    restore_threads = engines.set_threads(c0.threads)
-    try:
-        return _train_many(signals, spec, params, cfgs, eng, opt, sched, results, layer_fns, losses, on_epoch)
-    finally:
-        restore_threads()
-
-
-def _train_many(signals, spec, params, cfgs, eng, opt, sched, results, layer_fns, losses, on_epoch):  # noqa: ANN001, ANN202
-    """The shared loop of ``fit_many`` (state built there); stops at the first model's budget."""
-    c0, k, device = cfgs[0], len(params), torch.device(cfgs[0].device)
     qat_from = [int(c.qat_start * c.epochs) for c in cfgs]  # as in fit(): float epochs before QAT
     gens = [torch.Generator().manual_seed(c0.seed) for _ in range(k)]
     start = time.perf_counter()
-    fast = eng.forward(spec, device) if eng.kernel is not None and spec.activation == "sine" else None
-    net = fast or (lambda layers, x: batched_forward(spec, layers, x))
-    for epoch in range(c0.epochs):
-        totals, n = torch.zeros(k, dtype=torch.float64), 0
-        for inputs, targets in _batches(signals, c0, gens, device):
-            per_layers = [f() if epoch >= q else p.layers() for f, q, p in zip(layer_fns, qat_from, params)]
-            pred = net(stack_layers(per_layers), inputs)  # (K, B, out)
-            per_model = torch.stack([fn(pred[j], targets[j]) for j, fn in enumerate(losses)])
-            opt.zero_grad(set_to_none=True)
-            per_model.sum().backward()
-            opt.step()
-            totals += per_model.detach().double().cpu()
-            n += 1
-        sched.step()
-        means = (totals / max(n, 1)).tolist()
-        bad = [j for j, m in enumerate(means) if not math.isfinite(m)]
-        if bad:
-            raise InrzipError(f"training of model(s) {bad} diverged at epoch {epoch + 1}; lower their lr")
-        elapsed = time.perf_counter() - start
-        for r, m in zip(results, means):
-            r.history.append((epoch + 1, m, elapsed))
-            r.epochs = epoch + 1
-        if on_epoch is not None:
-            on_epoch(epoch + 1, means)
-        if c0.time_budget is not None and elapsed >= c0.time_budget:
-            break
-    for r in results:
-        r.seconds = time.perf_counter() - start
+    with engines.using_threads(c0.threads):  # restored on divergence or Ctrl-C too
+        fast = eng.forward(spec, device) if eng.kernel is not None and spec.activation == "sine" else None
+        net = fast or (lambda layers, x: batched_forward(spec, layers, x))
+        for epoch in range(c0.epochs):
+            totals, n = torch.zeros(k, dtype=torch.float64), 0
+            for inputs, targets in _batches(signals, c0, gens, device):
+                per_layers = [f() if epoch >= q else p.layers() for f, q, p in zip(layer_fns, qat_from, params)]
+                pred = net(stack_layers(per_layers), inputs)  # (K, B, out)
+                per_model = torch.stack([fn(pred[j], targets[j]) for j, fn in enumerate(losses)])
+                opt.zero_grad(set_to_none=True)
+                per_model.sum().backward()
+                opt.step()
+                totals += per_model.detach().double().cpu()
+                n += 1
+            sched.step()
+            means = (totals / max(n, 1)).tolist()
+            bad = [j for j, m in enumerate(means) if not math.isfinite(m)]
+            if bad:
+                raise InrzipError(f"training of model(s) {bad} diverged at epoch {epoch + 1}; lower their lr")
+            elapsed = time.perf_counter() - start
+            for r, m in zip(results, means):
+                r.history.append((epoch + 1, m, elapsed))
+                r.epochs = epoch + 1
+            if on_epoch is not None:
+                on_epoch(epoch + 1, means)
+            if c0.time_budget is not None and elapsed >= c0.time_budget:
+                break
+        for r in results:
+            r.seconds = time.perf_counter() - start
     return results
-

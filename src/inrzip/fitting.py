@@ -165,11 +165,8 @@ def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConf
     _validate(cfg)
     tune_allocator()
     param.to(torch.device(cfg.device))
-    restore_threads = engines.set_threads(cfg.threads)
-    try:
+    with engines.using_threads(cfg.threads):  # restored on divergence or Ctrl-C too
         return _train(signal, spec, param, cfg, on_epoch)
-    finally:  # an interrupt or a divergence must not leave torch at another thread count
-        restore_threads()
 
 
 def _train(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConfig,

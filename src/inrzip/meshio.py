@@ -85,7 +85,12 @@ def _as_single_mesh(loaded, path: Path):
     return loaded
 
 
-def load_mesh(path: str | Path):
+# A file from outside must not make us allocate without bound: 1 GB of OBJ is ~15M triangles, far above
+# what a 512^3 grid resolves (the Stanford scans here are 5k-100k).
+MAX_MESH_BYTES = 1 << 30
+
+
+def load_mesh(path: str | Path, max_bytes: int = MAX_MESH_BYTES):
     """Read a triangle mesh (vertices merged) and check it can bound a volume.
 
     Non-watertight meshes are accepted: occupancy uses generalized winding numbers, which stay
@@ -97,6 +102,10 @@ def load_mesh(path: str | Path):
         raise InputError(f"{path}: unsupported mesh suffix {path.suffix!r}; use one of {', '.join(MESH_SUFFIXES)}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"{path}: {size >> 20} MB is over the {max_bytes >> 20} MB limit for a mesh file; "
+                         "decimate it first (occupancy at 512^3 needs far fewer triangles)")
     try:
         loaded = trimesh.load(path, process=True)
     except Exception:  # trimesh raises many types (even ImportError) on garbage input

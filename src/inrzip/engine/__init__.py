@@ -13,9 +13,10 @@ All give the same function and the same optimiser maths; docs/fitting-speed.md h
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -24,7 +25,7 @@ from ..networks import NetworkSpec
 from .kernels import SINCOS, compile_report, get_sincos, poly_sincos
 from .siren import Forward, SineStack, make_forward
 
-__all__ = ["Engine", "ENGINES", "register_engine", "resolve_engine", "make_adam", "set_threads",
+__all__ = ["Engine", "ENGINES", "register_engine", "resolve_engine", "make_adam", "set_threads", "using_threads",
            "auto_threads", "make_forward", "SineStack", "get_sincos", "poly_sincos", "SINCOS", "compile_report",
            "AUTO_COMPILE_SAMPLES"]
 
@@ -103,3 +104,13 @@ def set_threads(threads: int | None) -> Callable[[], None]:
     previous = torch.get_num_threads()
     torch.set_num_threads(threads if threads is not None else auto_threads())
     return lambda: torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None) -> Iterator[None]:
+    """``set_threads`` for a block: the previous count comes back even on an error or Ctrl-C."""
+    restore = set_threads(threads)
+    try:
+        yield
+    finally:
+        restore()
