@@ -25,6 +25,8 @@ from inrzip.fitting import FitConfig, fit
 from inrzip.networks import forward
 from inrzip.signals.image import ImageSignal
 
+DOH_INIT = "doh"  # the sweep of docs/fitting.md ran the supplement's init; --doh-init siren for the default
+
 Run = tuple[str, float, float, int, int]  # (parameterization, lr, gamma, batch size, warm-up epochs)
 
 RUNS: list[Run] = [
@@ -55,7 +57,7 @@ def crop(path: Path, size: int = 256) -> ImageSignal:
 
 def run(signal: ImageSignal, setting: Run, epochs: int, every: int) -> list[tuple[int, float, float]]:
     param_name, lr, gamma, batch, warmup = setting
-    cfg = CompressConfig(arch="28x9", parameterization=param_name, latent=0.6)
+    cfg = CompressConfig(arch="28x9", parameterization=param_name, latent=0.6, doh_init=DOH_INIT)
     spec = _spec(signal, cfg)
     param = _parameterization(spec, cfg)
     curve: list[tuple[int, float, float]] = []
@@ -81,11 +83,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=300)
     ap.add_argument("--every", type=int, default=25)
     ap.add_argument("--out", default="docs/img")
+    ap.add_argument("--doh-init", default=DOH_INIT, choices=["doh", "siren"])
     ap.add_argument("--runs", nargs="+", type=parse_run, default=RUNS, help="param:lr:gamma:batch:warmup ...")
     ap.add_argument("--replot", nargs="+", help="rebuild CSV and plot from progress logs of earlier (possibly cut) runs")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    global DOH_INIT
+    DOH_INIT = a.doh_init
     if a.replot:
         write([r for log in a.replot for r in parse_log(Path(log), a.images)], out)
         return

@@ -39,7 +39,7 @@ class CompressConfig:
     latent: float = 0.6  # D'OH latent size as a ratio of the target network's weight count
     latent_dim: int | None = None  # absolute latent size (overrides ``latent``)
     doh_init: str | None = None  # "doh": supplement eqs. 13/16; "siren": reference-code hidden bound (sqrt(6)
-    # wider); None: the signal's (occupancy: "siren", docs/occupancy.md; others "doh")
+    # wider); None: the signal's (images and meshes "siren": docs/fitting.md, docs/occupancy.md; NeRF "doh")
     bits: int = 8
     quantizer: str = "minmax"
     activation: str | None = None  # default: the signal's (sine for images)

@@ -50,7 +50,7 @@ def _add_compress(sub: Any) -> None:
     g.add_argument("--latent", type=float, default=0.6, help="D'OH latent size / target weight count (default 0.6)")
     g.add_argument("--latent-dim", type=int, help="D'OH latent size, absolute (overrides --latent)")
     g.add_argument("--doh-init", choices=["doh", "siren"],
-                   help="D'OH B_l init target (docs/format.md; default doh, siren for meshes)")
+                   help="D'OH B_l init target (docs/format.md; default siren, doh for NeRF scenes)")
     g.add_argument("--activation", choices=["sine", "relu", "gauss"], help="default: the signal's (sine)")
     g.add_argument("--omega", type=float, default=30.0, help="sine frequency (default 30)")
     g.add_argument("--pe", dest="pe", action="store_true", default=None, help="positional encoding on")
