@@ -120,3 +120,12 @@ def test_usage_errors_are_one_line(capsys, tmp_path):
     _err(capsys)
     assert main(["decompress", str(tmp_path / "missing.inr"), "-o", "x.png"]) == 2
     _err(capsys)
+
+
+def test_paper_preset_is_the_supplements_settings():
+    from inrzip.api import CompressConfig, apply_preset
+
+    cfg = apply_preset(CompressConfig(parameterization="doh"), "paper", "image")
+    assert (cfg.fit.epochs, cfg.fit.batch_size, cfg.fit.lr, cfg.fit.loss, cfg.fit.gamma, cfg.doh_init) == (
+        2000, 1024, 1e-6, "mse", 0.999, "doh")
+    assert apply_preset(CompressConfig(doh_init="siren"), "paper", "image").doh_init == "siren"  # an explicit choice stays

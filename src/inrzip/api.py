@@ -54,8 +54,10 @@ class CompressConfig:
 # Per signal kind and parameterization: the supplement's Table 1 settings.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
-        "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999},
-        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999},
+        "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
+                  "doh_init": "doh"},
+        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
+                      "doh_init": "doh"},
     },
 }
 
@@ -68,7 +70,9 @@ def apply_preset(cfg: CompressConfig, preset: str, kind: str) -> CompressConfig:
         raise InrzipError(f"no preset {preset!r} for {kind} signals; known: {sorted(PRESETS)}") from None
     lr = p.pop("lr")
     p["lr"] = lr.get(cfg.parameterization) if isinstance(lr, dict) else lr
-    return replace(cfg, fit=replace(cfg.fit, **p))
+    init = cfg.doh_init or p.pop("doh_init", None)  # the supplement's B init unless the user chose one
+    p.pop("doh_init", None)
+    return replace(cfg, doh_init=init, fit=replace(cfg.fit, **p))
 
 
 @dataclass
