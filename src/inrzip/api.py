@@ -70,9 +70,8 @@ def apply_preset(cfg: CompressConfig, preset: str, kind: str) -> CompressConfig:
         raise InrzipError(f"no preset {preset!r} for {kind} signals; known: {sorted(PRESETS)}") from None
     lr = p.pop("lr")
     p["lr"] = lr.get(cfg.parameterization) if isinstance(lr, dict) else lr
-    init = cfg.doh_init or p.pop("doh_init", None)  # the supplement's B init unless the user chose one
-    p.pop("doh_init", None)
-    return replace(cfg, doh_init=init, fit=replace(cfg.fit, **p))
+    init = p.pop("doh_init", None)  # the supplement's B init, unless the user chose one
+    return replace(cfg, doh_init=cfg.doh_init or init, fit=replace(cfg.fit, **p))
 
 
 @dataclass
@@ -117,7 +116,7 @@ def kind_defaults(fit_cfg: FitConfig, signal: Signal) -> FitConfig:
     field owns them all (start from ``FitConfig(**signal_class(kind).fit_defaults)`` to keep the kind's)."""
     if fit_cfg != FitConfig():
         return fit_cfg
-    return replace(fit_cfg, **getattr(signal, "fit_defaults", {}))
+    return replace(fit_cfg, **signal.fit_defaults)
 
 
 def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[str, Any]) -> tuple[Signal, NetworkSpec, Parameterization, FitResult]:

@@ -141,9 +141,9 @@ def _config(a: argparse.Namespace, signal: Any) -> CompressConfig:
     """Flags first, then the signal kind's own defaults (``fit_defaults``), then FitConfig's."""
     flags = {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "loss": a.loss, "threads": a.threads,
              "gamma": a.gamma, "time_budget": a.time_budget}
-    fit_kw = {**getattr(signal, "fit_defaults", {}), **{k: v for k, v in flags.items() if v is not None}}
-    fit = FitConfig(**{"epochs": 300, "batch_size": 8192, **fit_kw}, warmup_epochs=a.warmup_epochs,
-                    seed=a.seed, device=a.device, progress=not a.quiet, engine=a.engine)
+    fit_kw = {**signal.fit_defaults, **{k: v for k, v in flags.items() if v is not None}}
+    fit = FitConfig(**fit_kw, warmup_epochs=a.warmup_epochs, seed=a.seed, device=a.device, progress=not a.quiet,
+                    engine=a.engine)
     param = a.parameterization or getattr(signal, "default_parameterization", "doh")
     cfg = CompressConfig(arch=a.arch, parameterization=param, latent=a.latent, latent_dim=a.latent_dim,
                          doh_init=a.doh_init, bits=a.bits, quantizer=a.quantizer, activation=a.activation,
