@@ -40,7 +40,7 @@ from inrzip.batched import fit_many  # noqa: E402
 from inrzip.fitting import FitConfig, fit  # noqa: E402
 from inrzip.networks import NetworkSpec, forward, param_count, parse_arch  # noqa: E402
 from inrzip.parameterizations import DOH, MLP  # noqa: E402
-from inrzip.signals.image import ImageSignal  # noqa: E402
+from inrzip.signals.image import ImageSignal, image_grid  # noqa: E402
 
 DEFAULT_IMAGE = ROOT.parent / "shared" / "data" / "kodak" / "kodim23.png"
 LR = 2e-4  # the MLP default; equal for every method
@@ -73,8 +73,15 @@ def plain_fit(signal: ImageSignal, spec: NetworkSpec, epochs: int, cfg: FitConfi
     model = PlainSiren(spec, MLP(spec, seed=0))
     opt = torch.optim.Adam(model.parameters(), lr=LR, betas=cfg.betas)
     gen, clock = torch.Generator().manual_seed(cfg.seed), Clock()
+    # the textbook data pipeline: the pixel grid, targets centred as inrzip's, indexed per step (same batches)
+    coords = image_grid(signal.h, signal.w)
+    targets = torch.from_numpy(signal.pixels.reshape(-1, signal.out_features) - 0.5)
+    n = coords.shape[0]
     for _ in range(epochs):
-        for x, y in signal.batches(cfg.batch_size, gen, torch.device("cpu")):
+        perm = torch.randperm(n, generator=gen)
+        for s in range(0, n, cfg.batch_size):
+            idx = perm[s:s + cfg.batch_size]
+            x, y = coords[idx], targets[idx]
             loss = torch.log10(((model(x) - y) ** 2).mean() + 1e-12)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -130,6 +137,39 @@ def matmul_peak(repeats: int = 9, n: int = 1024) -> tuple[float, float]:
     return wall, cpu
 
 
+def _best_seconds(fn: Callable[[], object], repeats: int = 50) -> float:
+    """Median CPU seconds of ``fn`` run back to back (operands stay in cache: a best case)."""
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(repeats):
+        c0 = time.process_time_ns()
+        fn()
+        times.append((time.process_time_ns() - c0) / 1e9)
+    return st.median(times)
+
+
+def step_floor(spec: NetworkSpec, batch: int, sincos: Callable) -> dict[str, float]:
+    """A lower bound on one training step's CPU time: only the step's unavoidable work, each op timed alone.
+
+    The GEMMs every method must run (per layer: forward, weight gradient, input gradient except for the
+    first layer) at the shapes of the step, cache-hot, plus sin and cos of every hidden pre-activation from
+    the fastest kernel. Nothing else (loss, optimiser, bias, data, Python) is counted, so no fp32 engine built
+    on these kernels can beat it; plain-loop time / floor bounds any engine's speed-up."""
+    dims = [spec.in_features, *([spec.width] * (spec.hidden + 1)), spec.out_features]
+    gemm = trig = 0.0
+    for k, (n_in, n_out) in enumerate(zip(dims[:-1], dims[1:])):
+        h, w, b, g = torch.randn(batch, n_in), torch.randn(n_out, n_in), torch.randn(n_out), torch.randn(batch, n_out)
+        gemm += _best_seconds(lambda: torch.addmm(b, h, w.t()))
+        gemm += _best_seconds(lambda: g.t().mm(h))
+        if k > 0:
+            gemm += _best_seconds(lambda: g.mm(w))
+        if k < len(dims) - 2:
+            z = torch.randn(batch, n_out) * 10
+            trig += _best_seconds(lambda: sincos(z.clone()))
+    return {"gemm_s": gemm, "sincos_s": trig, "step_s": gemm + trig}
+
+
 def machine() -> dict[str, Any]:
     model = next((ln.split(":", 1)[1].strip() for ln in subprocess.run(["lscpu"], capture_output=True, text=True)
                   .stdout.splitlines() if ln.startswith("Model name")), platform.processor())
@@ -163,14 +203,21 @@ def run_arch(signal: ImageSignal, arch: str, args: argparse.Namespace) -> dict[s
         peaks.append(matmul_peak())
     flops = 6 * param_count(spec) * signal.num_samples()  # per model-epoch
     peak_wall, peak_cpu = max(p[0] for p in peaks), max(p[1] for p in peaks)
+    steps = -(-signal.num_samples() // args.batch_size)
+    floor = step_floor(spec, args.batch_size, engines.get_sincos("poly"))
+    floor = {**floor, "epoch_s": floor["step_s"] * steps, "gemm_epoch_s": floor["gemm_s"] * steps}
     rows = {}
     for m in chosen:
         wall, cpu = st.median(t[0] for t in laps[m]), st.median(t[1] for t in laps[m])
         rows[m] = {"wall_s": wall, "cpu_s": cpu, "epochs_per_cpu_s": 1 / cpu, "gflops_cpu": flops / cpu / 1e9,
                    "gflops_wall": flops / wall / 1e9, "peak_fraction_cpu": flops / cpu / 1e9 / peak_cpu,
                    "psnr": st.median(psnrs[m]), "laps": laps[m], "psnrs": psnrs[m]}
+    if "plain" in rows:
+        floor["bound_vs_plain"] = rows["plain"]["cpu_s"] / floor["epoch_s"]
+        floor["gemm_bound_vs_plain"] = rows["plain"]["cpu_s"] / floor["gemm_epoch_s"]
+    floor["peak_fraction_bound"] = flops / floor["epoch_s"] / 1e9 / peak_cpu
     return {"arch": arch, "params": param_count(spec), "matmul_peak_gflops_wall": peak_wall,
-            "matmul_peak_gflops_cpu": peak_cpu, "methods": rows}
+            "matmul_peak_gflops_cpu": peak_cpu, "methods": rows, "floor": floor}
 
 
 def report(result: dict[str, Any]) -> str:
@@ -183,6 +230,10 @@ def report(result: dict[str, Any]) -> str:
         speed = f"{base / r['cpu_s']:6.2f}x" if base else "      "
         lines.append(f"  {m:9s} {r['cpu_s']:9.3f} {r['wall_s']:10.3f} {r['epochs_per_cpu_s']:9.3f} "
                      f"{r['gflops_cpu']:8.1f} {100 * r['peak_fraction_cpu']:5.1f}%  {speed}  {r['psnr']:7.2f}")
+    f = result["floor"]
+    bound = f"{f['bound_vs_plain']:6.2f}x" if "bound_vs_plain" in f else "      "
+    lines.append(f"  floor     {f['epoch_s']:9.3f}            (GEMMs {f['gemm_epoch_s']:.3f} + sin/cos alone) "
+                 f"{100 * f['peak_fraction_bound']:5.1f}%  {bound}  (upper bound of any fp32 engine)")
     return "\n".join(lines)
 
 

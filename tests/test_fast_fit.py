@@ -60,7 +60,7 @@ def test_sine_stack_equals_reference_forward_and_gradients(pe, sincos):
     ref = forward(spec, param.layers(), x)
     g_ref = torch.autograd.grad(ref.square().sum(), list(param.parameters()))
     flat = [t for layer in param.layers() for t in layer]
-    out = SineStack.apply(sincos, spec.omega, positional_encoding(x, pe), *flat)
+    out = SineStack.apply(sincos, spec.omega, None, positional_encoding(x, pe), *flat)
     g_out = torch.autograd.grad(out.square().sum(), list(param.parameters()))
     assert torch.allclose(out, ref, atol=1e-5)
     for a, b in zip(g_ref, g_out):
@@ -223,3 +223,37 @@ def test_fit_many_qat_equals_separate_qat_fit(image):
     many = fit_many(image, spec, [MLP(spec, seed=3)], cfg)[0]
     np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
     assert set(many.qat_states) == set(one.qat_states)
+
+
+def test_bf16_stack_is_close_to_fp32_and_hands_float32_gradients():
+    spec = NetworkSpec(2, 3, 24, 3)
+    param = MLP(spec, seed=4)
+    x = torch.rand(500, 2) * 2 - 1
+    flat = [t for layer in param.layers() for t in layer]
+    ref = SineStack.apply(kernels.eager_sincos, spec.omega, None, x, *flat)
+    low = SineStack.apply(kernels.eager_sincos, spec.omega, torch.bfloat16, x, *flat)
+    assert low.dtype == torch.float32
+    diff = float((low - ref).detach().abs().max())
+    assert 0 < diff < 0.05 * float(ref.detach().abs().max())  # bf16 did run, and stays close
+    g_ref = torch.autograd.grad(ref.square().sum(), list(param.parameters()))
+    g_low = torch.autograd.grad(low.square().sum(), list(param.parameters()))
+    for a, b in zip(g_ref, g_low):
+        assert b.dtype == torch.float32
+        assert float((a - b).norm()) < 0.1 * float(a.norm())
+
+
+def test_bf16_fit_keeps_quality_and_needs_the_fused_engine(image):
+    spec = NetworkSpec(2, 3, 24, 3)
+    psnrs = {}
+    for precision in ("fp32", "bf16"):
+        param = MLP(spec, seed=0)
+        fit(image, spec, param, _cfg("fast", epochs=60, precision=precision))
+        psnrs[precision] = _psnr(image, spec, param)
+    assert psnrs["fp32"] > 20
+    assert abs(psnrs["bf16"] - psnrs["fp32"]) < 0.5, psnrs
+    with pytest.raises(InrzipError, match="fast or compiled"):
+        fit(image, spec, MLP(spec, seed=0), _cfg("reference", precision="bf16"))
+    with pytest.raises(InrzipError, match="unknown precision"):
+        fit(image, spec, MLP(spec, seed=0), _cfg("fast", precision="fp8"))
+    results = fit_many(image, spec, [MLP(spec, seed=s) for s in range(2)], _cfg("fast", precision="bf16"))
+    assert all(math.isfinite(r.history[-1][1]) for r in results)

@@ -129,3 +129,15 @@ def test_paper_preset_is_the_supplements_settings():
     assert (cfg.fit.epochs, cfg.fit.batch_size, cfg.fit.lr, cfg.fit.loss, cfg.fit.gamma, cfg.doh_init) == (
         2000, 1024, 1e-6, "mse", 0.999, "doh")
     assert apply_preset(CompressConfig(doh_init="siren"), "paper", "image").doh_init == "siren"  # an explicit choice stays
+
+
+def test_cli_bf16_precision_fits_and_refuses_the_reference_engine(tmp_path, data_dir, capsys):
+    src, out = data_dir / "kodim23_64.png", tmp_path / "b.inr"
+    assert main(["compress", str(src), "-o", str(out), "--arch", "12x2", "--epochs", "5", "--quiet",
+                 "--precision", "bf16"]) == 0
+    assert main(["decompress", str(out), "-o", str(tmp_path / "b.png")]) == 0
+    capsys.readouterr()
+    assert main(["compress", str(src), "-o", str(tmp_path / "r.inr"), "--epochs", "2", "--quiet",
+                 "--precision", "bf16", "--engine", "reference"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "fast or compiled" in err and len(err.splitlines()) == 1

@@ -28,7 +28,7 @@ __all__ = ["fit_many", "stack_layers", "batched_forward"]
 
 # Settings that fix the shared batches and the loop; the others (lr, betas, gamma, warm-up, loss,
 # QAT) may differ per model.
-_SHARED = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads")
+_SHARED = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads", "precision")
 
 
 def stack_layers(per_model: Sequence[Layers]) -> Layers:
@@ -107,10 +107,12 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
     gens = [torch.Generator().manual_seed(c0.seed) for _ in range(k)]
     start = time.perf_counter()
     with engines.using_threads(c0.threads):  # restored on divergence or Ctrl-C too
-        fast = eng.forward(spec, device) if eng.kernel is not None and spec.activation == "sine" else None
+        fast = eng.forward(spec, device, c0.precision) if eng.kernel is not None and spec.activation == "sine" else None
+        if fast is None and c0.precision != "fp32":
+            raise InrzipError(f"precision {c0.precision} needs a sine network and the fast or compiled engine")
         net = fast or (lambda layers, x: batched_forward(spec, layers, x))
         for epoch in range(c0.epochs):
-            totals, n = torch.zeros(k, dtype=torch.float64), 0
+            totals, n = torch.zeros(k, dtype=torch.float64, device=device), 0  # on the device: no sync per step
             for inputs, targets in _batches(signals, c0, gens, device):
                 per_layers = [f() if epoch >= q else p.layers() for f, q, p in zip(layer_fns, qat_from, params)]
                 pred = net(stack_layers(per_layers), inputs)  # (K, B, out)
@@ -118,10 +120,10 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
                 opt.zero_grad(set_to_none=True)
                 per_model.sum().backward()
                 opt.step()
-                totals += per_model.detach().double().cpu()
+                totals += per_model.detach()
                 n += 1
             sched.step()
-            means = (totals / max(n, 1)).tolist()
+            means = (totals.cpu() / max(n, 1)).tolist()
             bad = [j for j, m in enumerate(means) if not math.isfinite(m)]
             if bad:
                 raise InrzipError(f"training of model(s) {bad} diverged at epoch {epoch + 1}; lower their lr")

@@ -73,6 +73,8 @@ def _add_compress(sub: Any) -> None:
     f.add_argument("--engine", choices=["auto", "fast", "compiled", "reference"], default="auto",
                    help="training kernels (docs/fitting-speed.md); all give the same network maths")
     f.add_argument("--threads", type=int, help="torch threads while fitting (default: 1 on a busy machine)")
+    f.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                   help="bf16: hidden layers' matmuls in bfloat16 while fitting, for GPUs (slower on most CPUs)")
     f.add_argument("--quiet", action="store_true", help="no progress bar")
     s = p.add_argument_group("signal (by kind)")
     s.add_argument("--resolution", type=int, help="meshes: occupancy grid points per axis (default 128)")
@@ -143,7 +145,7 @@ def _config(a: argparse.Namespace, signal: Any) -> CompressConfig:
              "gamma": a.gamma, "time_budget": a.time_budget}
     fit_kw = {**signal.fit_defaults, **{k: v for k, v in flags.items() if v is not None}}
     fit = FitConfig(**fit_kw, warmup_epochs=a.warmup_epochs, seed=a.seed, device=a.device, progress=not a.quiet,
-                    engine=a.engine)
+                    engine=a.engine, precision=a.precision)
     param = a.parameterization or getattr(signal, "default_parameterization", "doh")
     cfg = CompressConfig(arch=a.arch, parameterization=param, latent=a.latent, latent_dim=a.latent_dim,
                          doh_init=a.doh_init, bits=a.bits, quantizer=a.quantizer, activation=a.activation,

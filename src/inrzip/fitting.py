@@ -95,6 +95,7 @@ class FitConfig:
     qat_start: float = 0.0  # fraction of epochs trained in float before QAT starts (same optimiser run)
     engine: str = "auto"  # reference | fast | compiled | auto (inrzip.engine, docs/fitting-speed.md)
     threads: int | None = None  # torch threads during the fit; None: 1 when the machine is oversubscribed, else as is
+    precision: str = "fp32"  # "bf16": hidden-to-hidden GEMMs in bfloat16 (fused sine engines; docs/fitting-speed.md)
 
 
 @dataclass
@@ -110,6 +111,8 @@ def _validate(cfg: FitConfig) -> None:
         raise InrzipError("epochs and batch size must be positive")
     if cfg.loss is not None and cfg.loss not in LOSSES:
         raise InrzipError(f"unknown loss {cfg.loss!r}; choose from {sorted(LOSSES)}")
+    if cfg.precision not in engines.PRECISIONS:
+        raise InrzipError(f"unknown precision {cfg.precision!r}; choose from {sorted(engines.PRECISIONS)}")
     if cfg.optimizer not in OPTIMIZERS:
         raise InrzipError(f"unknown optimizer {cfg.optimizer!r}; choose from {sorted(OPTIMIZERS)}")
 
@@ -180,11 +183,11 @@ def _train(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitC
     layers_fn = make_layers_fn(param, cfg, result.qat_states)
     qat_from = int(cfg.qat_start * cfg.epochs)
     gen = torch.Generator().manual_seed(cfg.seed)
-    net = engines.resolve_engine(cfg.engine, cfg.epochs * signal.num_samples()).forward(spec, device)
+    net = engines.resolve_engine(cfg.engine, cfg.epochs * signal.num_samples()).forward(spec, device, cfg.precision)
     out_of_time = lambda: cfg.time_budget is not None and time.perf_counter() - start >= cfg.time_budget  # noqa: E731
     bar = tqdm(range(cfg.epochs), desc="fitting", unit="epoch", disable=not cfg.progress, leave=False)
     for epoch in bar:
-        total, n = 0.0, 0
+        total, n = torch.zeros((), dtype=torch.float64, device=device), 0  # on the device: no sync per step
         # QAT after the float warm-up: by epochs, or by time when a budget may end the fit first
         qat = epoch >= qat_from or (cfg.time_budget is not None
                                     and time.perf_counter() - start >= cfg.qat_start * cfg.time_budget)
@@ -195,11 +198,11 @@ def _train(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitC
             opt.zero_grad(set_to_none=True)
             loss.backward()
             _step(opt, cfg, loss, [g["lr"] for g in opt.param_groups])
-            total, n = total + float(loss.detach()), n + 1
+            total, n = total + loss.detach(), n + 1
             if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
                 break
         sched.step()
-        mean = total / max(n, 1)
+        mean = float(total) / max(n, 1)
         if not math.isfinite(mean):
             raise InrzipError(f"training diverged at epoch {epoch + 1} (loss {mean}); lower --lr")
         result.history.append((epoch + 1, mean, time.perf_counter() - start))

@@ -23,11 +23,11 @@ import torch
 from ..errors import InrzipError
 from ..networks import NetworkSpec
 from .kernels import SINCOS, compile_report, get_sincos, poly_sincos
-from .siren import Forward, SineStack, make_forward
+from .siren import PRECISIONS, Forward, SineStack, make_forward
 
 __all__ = ["Engine", "ENGINES", "register_engine", "resolve_engine", "make_adam", "set_threads", "using_threads",
            "auto_threads", "make_forward", "SineStack", "get_sincos", "poly_sincos", "SINCOS", "compile_report",
-           "AUTO_COMPILE_SAMPLES"]
+           "AUTO_COMPILE_SAMPLES", "PRECISIONS"]
 
 # 'auto' compiles when epochs x samples reaches this: about 130 epochs of a 768x512 image, where the
 # compile (5-35 s on 2 busy cores, cached on disk afterwards) is a small part of the fit.
@@ -43,8 +43,8 @@ class Engine:
     kernel: str | None
     fused_adam: bool
 
-    def forward(self, spec: NetworkSpec, device: torch.device | str) -> Forward:
-        return make_forward(spec, self.kernel, device)
+    def forward(self, spec: NetworkSpec, device: torch.device | str, precision: str = "fp32") -> Forward:
+        return make_forward(spec, self.kernel, device, precision)
 
 
 ENGINES: dict[str, Engine] = {}

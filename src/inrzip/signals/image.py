@@ -127,10 +127,12 @@ class ImageSignal(Signal):
         if batch_size >= n:
             yield coords, targets
             return
+        # One gather per epoch, then contiguous slices: the same batches as indexing per step, but 48
+        # random 8192-row gathers cost 1.4 ms a step on CPU (7% of a 28x9 step; docs/fitting-speed.md).
         perm = torch.randperm(n, generator=generator).to(device)
+        coords, targets = coords.index_select(0, perm), targets.index_select(0, perm)
         for s in range(0, n, batch_size):
-            idx = perm[s:s + batch_size]
-            yield coords[idx], targets[idx]
+            yield coords[s:s + batch_size], targets[s:s + batch_size]
 
     def meta(self) -> Meta:
         return {"h": self.h, "w": self.w, "c": self.out_features, "depth": self.depth}
