@@ -1,6 +1,7 @@
 """The CUDA checks of docs/benchmarks.md ("GPU session"), in one run on one machine.
 
-1. A full 2000-epoch Kodak fit (28x9, mlp and doh) on the GPU, timed, written as .inr files.
+1. A full 2000-epoch Kodak fit (28x9, mlp and doh; float32, and bfloat16 hidden GEMMs with ``--precisions
+   fp32,bf16``) on the GPU, timed, written as .inr files.
 2. Each file decoded on the CPU and on the GPU: PSNR difference and largest pixel difference.
 3. K models in one pass (``fit_many``) against K sequential ``fit`` calls, same epochs and batches.
 
@@ -37,21 +38,22 @@ def sync() -> None:
         torch.cuda.synchronize()
 
 
-def full_fits(image: Path, out: Path, epochs: int, batch: int, engine: str) -> list[str]:
+def full_fits(image: Path, out: Path, epochs: int, batch: int, engine: str, precisions: list[str]) -> list[str]:
     """2000-epoch fits on CUDA; decode each file on CPU and CUDA and compare."""
-    lines = ["| parameterization | epochs | batch | fit s | PSNR (file, CPU decode) | PSNR (CUDA decode) | max abs pixel diff | bpp |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| parameterization | precision | epochs | batch | fit s | PSNR (file, CPU decode) | PSNR (CUDA decode) "
+             "| max abs pixel diff | bpp |", "|---|---|---|---|---|---|---|---|---|"]
     truth = np.asarray(Image.open(image).convert("RGB")) / 255.0
-    for param in ("mlp", "doh"):
-        fit_cfg = FitConfig(epochs=epochs, batch_size=batch, device=DEVICE, progress=False, engine=engine)
+    for param, precision in [(p, q) for p in ("mlp", "doh") for q in precisions]:
+        fit_cfg = FitConfig(epochs=epochs, batch_size=batch, device=DEVICE, progress=False, engine=engine,
+                            precision=precision)
         enc = inrzip.encode(image, CompressConfig(arch="28x9", parameterization=param, latent=0.6, bits=8, fit=fit_cfg))
-        enc.save(out / f"kodim23_{param}_28x9_8bit_gpu.inr")
+        enc.save(out / f"kodim23_{param}_28x9_8bit_{precision}_gpu.inr")
         cpu = inrzip.decompress(enc.data, device="cpu")
         gpu = inrzip.decompress(enc.data, device=DEVICE)
         p_cpu, p_gpu = psnr(cpu / 255.0, truth), psnr(gpu / 255.0, truth)
         diff = int(np.abs(cpu.astype(int) - gpu.astype(int)).max())
         r = enc.report
-        lines.append(f"| {param} | {r['epochs']} | {batch} | {r['fit_seconds']:.1f} | {p_cpu:.3f} | {p_gpu:.3f} | {diff} | {r['bpp']:.3f} |")
+        lines.append(f"| {param} | {precision} | {r['epochs']} | {batch} | {r['fit_seconds']:.1f} | {p_cpu:.3f} | {p_gpu:.3f} | {diff} | {r['bpp']:.3f} |")
         print(lines[-1], flush=True)
     return lines
 
@@ -95,6 +97,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=32)
     ap.add_argument("--k-epochs", type=int, default=3)
     ap.add_argument("--k-batch-size", type=int, default=8192)
+    ap.add_argument("--precisions", default="fp32", help="e.g. fp32,bf16: the full fits at each")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
     global DEVICE
@@ -102,7 +105,7 @@ def main() -> None:
     name = torch.cuda.get_device_name(0) if a.device == "cuda" else "CPU"
     head = [f"# GPU session: {name}, torch {torch.__version__}, {time.strftime('%Y-%m-%d')}", ""]
     print("\n".join(head), flush=True)
-    lines = head + full_fits(a.image, a.out, a.epochs, a.batch_size, a.engine) + [""]
+    lines = head + full_fits(a.image, a.out, a.epochs, a.batch_size, a.engine, a.precisions.split(",")) + [""]
     lines += many(a.image, a.k, a.k_epochs, a.k_batch_size, a.engine)
     (a.out / "gpu_session.md").write_text("\n".join(lines) + "\n")
     (a.out / "gpu_session.json").write_text(json.dumps({"device": name, "torch": torch.__version__}))

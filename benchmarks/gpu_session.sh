@@ -5,7 +5,7 @@ python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --tar
 export PYTHONPATH=/tmp/site:$PWD/src PYTHONUNBUFFERED=1
 date +%T
 python3 -c "import torch, constriction; print(torch.__version__, torch.cuda.get_device_name(0))"
-timeout 200 python3 benchmarks/gpu_session.py --image .gpu/kodim23.png --out $OUT 2>&1 | tee $OUT/gpu_session.log
+timeout 330 python3 benchmarks/gpu_session.py --image .gpu/kodim23.png --out $OUT --precisions fp32,bf16 2>&1 | tee $OUT/gpu_session.log
 date +%T; I="python3 -m inrzip.cli"
 for q in kmeans minmax; do
   timeout 150 $I compress .gpu/lego -o $OUT/lego400_${q}_3bit_qat.inr --arch 64x4 --quantizer $q --bits 3 --qat \

@@ -257,3 +257,19 @@ def test_bf16_fit_keeps_quality_and_needs_the_fused_engine(image):
         fit(image, spec, MLP(spec, seed=0), _cfg("fast", precision="fp8"))
     results = fit_many(image, spec, [MLP(spec, seed=s) for s in range(2)], _cfg("fast", precision="bf16"))
     assert all(math.isfinite(r.history[-1][1]) for r in results)
+
+
+def test_losses_give_one_value_per_model_and_fit_many_mixes_losses(image):
+    from inrzip.fitting import LOSSES
+    pred, target = torch.rand(3, 50, 2), torch.rand(3, 50, 2)
+    for name, fn in LOSSES.items():
+        per_model = fn(pred, target)
+        assert per_model.shape == (3,), name
+        assert torch.allclose(per_model, torch.stack([fn(pred[j], target[j]) for j in range(3)])), name
+    spec = NetworkSpec(2, 3, 12, 1)
+    cfgs = [_cfg("fast", loss="mse"), _cfg("fast", loss="log10mse")]
+    separate = [fit(image, spec, MLP(spec, seed=1), c) for c in cfgs]
+    together = fit_many(image, spec, [MLP(spec, seed=1) for _ in cfgs], cfgs)
+    for one, many in zip(separate, together):
+        np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
+    assert together[0].history[-1][1] > 0 > together[1].history[-1][1]  # MSE vs its log10

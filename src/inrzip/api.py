@@ -19,6 +19,7 @@ import torch
 
 from .codec import DEFAULT_LIMITS, Limits, SizeReport, network_header, pack, peek, unpack
 from .errors import InrzipError
+from .batched import fit_many
 from .fitting import FitConfig, FitResult, fit
 from .networks import NetworkSpec, forward, param_count, parse_arch
 from .parameterizations import Parameterization, make_parameterization
@@ -26,7 +27,7 @@ from .quantizers import check_bits, get_quantizer
 from .runtime import resolve_device
 from .signals import Signal, load_signal, signal_class
 
-__all__ = ["CompressConfig", "Encoded", "compress", "decompress", "encode", "encode_bits", "decode", "info",
+__all__ = ["CompressConfig", "Encoded", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode", "info",
            "PRESETS", "apply_preset"]
 
 
@@ -119,8 +120,8 @@ def kind_defaults(fit_cfg: FitConfig, signal: Signal) -> FitConfig:
     return replace(fit_cfg, **signal.fit_defaults)
 
 
-def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[str, Any]) -> tuple[Signal, NetworkSpec, Parameterization, FitResult]:
-    signal = source if isinstance(source, Signal) else load_signal(source, **signal_options)
+def _prepare(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization, FitConfig]:
+    """The network, its initial parameters and the fitting settings ``cfg`` asks for on ``signal``."""
     check_bits(cfg.bits)
     get_quantizer(cfg.quantizer)
     spec = _spec(signal, cfg)
@@ -130,6 +131,12 @@ def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[
     fcfg = replace(kind_defaults(cfg.fit, signal), device=str(device))
     if cfg.qat:
         fcfg = replace(fcfg, qat_quantizer=cfg.quantizer, qat_bits=cfg.bits)
+    return spec, param, fcfg
+
+
+def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[str, Any]) -> tuple[Signal, NetworkSpec, Parameterization, FitResult]:
+    signal = source if isinstance(source, Signal) else load_signal(source, **signal_options)
+    spec, param, fcfg = _prepare(signal, cfg)
     return signal, spec, param, fit(signal, spec, param, fcfg)
 
 
@@ -168,7 +175,30 @@ def _config_dict(cfg: CompressConfig, bits: int) -> dict[str, Any]:
 def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int],
                 signal_options: dict[str, Any] | None = None) -> list[Encoded]:
     """One fit, one file per bit depth (post-training quantization)."""
-    signal, spec, param, result = _fit(source, cfg, signal_options or {})
+    return _encode_fitted(*_fit(source, cfg, signal_options or {}), cfg, bits)
+
+
+def encode_many(signal: Signal, cfgs: list[CompressConfig], bits: list[list[int]]) -> list[list[Encoded]]:
+    """``encode_bits(signal, cfgs[k], bits[k])`` for every k, with the K fits in one pass (``fit_many``).
+
+    For sweeps: the configs must share one architecture and the settings that fix the batches (epochs, batch
+    size, seed, ...; ``fit_many`` says which); lr, latent size, parameterization, QAT may differ. Each
+    report's ``fit_seconds`` is the pass's time divided by K, the cost of one model."""
+    prepared = [_prepare(signal, c) for c in cfgs]
+    spec = prepared[0][0]
+    if any(s != spec for s, _, _ in prepared):
+        raise InrzipError("encode_many: the configs give different networks; fit them separately")
+    results = fit_many(signal, spec, [p for _, p, _ in prepared], [f for _, _, f in prepared])
+    out = []
+    for (s, param, _), cfg, b, result in zip(prepared, cfgs, bits, results):
+        result.seconds /= len(cfgs)
+        out.append(_encode_fitted(signal, s, param, result, cfg, b))
+    return out
+
+
+def _encode_fitted(signal: Signal, spec: NetworkSpec, param: Parameterization, result: FitResult,
+                   cfg: CompressConfig, bits: list[int]) -> list[Encoded]:
+    """The files of a fitted ``param``, one per bit depth, each scored after a real decode."""
     device = next(param.parameters()).device  # the float network is scored where it was trained
     float_metrics = signal.evaluate(_field(spec, [(w.detach(), b.detach()) for w, b in param.layers()], device),
                                     device=device)

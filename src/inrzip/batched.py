@@ -28,7 +28,7 @@ __all__ = ["fit_many", "stack_layers", "batched_forward"]
 
 # Settings that fix the shared batches and the loop; the others (lr, betas, gamma, warm-up, loss,
 # QAT) may differ per model.
-_SHARED = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads", "precision")
+SHARED_SETTINGS = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads", "precision")
 
 
 def stack_layers(per_model: Sequence[Layers]) -> Layers:
@@ -55,7 +55,7 @@ def _check(signals: Sequence[Signal], params: Sequence[Parameterization], cfgs: 
         _validate(cfg)
         if cfg.optimizer != "adam":
             raise InrzipError(f"fit_many trains with Adam only (got {cfg.optimizer!r}); use fit() for others")
-    for name in _SHARED:
+    for name in SHARED_SETTINGS:
         if len({repr(getattr(c, name)) for c in cfgs}) > 1:
             raise InrzipError(f"fit_many: all configs must share {name!r} (it fixes the common batches)")
     first = signals[0]
@@ -116,7 +116,8 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
             for inputs, targets in _batches(signals, c0, gens, device):
                 per_layers = [f() if epoch >= q else p.layers() for f, q, p in zip(layer_fns, qat_from, params)]
                 pred = net(stack_layers(per_layers), inputs)  # (K, B, out)
-                per_model = torch.stack([fn(pred[j], targets[j]) for j, fn in enumerate(losses)])
+                per_model = (losses[0](pred, targets) if len(set(losses)) == 1  # one pass for K models
+                             else torch.stack([fn(pred[j], targets[j]) for j, fn in enumerate(losses)]))
                 opt.zero_grad(set_to_none=True)
                 per_model.sum().backward()
                 opt.step()

@@ -27,21 +27,24 @@ from .signals.base import Signal
 
 __all__ = ["FitConfig", "FitResult", "LOSSES", "default_lr", "fit"]
 
+# A loss maps (..., samples, outputs) predictions and targets to one value per leading index: a scalar for
+# one model's (B, out), a (K,) vector for K stacked models' (K, B, out), computed in one pass (fit_many).
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+_SAMPLE_DIMS = (-2, -1)
 
 
 def _mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    return F.mse_loss(pred, target)
+    return (pred - target).square().mean(_SAMPLE_DIMS)
 
 
 def _log10_mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """log10(MSE): unscaled negative PSNR; equals SGD on MSE with steps scaled by 1/MSE (seed 000, 1.7)."""
-    return torch.log10(F.mse_loss(pred, target) + 1e-12)
+    return torch.log10(_mse(pred, target) + 1e-12)
 
 
 def _bce(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy on outputs read as probabilities (clamped), for occupancy."""
-    return F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), target)
+    return F.binary_cross_entropy(pred.clamp(1e-6, 1 - 1e-6), target, reduction="none").mean(_SAMPLE_DIMS)
 
 
 LOSSES: dict[str, LossFn] = {"mse": _mse, "log10mse": _log10_mse, "bce": _bce}

@@ -31,7 +31,7 @@ from .db import Result, ResultsDB
 from .sweep import Task
 
 __all__ = ["EXECUTORS", "register_executor", "run_task", "run_tasks", "RunSummary", "format_summary", "versions",
-           "bench", "bench_codecs", "compress_config", "fit_encodings", "add_parsers"]
+           "bench", "bench_codecs", "compress_config", "fit_encodings", "add_parsers", "make_units", "run_unit"]
 
 Executor = Callable[[Task, str], list[Result]]
 EXECUTORS: dict[str, Executor] = {}
@@ -120,9 +120,13 @@ def _device_name(device: str) -> str:
 @register_executor("fit")
 def run_fit(task: Task, device: str) -> list[Result]:
     """Rows of one fit: quality of the decoded real file, its bytes, and the params x bits estimate."""
+    return _fit_rows(task, fit_encodings(task, device), device)
+
+
+def _fit_rows(task: Task, encodings: list[Any], device: str) -> list[Result]:
     vers, where = versions(), _device_name(device)
     rows = []
-    for enc in fit_encodings(task, device):
+    for enc in encodings:
         r = enc.report
         rows.append(Result(task.key, int(r["bits"]), task.image, task.method, task.config, r["psnr"], r.get("ssim"),
                            int(r["file_bytes"]), float(r["estimated_bytes"]), float(r["bpp"]),
@@ -133,6 +137,55 @@ def run_fit(task: Task, device: str) -> list[Result]:
 def run_task(task: Task, device: str = "cpu") -> list[Result]:
     """Run one task in this process (what each pool worker does)."""
     return EXECUTORS[task.kind](task, device)
+
+
+# Sweep settings that may differ between the models of one pass (``fit_many``). Fit tasks equal in all
+# the others (image, crop, architecture, parameterization, epochs, batch size, seed, engine...) can share one.
+_PER_MODEL = ("method", "bits", "lr", "betas", "gamma", "warmup_epochs", "loss", "qat", "quantizer", "qat_refresh",
+              "qat_start", "latent", "latent_dim", "doh_init")
+
+
+def _group_key(task: Task) -> str:
+    if task.kind != "fit":
+        return task.key
+    shared = {k: v for k, v in task.params.items() if k not in _PER_MODEL}
+    return task.image_sha256 + json.dumps(shared, sort_keys=True)
+
+
+def make_units(tasks: list[Task], together: int = 1) -> list[list[Task]]:
+    """Tasks in units of work: alone, or up to ``together`` fit tasks that can share one pass."""
+    if together <= 1:
+        return [[t] for t in tasks]
+    groups: dict[str, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault(_group_key(t), []).append(t)
+    return [g[i:i + together] for g in groups.values() for i in range(0, len(g), together)]
+
+
+def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
+    """Rows per task of a unit: one task as ``run_task``; several fit tasks in one pass per network."""
+    if len(unit) == 1:
+        return [run_task(unit[0], device)]
+    from ..api import _spec, encode_many, kind_defaults
+    from ..batched import SHARED_SETTINGS
+    from ..signals.image import ImageSignal
+
+    signal = ImageSignal(_pixels(unit[0]).astype(np.float32) / 255.0, 8)  # the unit's tasks share the image
+    cfgs = [compress_config(t.params, device) for t in unit]
+    passes: dict[tuple, list[int]] = {}  # the same network and shared settings (defaults resolved)
+    for i, c in enumerate(cfgs):
+        fit_cfg = kind_defaults(c.fit, signal)
+        alone = i if fit_cfg.optimizer != "adam" else None  # fit_many trains with Adam only
+        passes.setdefault((_spec(signal, c), alone, *[getattr(fit_cfg, n) for n in SHARED_SETTINGS]), []).append(i)
+    rows: list[list[Result]] = [[] for _ in unit]
+    for idx in passes.values():
+        if len(idx) == 1:
+            rows[idx[0]] = run_task(unit[idx[0]], device)
+            continue
+        encodings = encode_many(signal, [cfgs[i] for i in idx], [unit[i].params["bits"] for i in idx])
+        for i, encs in zip(idx, encodings):
+            rows[i] = _fit_rows(unit[i], encs, device)
+    return rows
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -173,10 +226,11 @@ def _unique(tasks: list[Task]) -> list[Task]:
 
 
 def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: str = "cpu",
-              progress: bool = True, threads: int | None = None) -> RunSummary:
+              progress: bool = True, threads: int | None = None, together: int = 1) -> RunSummary:
     """Run every task not yet in ``db_path``; ``workers=0`` runs inline (debugging, no pool).
 
-    ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or busy machines)."""
+    ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or busy machines).
+    ``together``: fit up to this many sweep points of one image and network in one pass (``make_units``)."""
     tasks = _unique(tasks)
     start = time.perf_counter()
     with ResultsDB(db_path) as db:
@@ -201,10 +255,10 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
                     import torch
 
                     torch.set_num_threads(threads)
-                for t in pending:
-                    _run_inline(t, device, finish)
+                for unit in make_units(pending, together):
+                    _run_inline(unit, device, finish)
             elif pending:
-                _run_pool(pending, workers, device, finish, threads)
+                _run_pool(make_units(pending, together), workers, device, finish, threads)
         except KeyboardInterrupt:
             bar.write("inrzip: interrupted; finished tasks are saved, rerun the same command to resume")
             raise
@@ -214,17 +268,19 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
     return summary
 
 
-def _run_inline(task: Task, device: str, finish: Callable) -> None:
+def _run_inline(unit: list[Task], device: str, finish: Callable) -> None:
     try:
-        rows = run_task(task, device)
-    except Exception as exc:  # a failing task is reported and retried on the next run
-        finish(task, None, exc)
+        rows = run_unit(unit, device)
+    except Exception as exc:  # a failing unit is reported per task and retried on the next run
+        for task in unit:
+            finish(task, None, exc)
     else:
-        finish(task, rows, None)
+        for task, r in zip(unit, rows):
+            finish(task, r, None)
 
 
-def _run_pool(pending: list[Task], workers: int, device: str, finish: Callable, threads: int | None) -> None:
-    """Keep at most ``2 * workers`` tasks queued, so Ctrl-C cancels the rest at once."""
+def _run_pool(pending: list[list[Task]], workers: int, device: str, finish: Callable, threads: int | None) -> None:
+    """Keep at most ``2 * workers`` units queued, so Ctrl-C cancels the rest at once."""
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                              initializer=_worker_init, initargs=(os.getpid(), threads))
@@ -232,8 +288,8 @@ def _run_pool(pending: list[Task], workers: int, device: str, finish: Callable, 
     try:
         while queue or running:
             while queue and len(running) < 2 * workers:
-                t = queue.pop()
-                running[ex.submit(run_task, t, device)] = t
+                unit = queue.pop()
+                running[ex.submit(run_unit, unit, device)] = unit
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
             for fut in finished:
                 _collect(fut, running.pop(fut), finish)
@@ -247,15 +303,17 @@ def _run_pool(pending: list[Task], workers: int, device: str, finish: Callable, 
     ex.shutdown(wait=True)
 
 
-def _collect(fut: Future, task: Task, finish: Callable) -> None:
+def _collect(fut: Future, unit: list[Task], finish: Callable) -> None:
     try:
         rows = fut.result()
     except BrokenProcessPool:
         raise
     except Exception as exc:
-        finish(task, None, exc)
+        for task in unit:
+            finish(task, None, exc)
     else:
-        finish(task, rows, None)
+        for task, r in zip(unit, rows):
+            finish(task, r, None)
 
 
 def _terminate(ex: ProcessPoolExecutor) -> None:
@@ -297,12 +355,13 @@ def _print_report(db_path: str | Path, tasks: list[Task], summary: RunSummary) -
 
 
 def bench(folder: str | Path, sweep_file: str | Path, db_path: str | Path, workers: int = 1,
-          device: str = "cpu", progress: bool = True, threads: int | None = None) -> RunSummary:
+          device: str = "cpu", progress: bool = True, threads: int | None = None, together: int = 1) -> RunSummary:
     """Run a TOML sweep over the images in ``folder`` into ``db_path`` (resumable); print the summary."""
     from .sweep import load_sweep, sweep_tasks
 
     tasks = sweep_tasks(load_sweep(sweep_file), folder)
-    summary = run_tasks(tasks, db_path, workers=workers, device=device, progress=progress, threads=threads)
+    summary = run_tasks(tasks, db_path, workers=workers, device=device, progress=progress, threads=threads,
+                        together=together)
     _print_report(db_path, tasks, summary)
     return summary
 
@@ -330,6 +389,9 @@ def add_parsers(sub: Any, command: Callable) -> None:
     p.add_argument("--workers", type=int, default=1, help="parallel processes (0: inline, no pool)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, help="torch threads per worker (default: cores / workers)")
+    p.add_argument("--together", type=int, default=1, metavar="K",
+                   help="fit up to K sweep points of one image and network in one pass (differing in lr, latent, "
+                        "bits, QAT...); default 1")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     q = sub.add_parser("bench-codecs", help="sweep classical codecs (real encoders) into a results database")
     q.add_argument("images", help="folder of images")
@@ -343,7 +405,7 @@ def add_parsers(sub: Any, command: Callable) -> None:
     @command("bench")
     def cmd_bench(a: Any) -> int:
         s = bench(a.images, a.config, a.db, workers=a.workers, device=a.device, progress=not a.quiet,
-                  threads=a.threads)
+                  threads=a.threads, together=a.together)
         return 1 if s.failed else 0
 
     @command("bench-codecs")
