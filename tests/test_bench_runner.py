@@ -190,7 +190,7 @@ def test_cli_reports_user_errors(tmp_path, capsys):
 
 TOGETHER = """
 [sweep]
-images = ["kodim23.png"]
+images = ["kodim05.png", "kodim23.png"]
 crop = [200, 300, 24, 24]
 [fit]
 arch = "8x1"
@@ -219,20 +219,23 @@ def test_together_fits_sweep_points_in_one_pass_with_the_same_results(tmp_path, 
     (tmp_path / "t.toml").write_text(TOGETHER)
     tasks = sweep_tasks(load_sweep(tmp_path / "t.toml"), shared_data / "kodak")
     units = runner.make_units(tasks, together=4)
-    assert sorted(len(u) for u in units) == [1, 2, 3]  # by parameterization; the SGD point differs in optimizer
-    assert sorted(len(u) for u in runner.make_units(tasks, together=2)) == [1, 1, 2, 2]
+    # grouped by parameterization (6 mlp, 4 doh), across the two images; the SGD points differ in optimizer
+    assert sorted(len(u) for u in units) == [2, 2, 4, 4]
+    assert sorted(len(u) for u in runner.make_units(tasks, together=2)) == [2] * 6
     passes = []
     import inrzip.api as api
     orig = api.encode_many
-    monkeypatch.setattr(api, "encode_many", lambda s, cfgs, bits: passes.append(len(cfgs)) or orig(s, cfgs, bits))
+    monkeypatch.setattr(api, "encode_many", lambda s, cfgs, bits: passes.append(
+        (len(cfgs), len({id(x) for x in s}))) or orig(s, cfgs, bits))
     s_together = run_tasks(tasks, tmp_path / "a.sqlite", workers=0, progress=False, together=4)
     s_alone = run_tasks(tasks, tmp_path / "b.sqlite", workers=0, progress=False)
-    assert sorted(passes) == [2, 3]  # 3 mlp lrs in one pass, 2 doh latents in another; the SGD point alone
-    assert s_together.ran == s_alone.ran == 6 and not s_together.failed
+    assert sorted(n for n, _ in passes) == [2, 4, 4]  # mlp 4 + 2, doh 4; the SGD points alone
+    assert max(images for _, images in passes) == 2  # a pass fits the two images together
+    assert s_together.ran == s_alone.ran == 12 and not s_together.failed
     with ResultsDB(tmp_path / "a.sqlite") as a, ResultsDB(tmp_path / "b.sqlite") as b:
         rows_a = {(r["task_key"], r["bits"]): r for r in a.rows()}
         rows_b = {(r["task_key"], r["bits"]): r for r in b.rows()}
-    assert rows_a.keys() == rows_b.keys() and len(rows_a) == 12
+    assert rows_a.keys() == rows_b.keys() and len(rows_a) == 24
     for k, ra in rows_a.items():
         assert abs(ra["psnr"] - rows_b[k]["psnr"]) < 0.05, (ra["method"], ra["psnr"], rows_b[k]["psnr"])
         assert abs(ra["file_bytes"] - rows_b[k]["file_bytes"]) <= 0.02 * rows_b[k]["file_bytes"] + 2

@@ -273,3 +273,11 @@ def test_losses_give_one_value_per_model_and_fit_many_mixes_losses(image):
     for one, many in zip(separate, together):
         np.testing.assert_allclose([h[1] for h in many.history], [h[1] for h in one.history], rtol=1e-4)
     assert together[0].history[-1][1] > 0 > together[1].history[-1][1]  # MSE vs its log10
+
+
+def test_fit_many_refuses_images_of_equal_pixel_count_but_other_shape(image):
+    wide = ImageSignal(np.ascontiguousarray(image.pixels[:16, :32]), image.depth)
+    tall = ImageSignal(np.ascontiguousarray(image.pixels[:32, :16]), image.depth)
+    spec = NetworkSpec(2, 3, 8, 1)
+    with pytest.raises(InrzipError, match="share coordinates"):
+        fit_many([wide, tall], spec, [MLP(spec, seed=0), MLP(spec, seed=1)], _cfg("fast", epochs=1, batch_size=128))

@@ -178,19 +178,22 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
     return _encode_fitted(*_fit(source, cfg, signal_options or {}), cfg, bits)
 
 
-def encode_many(signal: Signal, cfgs: list[CompressConfig], bits: list[list[int]]) -> list[list[Encoded]]:
-    """``encode_bits(signal, cfgs[k], bits[k])`` for every k, with the K fits in one pass (``fit_many``).
+def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
+                bits: list[list[int]]) -> list[list[Encoded]]:
+    """``encode_bits(signals[k], cfgs[k], bits[k])`` for every k, with the K fits in one pass (``fit_many``).
 
-    For sweeps: the configs must share one architecture and the settings that fix the batches (epochs, batch
-    size, seed, ...; ``fit_many`` says which); lr, latent size, parameterization, QAT may differ. Each
-    report's ``fit_seconds`` is the pass's time divided by K, the cost of one model."""
-    prepared = [_prepare(signal, c) for c in cfgs]
+    For sweeps: one signal, or K signals of one kind and size (K images); the configs must share one
+    architecture and the settings that fix the batches (epochs, batch size, seed, ...; ``fit_many`` says
+    which); lr, latent size, QAT may differ. Each report's ``fit_seconds`` is the pass's time divided by K,
+    the cost of one model."""
+    signals = signals if isinstance(signals, list) else [signals] * len(cfgs)
+    prepared = [_prepare(s, c) for s, c in zip(signals, cfgs)]
     spec = prepared[0][0]
     if any(s != spec for s, _, _ in prepared):
         raise InrzipError("encode_many: the configs give different networks; fit them separately")
-    results = fit_many(signal, spec, [p for _, p, _ in prepared], [f for _, _, f in prepared])
+    results = fit_many(signals, spec, [p for _, p, _ in prepared], [f for _, _, f in prepared])
     out = []
-    for (s, param, _), cfg, b, result in zip(prepared, cfgs, bits, results):
+    for signal, (s, param, _), cfg, b, result in zip(signals, prepared, cfgs, bits, results):
         result.seconds /= len(cfgs)
         out.append(_encode_fitted(signal, s, param, result, cfg, b))
     return out

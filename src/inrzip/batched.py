@@ -76,7 +76,7 @@ def _batches(signals: Sequence[Signal], cfg: FitConfig, gens: list[torch.Generat
     iters = [s.batches(cfg.batch_size, g, device) for s, g in zip(signals, gens)]
     for parts in zip(*iters):
         inputs = parts[0][0]
-        if any(p[0].shape != inputs.shape for p in parts):
+        if any(not torch.equal(p[0], inputs) for p in parts):  # e.g. a 512x768 and a 768x512 image
             raise InrzipError("fit_many: signals produced different batches; they must share coordinates")
         yield inputs, torch.stack([p[1] for p in parts])
 

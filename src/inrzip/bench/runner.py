@@ -140,7 +140,8 @@ def run_task(task: Task, device: str = "cpu") -> list[Result]:
 
 
 # Sweep settings that may differ between the models of one pass (``fit_many``). Fit tasks equal in all
-# the others (image, crop, architecture, parameterization, epochs, batch size, seed, engine...) can share one.
+# the others (crop, architecture, parameterization, epochs, batch size, seed, engine...) can share one, on
+# one image or on several images of one size.
 _PER_MODEL = ("method", "bits", "lr", "betas", "gamma", "warmup_epochs", "loss", "qat", "quantizer", "qat_refresh",
               "qat_start", "latent", "latent_dim", "doh_init")
 
@@ -148,8 +149,7 @@ _PER_MODEL = ("method", "bits", "lr", "betas", "gamma", "warmup_epochs", "loss",
 def _group_key(task: Task) -> str:
     if task.kind != "fit":
         return task.key
-    shared = {k: v for k, v in task.params.items() if k not in _PER_MODEL}
-    return task.image_sha256 + json.dumps(shared, sort_keys=True)
+    return json.dumps({k: v for k, v in task.params.items() if k not in _PER_MODEL}, sort_keys=True)
 
 
 def make_units(tasks: list[Task], together: int = 1) -> list[list[Task]]:
@@ -163,26 +163,33 @@ def make_units(tasks: list[Task], together: int = 1) -> list[list[Task]]:
 
 
 def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
-    """Rows per task of a unit: one task as ``run_task``; several fit tasks in one pass per network."""
+    """Rows per task of a unit: one task as ``run_task``; several fit tasks in one pass per network and
+    image size."""
     if len(unit) == 1:
         return [run_task(unit[0], device)]
     from ..api import _spec, encode_many, kind_defaults
     from ..batched import SHARED_SETTINGS
     from ..signals.image import ImageSignal
 
-    signal = ImageSignal(_pixels(unit[0]).astype(np.float32) / 255.0, 8)  # the unit's tasks share the image
+    images: dict[str, ImageSignal] = {}  # each image read once
+    for t in unit:
+        if t.image_sha256 not in images:
+            images[t.image_sha256] = ImageSignal(_pixels(t).astype(np.float32) / 255.0, 8)
+    signals = [images[t.image_sha256] for t in unit]
     cfgs = [compress_config(t.params, device) for t in unit]
-    passes: dict[tuple, list[int]] = {}  # the same network and shared settings (defaults resolved)
-    for i, c in enumerate(cfgs):
-        fit_cfg = kind_defaults(c.fit, signal)
+    passes: dict[tuple, list[int]] = {}  # one image size, network and shared settings (defaults resolved)
+    for i, (s, c) in enumerate(zip(signals, cfgs)):
+        fit_cfg = kind_defaults(c.fit, s)
         alone = i if fit_cfg.optimizer != "adam" else None  # fit_many trains with Adam only
-        passes.setdefault((_spec(signal, c), alone, *[getattr(fit_cfg, n) for n in SHARED_SETTINGS]), []).append(i)
+        key = (s.pixels.shape, _spec(s, c), alone, *[getattr(fit_cfg, n) for n in SHARED_SETTINGS])
+        passes.setdefault(key, []).append(i)
     rows: list[list[Result]] = [[] for _ in unit]
     for idx in passes.values():
         if len(idx) == 1:
             rows[idx[0]] = run_task(unit[idx[0]], device)
             continue
-        encodings = encode_many(signal, [cfgs[i] for i in idx], [unit[i].params["bits"] for i in idx])
+        encodings = encode_many([signals[i] for i in idx], [cfgs[i] for i in idx],
+                                [unit[i].params["bits"] for i in idx])
         for i, encs in zip(idx, encodings):
             rows[i] = _fit_rows(unit[i], encs, device)
     return rows
