@@ -214,14 +214,14 @@ lr = 1e-2
 
 
 def test_together_fits_sweep_points_in_one_pass_with_the_same_results(tmp_path, shared_data, monkeypatch):
-    from inrzip.bench import runner
+    from inrzip.bench import execute
 
     (tmp_path / "t.toml").write_text(TOGETHER)
     tasks = sweep_tasks(load_sweep(tmp_path / "t.toml"), shared_data / "kodak")
-    units = runner.make_units(tasks, together=4)
+    units = execute.make_units(tasks, together=4)
     # grouped by parameterization (6 mlp, 4 doh), across the two images; the SGD points differ in optimizer
     assert sorted(len(u) for u in units) == [2, 2, 4, 4]
-    assert sorted(len(u) for u in runner.make_units(tasks, together=2)) == [2] * 6
+    assert sorted(len(u) for u in execute.make_units(tasks, together=2)) == [2] * 6
     passes = []
     import inrzip.api as api
     orig = api.encode_many

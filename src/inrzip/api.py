@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .batched import fit_many
 from .codec import DEFAULT_LIMITS, Limits, SizeReport, network_header, pack, peek, unpack
 from .errors import InrzipError
-from .batched import fit_many
 from .fitting import FitConfig, FitResult, fit
 from .networks import NetworkSpec, forward, param_count, parse_arch
 from .parameterizations import Parameterization, make_parameterization
@@ -27,8 +27,8 @@ from .quantizers import check_bits, get_quantizer
 from .runtime import resolve_device
 from .signals import Signal, load_signal, signal_class
 
-__all__ = ["CompressConfig", "Encoded", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode", "info",
-           "PRESETS", "apply_preset"]
+__all__ = ["CompressConfig", "Encoded", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode",
+           "info", "PRESETS", "apply_preset"]
 
 
 @dataclass

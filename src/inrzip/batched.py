@@ -28,7 +28,8 @@ __all__ = ["fit_many", "stack_layers", "batched_forward"]
 
 # Settings that fix the shared batches and the loop; the others (lr, betas, gamma, warm-up, loss,
 # QAT) may differ per model.
-SHARED_SETTINGS = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads", "precision")
+SHARED_SETTINGS = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads",
+                   "precision")
 
 
 def stack_layers(per_model: Sequence[Layers]) -> Layers:

@@ -1,6 +1,6 @@
 """Rate-distortion benchmarking on top of the public API: sweeps, classical codecs, results database,
-Pareto frontiers, BD-rate, plots. Nothing here reaches inside the codec; ``runner.fit_encodings`` is the
-one call into ``inrzip.api``.
+Pareto frontiers, BD-rate, plots. Nothing here reaches inside the codec; ``execute.fit_encodings`` and
+``execute.run_unit`` are the calls into ``inrzip.api``.
 """
 
 from __future__ import annotations

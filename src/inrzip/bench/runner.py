@@ -4,8 +4,7 @@ Resumable and interrupt-safe by construction: a task's rows are committed in one
 it finishes (``db.ResultsDB.add_task``), and a rerun skips every key already in the database. A
 Ctrl-C terminates the workers and leaves the database consistent; a kill -9 of the coordinator
 takes its workers with it (Linux parent-death signal), and at worst loses the tasks in flight.
-Executors are plain functions ``Task -> list[Result]`` in a registry, so a Ray backend only needs
-to call the same functions remotely.
+What each task does is in ``execute.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,171 +26,10 @@ from tqdm import tqdm
 
 from ..errors import InrzipError
 from .db import Result, ResultsDB
+from .execute import make_units, run_unit
 from .sweep import Task
 
-__all__ = ["EXECUTORS", "register_executor", "run_task", "run_tasks", "RunSummary", "format_summary", "versions",
-           "bench", "bench_codecs", "compress_config", "fit_encodings", "add_parsers", "make_units", "run_unit"]
-
-Executor = Callable[[Task, str], list[Result]]
-EXECUTORS: dict[str, Executor] = {}
-
-
-def register_executor(kind: str) -> Callable[[Executor], Executor]:
-    """Decorator: ``fn(task, device) -> rows`` runs tasks whose config has this ``kind``."""
-    def deco(fn: Executor) -> Executor:
-        EXECUTORS[kind] = fn
-        return fn
-    return deco
-
-
-def versions(extra: dict[str, str] | None = None) -> str:
-    """JSON of the library versions that can change a number, stored with every row."""
-    names = ("inrzip", "torch", "numpy", "pillow", "scikit-image", "constriction")
-    out = dict(extra or {})
-    for n in names:
-        try:
-            out[n] = metadata.version(n)
-        except metadata.PackageNotFoundError:
-            out[n] = "unknown"
-    if out["inrzip"] == "unknown":
-        import inrzip
-
-        out["inrzip"] = getattr(inrzip, "__version__", "unknown")
-    return json.dumps(out, sort_keys=True)
-
-
-def _pixels(task: Task) -> np.ndarray:
-    """The task's image as (H, W, 3) uint8, cropped if the config says so."""
-    from .codecs import load_rgb
-
-    rgb = load_rgb(task.path)
-    crop = task.params.get("crop")
-    if crop:
-        top, left, h, w = crop
-        rgb = rgb[top:top + h, left:left + w]
-    return np.ascontiguousarray(rgb)
-
-
-@register_executor("codec")
-def run_codec(task: Task, device: str) -> list[Result]:
-    """One real encode + decode of a classical codec at one quality."""
-    from .codecs import encode_point, get_codec
-
-    codec = get_codec(task.method)
-    point = encode_point(codec, _pixels(task), task.params["quality"])
-    return [Result(task.key, 0, task.image, task.method, task.config, point["psnr"], point["ssim"],
-                   point["bytes"], None, point["bpp"], point["seconds"], "cpu", versions(codec.versions()))]
-
-
-def compress_config(params: dict[str, Any], device: str) -> Any:
-    """A sweep task's settings as the core API's ``CompressConfig`` (``seed`` sets both seeds)."""
-    from dataclasses import fields
-
-    from ..api import CompressConfig
-    from ..fitting import FitConfig
-
-    top = {f.name for f in fields(CompressConfig)}
-    sub = {f.name for f in fields(FitConfig)}
-    fit = FitConfig(**{k: v for k, v in params.items() if k in sub}, device=device, progress=False)
-    cfg = {k: v for k, v in params.items() if k in top and k not in ("fit", "bits")}
-    return CompressConfig(**cfg, bits=max(params["bits"]), fit=fit)
-
-
-def fit_encodings(task: Task, device: str) -> list[Any]:
-    """THE call into the core: one fit of the task's image, one ``Encoded`` file per bit depth."""
-    from ..api import encode_bits
-    from ..signals.image import ImageSignal
-
-    signal = ImageSignal(_pixels(task).astype(np.float32) / 255.0, 8)
-    return encode_bits(signal, compress_config(task.params, device), task.params["bits"])
-
-
-def _device_name(device: str) -> str:
-    """The device as resolved ("auto" -> cuda/cpu), with the GPU model, so timings can be compared."""
-    import torch
-
-    from ..runtime import resolve_device
-
-    dev = resolve_device(device)
-    return f"cuda:{torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else "cpu"
-
-
-@register_executor("fit")
-def run_fit(task: Task, device: str) -> list[Result]:
-    """Rows of one fit: quality of the decoded real file, its bytes, and the params x bits estimate."""
-    return _fit_rows(task, fit_encodings(task, device), device)
-
-
-def _fit_rows(task: Task, encodings: list[Any], device: str) -> list[Result]:
-    vers, where = versions(), _device_name(device)
-    rows = []
-    for enc in encodings:
-        r = enc.report
-        rows.append(Result(task.key, int(r["bits"]), task.image, task.method, task.config, r["psnr"], r.get("ssim"),
-                           int(r["file_bytes"]), float(r["estimated_bytes"]), float(r["bpp"]),
-                           float(r["fit_seconds"]), where, vers))
-    return rows
-
-
-def run_task(task: Task, device: str = "cpu") -> list[Result]:
-    """Run one task in this process (what each pool worker does)."""
-    return EXECUTORS[task.kind](task, device)
-
-
-# Sweep settings that may differ between the models of one pass (``fit_many``). Fit tasks equal in all
-# the others (crop, architecture, parameterization, epochs, batch size, seed, engine...) can share one, on
-# one image or on several images of one size.
-_PER_MODEL = ("method", "bits", "lr", "betas", "gamma", "warmup_epochs", "loss", "qat", "quantizer", "qat_refresh",
-              "qat_start", "latent", "latent_dim", "doh_init")
-
-
-def _group_key(task: Task) -> str:
-    if task.kind != "fit":
-        return task.key
-    return json.dumps({k: v for k, v in task.params.items() if k not in _PER_MODEL}, sort_keys=True)
-
-
-def make_units(tasks: list[Task], together: int = 1) -> list[list[Task]]:
-    """Tasks in units of work: alone, or up to ``together`` fit tasks that can share one pass."""
-    if together <= 1:
-        return [[t] for t in tasks]
-    groups: dict[str, list[Task]] = {}
-    for t in tasks:
-        groups.setdefault(_group_key(t), []).append(t)
-    return [g[i:i + together] for g in groups.values() for i in range(0, len(g), together)]
-
-
-def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
-    """Rows per task of a unit: one task as ``run_task``; several fit tasks in one pass per network and
-    image size."""
-    if len(unit) == 1:
-        return [run_task(unit[0], device)]
-    from ..api import _spec, encode_many, kind_defaults
-    from ..batched import SHARED_SETTINGS
-    from ..signals.image import ImageSignal
-
-    images: dict[str, ImageSignal] = {}  # each image read once
-    for t in unit:
-        if t.image_sha256 not in images:
-            images[t.image_sha256] = ImageSignal(_pixels(t).astype(np.float32) / 255.0, 8)
-    signals = [images[t.image_sha256] for t in unit]
-    cfgs = [compress_config(t.params, device) for t in unit]
-    passes: dict[tuple, list[int]] = {}  # one image size, network and shared settings (defaults resolved)
-    for i, (s, c) in enumerate(zip(signals, cfgs)):
-        fit_cfg = kind_defaults(c.fit, s)
-        alone = i if fit_cfg.optimizer != "adam" else None  # fit_many trains with Adam only
-        key = (s.pixels.shape, _spec(s, c), alone, *[getattr(fit_cfg, n) for n in SHARED_SETTINGS])
-        passes.setdefault(key, []).append(i)
-    rows: list[list[Result]] = [[] for _ in unit]
-    for idx in passes.values():
-        if len(idx) == 1:
-            rows[idx[0]] = run_task(unit[idx[0]], device)
-            continue
-        encodings = encode_many([signals[i] for i in idx], [cfgs[i] for i in idx],
-                                [unit[i].params["bits"] for i in idx])
-        for i, encs in zip(idx, encodings):
-            rows[i] = _fit_rows(unit[i], encs, device)
-    return rows
+__all__ = ["run_tasks", "RunSummary", "format_summary", "bench", "bench_codecs", "add_parsers"]
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -237,7 +74,7 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
     """Run every task not yet in ``db_path``; ``workers=0`` runs inline (debugging, no pool).
 
     ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or busy machines).
-    ``together``: fit up to this many sweep points of one image and network in one pass (``make_units``)."""
+    ``together``: fit up to this many sweep points of one network (and image size) in one pass (``make_units``)."""
     tasks = _unique(tasks)
     start = time.perf_counter()
     with ResultsDB(db_path) as db:
@@ -397,7 +234,7 @@ def add_parsers(sub: Any, command: Callable) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--threads", type=int, help="torch threads per worker (default: cores / workers)")
     p.add_argument("--together", type=int, default=1, metavar="K",
-                   help="fit up to K sweep points of one image and network in one pass (differing in lr, latent, "
+                   help="fit up to K sweep points of one network in one pass (differing in image, lr, latent, "
                         "bits, QAT...); default 1")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     q = sub.add_parser("bench-codecs", help="sweep classical codecs (real encoders) into a results database")

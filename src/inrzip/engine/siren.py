@@ -92,13 +92,13 @@ class SineStack(torch.autograd.Function):
             h = sin
         inputs.append(h)
         ctx.save_for_backward(*wb)
-        ctx.inputs, ctx.coses, ctx.lows = inputs, coses, lows  # intermediates, freed (or overwritten) by backward
+        ctx.inputs, ctx.coses = inputs, coses  # intermediates, freed (or overwritten) by backward
         return _linear(h, wb[-2], wb[-1])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        wb, inputs, coses, lows = ctx.saved_tensors, ctx.inputs, ctx.coses, ctx.lows
+        wb, inputs, coses = ctx.saved_tensors, ctx.inputs, ctx.coses
         ctx.inputs = ctx.coses = None
         n_layers = len(wb) // 2
         grads: list[torch.Tensor | None] = [None] * len(wb)
@@ -106,7 +106,7 @@ class SineStack(torch.autograd.Function):
         for k in range(n_layers - 1, -1, -1):
             if k < n_layers - 1:
                 gz = coses[k].mul_(gh)  # d sin(z) = cos(z) dz, in the buffer of cos
-            gz_k = gz.to(wb[2 * k].dtype)  # a no-op in float32
+            gz_k = gz.to(wb[2 * k].dtype)  # the layer's GEMM dtype; a no-op in float32
             grads[2 * k] = _grad_w(gz_k, inputs[k]).float()
             grads[2 * k + 1] = _grad_b(gz)
             if k > 0:
