@@ -104,6 +104,7 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
     results = [FitResult(0, 0.0) for _ in range(k)]
     layer_fns = [make_layers_fn(p, c, r.qat_states) for p, c, r in zip(params, cfgs, results)]
     losses = [LOSSES[c.loss or s.default_loss] for c, s in zip(cfgs, signals)]
+    one_loss = losses[0] if len(set(losses)) == 1 else None  # then one pass computes all K losses
     qat_from = [int(c.qat_start * c.epochs) for c in cfgs]  # as in fit(): float epochs before QAT
     gens = [torch.Generator().manual_seed(c0.seed) for _ in range(k)]
     start = time.perf_counter()
@@ -117,7 +118,7 @@ def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequ
             for inputs, targets in _batches(signals, c0, gens, device):
                 per_layers = [f() if epoch >= q else p.layers() for f, q, p in zip(layer_fns, qat_from, params)]
                 pred = net(stack_layers(per_layers), inputs)  # (K, B, out)
-                per_model = (losses[0](pred, targets) if len(set(losses)) == 1  # one pass for K models
+                per_model = (one_loss(pred, targets) if one_loss is not None
                              else torch.stack([fn(pred[j], targets[j]) for j, fn in enumerate(losses)]))
                 opt.zero_grad(set_to_none=True)
                 per_model.sum().backward()

@@ -2,7 +2,8 @@
 units of work that fit several sweep points in one pass (``bench --together``).
 
 Executors are plain functions ``Task -> list[Result]`` in a registry, so a Ray backend only needs to call
-the same functions remotely; ``fit_encodings`` and ``run_unit`` are the only calls into ``inrzip.api``.
+the same functions remotely; ``fit_encodings`` and ``run_unit`` are the only calls into ``inrzip.api``
+(``encode_bits`` for one fit, ``encode_many`` for several in one pass).
 """
 
 from __future__ import annotations
@@ -84,13 +85,18 @@ def compress_config(params: dict[str, Any], device: str) -> Any:
     return CompressConfig(**cfg, bits=max(params["bits"]), fit=fit)
 
 
-def fit_encodings(task: Task, device: str) -> list[Any]:
-    """THE call into the core: one fit of the task's image, one ``Encoded`` file per bit depth."""
-    from ..api import encode_bits
+def _signal(task: Task) -> Any:
+    """The task's (cropped) image as the core's image signal."""
     from ..signals.image import ImageSignal
 
-    signal = ImageSignal(_pixels(task).astype(np.float32) / 255.0, 8)
-    return encode_bits(signal, compress_config(task.params, device), task.params["bits"])
+    return ImageSignal(_pixels(task).astype(np.float32) / 255.0, 8)
+
+
+def fit_encodings(task: Task, device: str) -> list[Any]:
+    """One fit of the task's image, one ``Encoded`` file per bit depth."""
+    from ..api import encode_bits
+
+    return encode_bits(_signal(task), compress_config(task.params, device), task.params["bits"])
 
 
 def _device_name(device: str) -> str:
@@ -153,14 +159,13 @@ def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
     image size."""
     if len(unit) == 1:
         return [run_task(unit[0], device)]
-    from ..api import _spec, encode_many, kind_defaults
+    from ..api import _spec, encode_bits, encode_many, kind_defaults
     from ..batched import SHARED_SETTINGS
-    from ..signals.image import ImageSignal
 
-    images: dict[str, ImageSignal] = {}  # each image read once
+    images: dict[str, Any] = {}  # each image read once
     for t in unit:
         if t.image_sha256 not in images:
-            images[t.image_sha256] = ImageSignal(_pixels(t).astype(np.float32) / 255.0, 8)
+            images[t.image_sha256] = _signal(t)
     signals = [images[t.image_sha256] for t in unit]
     cfgs = [compress_config(t.params, device) for t in unit]
     passes: dict[tuple, list[int]] = {}  # one image size, network and shared settings (defaults resolved)
@@ -171,11 +176,12 @@ def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
         passes.setdefault(key, []).append(i)
     rows: list[list[Result]] = [[] for _ in unit]
     for idx in passes.values():
-        if len(idx) == 1:
-            rows[idx[0]] = run_task(unit[idx[0]], device)
-            continue
-        encodings = encode_many([signals[i] for i in idx], [cfgs[i] for i in idx],
-                                [unit[i].params["bits"] for i in idx])
+        if len(idx) == 1:  # a fit of its own, on the image already read
+            i = idx[0]
+            encodings = [encode_bits(signals[i], cfgs[i], unit[i].params["bits"])]
+        else:
+            encodings = encode_many([signals[i] for i in idx], [cfgs[i] for i in idx],
+                                    [unit[i].params["bits"] for i in idx])
         for i, encs in zip(idx, encodings):
             rows[i] = _fit_rows(unit[i], encs, device)
     return rows

@@ -112,15 +112,20 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
     return summary
 
 
+def _finish_unit(unit: list[Task], rows: list[list[Result]] | None, error: BaseException | None,
+                 finish: Callable) -> None:
+    """Report a unit task by task; a failing unit fails all its tasks (retried on the next run)."""
+    for task, r in zip(unit, rows if rows is not None else [None] * len(unit)):
+        finish(task, r, error)
+
+
 def _run_inline(unit: list[Task], device: str, finish: Callable) -> None:
     try:
         rows = run_unit(unit, device)
-    except Exception as exc:  # a failing unit is reported per task and retried on the next run
-        for task in unit:
-            finish(task, None, exc)
+    except Exception as exc:
+        _finish_unit(unit, None, exc, finish)
     else:
-        for task, r in zip(unit, rows):
-            finish(task, r, None)
+        _finish_unit(unit, rows, None, finish)
 
 
 def _run_pool(pending: list[list[Task]], workers: int, device: str, finish: Callable, threads: int | None) -> None:
@@ -153,11 +158,9 @@ def _collect(fut: Future, unit: list[Task], finish: Callable) -> None:
     except BrokenProcessPool:
         raise
     except Exception as exc:
-        for task in unit:
-            finish(task, None, exc)
+        _finish_unit(unit, None, exc, finish)
     else:
-        for task, r in zip(unit, rows):
-            finish(task, r, None)
+        _finish_unit(unit, rows, None, finish)
 
 
 def _terminate(ex: ProcessPoolExecutor) -> None:
