@@ -29,5 +29,12 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m ""
 
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+
+# The quick benchmark set (minutes on 2 cores); each script's docstring has its full-size command.
+bench: $(STAMP)
+	$(PY) benchmarks/fit_throughput.py --archs 28x9 --epochs 1 --repeats 1 --threads 1 --k 2
+
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache out

@@ -11,7 +11,7 @@ The fp32 matmul peak (best 1024^3 sgemm) is measured at the same thread count be
     .venv/bin/python benchmarks/fit_throughput.py --archs 20x4,28x9,40x9 --epochs 2 --repeats 3 --threads 1
 
 Methods: ``plain`` (nn.Linear + sin + torch.optim.Adam, written here), ``reference`` / ``fast`` /
-``compiled`` (inrzip.fit with that engine), ``batched`` (inrzip.batched.fit_many with K models,
+``compiled`` (inrzip.fit with that engine), ``batched`` (inrzip.fit.fit_many with K models,
 throughput counted in model-epochs/s). Writes a JSON with every timing when ``--json`` is given.
 """
 
@@ -34,12 +34,11 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from inrzip import engine as engines  # noqa: E402
-from inrzip import runtime  # noqa: E402
-from inrzip.batched import fit_many  # noqa: E402
-from inrzip.fitting import FitConfig, fit  # noqa: E402
-from inrzip.networks import NetworkSpec, forward, param_count, parse_arch  # noqa: E402
-from inrzip.parameterizations import DOH, MLP  # noqa: E402
+from inrzip.config import FitConfig  # noqa: E402
+from inrzip.fit import engine as engines  # noqa: E402
+from inrzip.fit import fit, fit_many, runtime  # noqa: E402
+from inrzip.nets.networks import NetworkSpec, forward, param_count, parse_arch  # noqa: E402
+from inrzip.nets.parameterizations import DOH, MLP  # noqa: E402
 from inrzip.signals.image import ImageSignal, image_grid  # noqa: E402
 
 DEFAULT_IMAGE = ROOT.parent / "shared" / "data" / "kodak" / "kodim23.png"
@@ -182,7 +181,8 @@ def run_arch(signal: ImageSignal, arch: str, args: argparse.Namespace) -> dict[s
     width, hidden = parse_arch(arch)
     spec = NetworkSpec(2, signal.out_features, width, hidden)
     # fixed threads for every method (the fits' automatic choice would differ from the plain loop's)
-    cfg = FitConfig(epochs=args.epochs, batch_size=args.batch_size, lr=LR, gamma=1.0, progress=False,
+    cfg = FitConfig(epochs=args.epochs, batch_size=args.batch_size, lr=LR, gamma=1.0, progress=False, seed=0,
+                    betas=(0.99, 0.999),
                     threads=torch.get_num_threads())  # gamma 1: the plain loop has no LR schedule either
     methods: dict[str, Callable[[], tuple[Laps, Callable]]] = {
         "plain": lambda: plain_fit(signal, spec, args.epochs, cfg),

@@ -23,12 +23,10 @@ import torch
 from PIL import Image
 
 import inrzip
-from inrzip.api import CompressConfig, _parameterization, _spec
-from inrzip.batched import fit_many
-from inrzip.fitting import FitConfig, fit
+from inrzip.api import CompressConfig, FitConfig, prepare
+from inrzip.fit import fit, fit_many
 from inrzip.metrics import psnr
 from inrzip.signals import load_signal
-
 
 DEVICE = "cuda"  # --device cpu: a smoke run of this script without a GPU
 
@@ -46,7 +44,7 @@ def full_fits(image: Path, out: Path, epochs: int, batch: int, engine: str, prec
     for param, precision in [(p, q) for p in ("mlp", "doh") for q in precisions]:
         fit_cfg = FitConfig(epochs=epochs, batch_size=batch, device=DEVICE, progress=False, engine=engine,
                             precision=precision)
-        enc = inrzip.encode(image, CompressConfig(arch="28x9", parameterization=param, latent=0.6, bits=8, fit=fit_cfg))
+        enc = inrzip.encode(image, CompressConfig(arch="28x9", parameterization=param, latent_ratio=0.6, bits=8, fit=fit_cfg))
         enc.save(out / f"kodim23_{param}_28x9_8bit_{precision}_gpu.inr")
         cpu = inrzip.decompress(enc.data, device="cpu")
         gpu = inrzip.decompress(enc.data, device=DEVICE)
@@ -63,19 +61,20 @@ def many(image: Path, k: int, epochs: int, batch: int, engine: str) -> list[str]
     signal = load_signal(image)
     lines = ["| K | arch | epochs | batch | K sequential fits s | fit_many s | speed-up |", "|---|---|---|---|---|---|---|"]
     for arch in ("20x4", "28x9"):
-        cfgs = [CompressConfig(arch=arch, parameterization="mlp", seed=s) for s in range(k)]
-        spec = _spec(signal, cfgs[0])
+        cfgs = [CompressConfig(arch=arch, parameterization="mlp", fit=FitConfig(seed=s)) for s in range(k)]
+        spec = prepare(signal, cfgs[0]).spec
+        net = lambda c: prepare(signal, c).param  # noqa: E731
         fcfg = FitConfig(epochs=epochs, batch_size=batch, device=DEVICE, progress=False, engine=engine)
-        fit(signal, spec, _parameterization(spec, cfgs[0]), FitConfig(epochs=1, batch_size=batch, device=DEVICE,
-                                                                       progress=False, engine=engine))  # warm-up
+        fit(signal, spec, net(cfgs[0]), FitConfig(epochs=1, batch_size=batch, device=DEVICE,
+                                                  progress=False, engine=engine))  # warm-up
         sync()
         t0 = time.perf_counter()
         for c in cfgs:
-            fit(signal, spec, _parameterization(spec, c), fcfg)
+            fit(signal, spec, net(c), fcfg)
         sync()
         seq = time.perf_counter() - t0
-        params = [_parameterization(spec, c) for c in cfgs]
-        fit_many(signal, spec, [_parameterization(spec, c) for c in cfgs[:2]], replace(fcfg, epochs=1))  # warm-up
+        params = [net(c) for c in cfgs]
+        fit_many(signal, spec, [net(c) for c in cfgs[:2]], replace(fcfg, epochs=1))  # warm-up
         sync()
         t0 = time.perf_counter()
         fit_many(signal, spec, params, fcfg)

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import torch
 
-from inrzip.api import CompressConfig, encode_bits
-from inrzip.fitting import FitConfig
+from inrzip.api import CompressConfig, FitConfig, encode_bits
 
 CONFIGS = {  # name -> CompressConfig overrides
-    "doh-28x9-0.6": dict(arch="28x9", parameterization="doh", latent=0.6),
+    "doh-28x9-0.6": dict(arch="28x9", parameterization="doh", latent_ratio=0.6),
     "mlp-28x9": dict(arch="28x9", parameterization="mlp"),
 }
 

@@ -20,9 +20,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from inrzip.api import CompressConfig, _spec, _parameterization
-from inrzip.fitting import FitConfig, fit
-from inrzip.networks import forward
+from inrzip.api import CompressConfig, FitConfig, field_of, prepare
+from inrzip.fit import fit
 from inrzip.signals.image import ImageSignal
 
 DOH_INIT = "doh"  # the sweep of docs/fitting.md ran the supplement's init; --doh-init siren for the default
@@ -57,17 +56,16 @@ def crop(path: Path, size: int = 256) -> ImageSignal:
 
 def run(signal: ImageSignal, setting: Run, epochs: int, every: int) -> list[tuple[int, float, float]]:
     param_name, lr, gamma, batch, warmup = setting
-    cfg = CompressConfig(arch="28x9", parameterization=param_name, latent=0.6, doh_init=DOH_INIT)
-    spec = _spec(signal, cfg)
-    param = _parameterization(spec, cfg)
+    prep = prepare(signal, CompressConfig(arch="28x9", parameterization=param_name, latent_ratio=0.6,
+                                          doh_init=DOH_INIT))
+    spec, param = prep.spec, prep.param
     curve: list[tuple[int, float, float]] = []
     t0 = time.perf_counter()
 
     def on_epoch(epoch: int, loss: float) -> None:
         if epoch % every == 0 or epoch == 1:
             with torch.no_grad():
-                layers = [(w.detach(), b.detach()) for w, b in param.layers()]
-                m = signal.evaluate(lambda x: forward(spec, layers, x))
+                m = signal.evaluate(field_of(spec, param.layers()))
             curve.append((epoch, m["psnr"], time.perf_counter() - t0))
             print(f"  {label(setting)} epoch {epoch}: {m['psnr']:.2f} dB", flush=True)
 
@@ -77,6 +75,7 @@ def run(signal: ImageSignal, setting: Run, epochs: int, every: int) -> list[tupl
 
 
 def main() -> None:
+    global DOH_INIT
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--images", default="kodim05,kodim23")
@@ -89,7 +88,6 @@ def main() -> None:
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    global DOH_INIT
     DOH_INIT = a.doh_init
     if a.replot:
         write([r for log in a.replot for r in parse_log(Path(log), a.images)], out)

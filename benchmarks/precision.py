@@ -19,9 +19,10 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from inrzip.fitting import FitConfig, fit  # noqa: E402
-from inrzip.networks import NetworkSpec, forward, parse_arch  # noqa: E402
-from inrzip.parameterizations import MLP  # noqa: E402
+from inrzip.config import FitConfig  # noqa: E402
+from inrzip.fit import fit  # noqa: E402
+from inrzip.nets.networks import NetworkSpec, forward, parse_arch  # noqa: E402
+from inrzip.nets.parameterizations import MLP  # noqa: E402
 from inrzip.signals.image import ImageSignal  # noqa: E402
 
 KODAK = ROOT.parent / "shared" / "data" / "kodak"

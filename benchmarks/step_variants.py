@@ -24,10 +24,10 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from inrzip.engine.kernels import get_sincos  # noqa: E402
-from inrzip.networks import NetworkSpec, parse_arch  # noqa: E402
-from inrzip.parameterizations import MLP  # noqa: E402
-from inrzip.runtime import tune_allocator  # noqa: E402
+from inrzip.fit.engine.kernels import get_sincos  # noqa: E402
+from inrzip.fit.runtime import tune_allocator  # noqa: E402
+from inrzip.nets.networks import NetworkSpec, parse_arch  # noqa: E402
+from inrzip.nets.parameterizations import MLP  # noqa: E402
 
 
 def step(wb: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, chunk: int,
@@ -46,6 +46,7 @@ def step(wb: list[torch.Tensor], x: torch.Tensor, y: torch.Tensor, chunk: int,
         inputs.append(h)
         gz = torch.addmm(wb[-1], h, wb[-2].t()).sub_(y[s:s + chunk])
         sse += gz.square().sum()
+        gh = gz  # dL/d(layer output), set by the layer above
         for k in range(n - 1, -1, -1):
             if k < n - 1:
                 gz = coses[k].mul_(gh)

@@ -25,13 +25,8 @@ def _sha(arrays: list[np.ndarray]) -> str:
 
 def layers_sha256(data: bytes) -> str:
     """Hash of every decoded layer's weight and bias (float32)."""
-    try:
-        from inrzip.api import decoded_layers
-    except ImportError:  # before the redesign (the golden files of v1 were made there)
-        from inrzip.codec import unpack
+    from inrzip.api import decoded_layers
 
-        def decoded_layers(data: bytes) -> list:
-            return unpack(data)[2]
     return _sha([t.numpy() for layer in decoded_layers(data) for t in layer])
 
 

@@ -36,7 +36,7 @@ parameterization = "mlp"
 [[method]]
 name = "doh"
 parameterization = "doh"
-latent = 0.5
+latent_ratio = 0.5
 [codecs]
 jpeg = [30, 80]
 """
@@ -204,13 +204,13 @@ lr = [1e-3, 3e-4, 1e-4]
 [[method]]
 name = "doh"
 parameterization = "doh"
-latent = [0.4, 0.8]
+latent_ratio = [0.4, 0.8]
 [[method]]
 name = "mlp-sgd"
 parameterization = "mlp"
 optimizer = "sgd"
-lr = 1e-2
-"""
+lr = 1e-3
+"""  # SGD at 1e-2 is chaotic here: float rounding (bmm against mm) moves its result by dB, alone or together
 
 
 def test_together_fits_sweep_points_in_one_pass_with_the_same_results(tmp_path, shared_data, monkeypatch):
@@ -229,7 +229,7 @@ def test_together_fits_sweep_points_in_one_pass_with_the_same_results(tmp_path, 
         (len(cfgs), len({id(x) for x in s}))) or orig(s, cfgs, bits))
     s_together = run_tasks(tasks, tmp_path / "a.sqlite", workers=0, progress=False, together=4)
     s_alone = run_tasks(tasks, tmp_path / "b.sqlite", workers=0, progress=False)
-    assert sorted(n for n, _ in passes) == [2, 4, 4]  # mlp 4 + 2, doh 4; the SGD points alone
+    assert sorted(n for n, _ in passes) == [2, 2, 4, 4]  # mlp 4 + 2, doh 4; the two SGD points (one per image) together
     assert max(images for _, images in passes) == 2  # a pass fits the two images together
     assert s_together.ran == s_alone.ran == 12 and not s_together.failed
     with ResultsDB(tmp_path / "a.sqlite") as a, ResultsDB(tmp_path / "b.sqlite") as b:

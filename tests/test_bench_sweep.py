@@ -26,7 +26,7 @@ parameterization = "mlp"
 [[method]]
 name = "doh"
 parameterization = "doh"
-latent = [0.25, 0.5, 1.0]
+latent_ratio = [0.25, 0.5, 1.0]
 [codecs]
 jpeg = [20, 80]
 """
@@ -42,7 +42,7 @@ def test_expansion_counts_and_keys(tmp_path, data_dir):
     assert len([t for t in tasks if t.kind == "codec"]) == 2 * 2
     assert len({t.key for t in tasks}) == len(tasks)
     assert all(t.params["bits"] == [4, 8] for t in fits)  # one fit, every bit depth; sorted, deduplicated
-    assert {t.params["latent"] for t in fits if t.method == "doh"} == {0.25, 0.5, 1.0}
+    assert {t.params["latent_ratio"] for t in fits if t.method == "doh"} == {0.25, 0.5, 1.0}
 
 
 def test_key_depends_on_content_and_config_not_on_location(tmp_path, data_dir):

@@ -6,13 +6,13 @@ import zlib
 import numpy as np
 import pytest
 
-from inrzip.coding import MODELS, bzip2_pickle_size, decode_codes, encode_codes
-from inrzip.codec import pack, unpack
-from inrzip.container import MAGIC, TensorRecord, read_inr, write_inr
+from inrzip.bitstream.container import MAGIC, read_inr, write_inr
+from inrzip.bitstream.entropy import MODELS, bzip2_pickle_size, decode_codes, encode_codes
+from inrzip.bitstream.header import network_header
+from inrzip.bitstream.pipeline import pack, unpack
 from inrzip.errors import FormatError
-from inrzip.networks import NetworkSpec
-from inrzip.parameterizations import DOH, MLP
-from inrzip.codec import network_header
+from inrzip.nets.networks import NetworkSpec
+from inrzip.nets.parameterizations import DOH, MLP
 
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8, 12, 16])
@@ -41,7 +41,7 @@ def test_entropy_coding_is_deterministic():
 
 def _sample_file(param="mlp") -> tuple[bytes, dict]:
     spec = NetworkSpec(2, 3, 8, 1, pe_freqs=2 if param == "doh" else 0)
-    p = MLP(spec, seed=1) if param == "mlp" else DOH(spec, seed=1, latent=40)
+    p = MLP(spec, seed=1) if param == "mlp" else DOH(spec, seed=1, latent_dim=40)
     header = {**network_header(spec, p, "minmax", 6, "image"), "h": 4, "w": 5, "c": 3, "depth": 8}
     data, deq, _ = pack(header, {k: v.detach().numpy() for k, v in p.stored().items()}, "minmax", 6)
     return data, header

@@ -19,7 +19,7 @@ FAST = dict(arch="16x2", epochs=15, batch_size=4096, progress=False)
 def doh_file(tmp_path_factory):
     src = tmp_path_factory.getbasetemp() / "crop.png"
     shutil.copy(__import__("conftest").DATA / "kodim23_64.png", src)
-    enc = inrzip.encode(src, parameterization="doh", latent=0.6, bits=8, **FAST)
+    enc = inrzip.encode(src, parameterization="doh", latent_ratio=0.6, bits=8, **FAST)
     return src, enc
 
 
@@ -122,13 +122,18 @@ def test_usage_errors_are_one_line(capsys, tmp_path):
     _err(capsys)
 
 
-def test_paper_preset_is_the_supplements_settings():
-    from inrzip.api import CompressConfig, apply_preset
+def test_paper_preset_is_the_supplements_settings(data_dir):
+    from inrzip.api import CompressConfig, FitConfig, load, resolve
 
-    cfg = apply_preset(CompressConfig(parameterization="doh"), "paper", "image")
+    image = load(data_dir / "kodim23_64.png")
+    cfg = resolve(CompressConfig(parameterization="doh", preset="paper"), image)
     assert (cfg.fit.epochs, cfg.fit.batch_size, cfg.fit.lr, cfg.fit.loss, cfg.fit.gamma, cfg.doh_init) == (
         2000, 1024, 1e-6, "mse", 0.999, "doh")
-    assert apply_preset(CompressConfig(doh_init="siren"), "paper", "image").doh_init == "siren"  # an explicit choice stays
+    mlp = resolve(CompressConfig(parameterization="mlp", preset="paper"), image)
+    assert (mlp.fit.lr, mlp.fit.betas, mlp.pe) == (2e-4, (0.99, 0.999), False)  # the papers' recipe
+    assert resolve(CompressConfig(doh_init="siren", preset="paper"), image).doh_init == "siren"  # an explicit choice stays
+    mine = resolve(CompressConfig(preset="paper", fit=FitConfig(epochs=50)), image)
+    assert (mine.fit.epochs, mine.fit.batch_size) == (50, 1024)  # flags the user gives win over the preset
 
 
 def test_cli_bf16_precision_fits_and_refuses_the_reference_engine(tmp_path, data_dir, capsys):

@@ -13,8 +13,10 @@ import torch
 from PIL import Image
 
 from inrzip.errors import FormatError, InputError
-from inrzip.nerf import datasets, rays as R, render, video
+from inrzip.limits import Limits
 from inrzip.signals import radiance
+from inrzip.signals.nerf import datasets, render, video
+from inrzip.signals.nerf import rays as R
 
 DATA = Path(__file__).resolve().parent / "data" / "nerf"
 LEGO, FERN = DATA / "blender_lego_tiny", DATA / "llff_fern_tiny"
@@ -256,11 +258,11 @@ def test_signal_meta_is_small_and_rebuilds_the_test_cameras() -> None:
         assert floats <= 3 * 12 + 7
         assert np.allclose(radiance.meta_poses(meta), sig.scene.splits["test"].poses, atol=1e-5)
         meta.update({"in": render.ENCODED_WIDTH, "pe": 0, "out": 4})
-        radiance.RadianceSignal.validate_meta(meta, {"max_pixels": 1 << 20})
+        radiance.RadianceSignal.validate_meta(meta, Limits(max_pixels=1 << 20))
         with pytest.raises(FormatError):
-            radiance.RadianceSignal.validate_meta({**meta, "orbit": [1.0]}, {"max_pixels": 1 << 20})
+            radiance.RadianceSignal.validate_meta({**meta, "orbit": [1.0]}, Limits(max_pixels=1 << 20))
         with pytest.raises(FormatError):
-            radiance.RadianceSignal.validate_meta({**meta, "pe": 10}, {"max_pixels": 1 << 20})
+            radiance.RadianceSignal.validate_meta({**meta, "pe": 10}, Limits(max_pixels=1 << 20))
 
 
 def test_batches_walk_a_permutation_of_all_rays() -> None:
@@ -293,7 +295,7 @@ def test_save_views_png_folder_and_gif(tmp_path: Path) -> None:
 def _encode_tiny(parameterization: str = "mlp", bits: int = 8, quantizer: str = "minmax", latent_dim: int | None = None,
                  **fit: object):
     from inrzip.api import CompressConfig, encode
-    from inrzip.fitting import FitConfig
+    from inrzip.config import FitConfig
 
     sig = radiance.RadianceSignal.load(LEGO, size=25, samples=16, rays_per_epoch=2048, progress=False)
     fcfg = FitConfig(**{"epochs": 3, "batch_size": 512, "lr": 2e-3, "betas": (0.9, 0.999), "progress": False, **fit})
@@ -304,7 +306,7 @@ def _encode_tiny(parameterization: str = "mlp", bits: int = 8, quantizer: str = 
 
 def test_encode_decode_render_reproduces_the_reported_psnr(tmp_path: Path) -> None:
     from inrzip.api import decode, info
-    from inrzip.nerf.commands import render_file
+    from inrzip.cli.render import render_file
 
     sig, enc = _encode_tiny(epochs=6)
     r = enc.report
@@ -330,9 +332,10 @@ def test_encode_decode_render_reproduces_the_reported_psnr(tmp_path: Path) -> No
 
 def test_training_learns_the_scene() -> None:
     """A few hundred steps at 25x25: the training loss falls several-fold and held-out views improve."""
-    from inrzip.fitting import FitConfig, fit
-    from inrzip.networks import NetworkSpec
-    from inrzip.parameterizations import make_parameterization
+    from inrzip.config import FitConfig
+    from inrzip.fit import fit
+    from inrzip.nets.networks import NetworkSpec
+    from inrzip.nets.parameterizations import make_parameterization
 
     sig = radiance.RadianceSignal.load(LEGO, size=25, samples=16, rays_per_epoch=2048, progress=False)
     spec = NetworkSpec(sig.in_features, 4, 64, 4, "relu", 30.0, 0)
@@ -345,7 +348,7 @@ def test_training_learns_the_scene() -> None:
 
 
 def _layers_field(spec, param):
-    from inrzip.networks import forward
+    from inrzip.nets.networks import forward
 
     layers = [(w.detach(), b.detach()) for w, b in param.layers()]
     return lambda x: forward(spec, layers, x)

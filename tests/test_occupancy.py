@@ -15,8 +15,9 @@ import torch
 trimesh = pytest.importorskip("trimesh")
 pytest.importorskip("igl")
 
-from inrzip import meshio  # noqa: E402
 from inrzip.errors import FormatError, InputError  # noqa: E402
+from inrzip.limits import Limits
+from inrzip.signals import meshio  # noqa: E402
 from inrzip.signals.occupancy import OccupancySignal, check_resolution, grid_coords  # noqa: E402
 
 BUNNY = Path(__file__).resolve().parent / "data" / "bunny_decimated_5k_instantngp.obj"
@@ -54,7 +55,7 @@ def test_normalisation_fills_unit_cube_with_margin():
     np.testing.assert_allclose(sig.norm.inverse(v), mesh.vertices, atol=1e-9)
     meta = sig.meta()
     assert meta["resolution"] == 32 and len(meta["center"]) == 3 and meta["scale"] > 0
-    OccupancySignal.validate_meta(meta, {"max_resolution": 1024})
+    OccupancySignal.validate_meta(meta, Limits(max_resolution=1024))
 
 
 def test_open_bunny_volume_matches_mesh_volume():
@@ -190,7 +191,7 @@ def test_bad_output_suffix_and_bad_header():
         OccupancySignal.reconstruct(sig.meta(), lookup_field(sig), resolution=4096)
     for broken in ({"resolution": 5000}, {"center": [0.0, 0.0]}, {"scale": -1.0}, {"scale": float("nan")}):
         with pytest.raises(FormatError):
-            OccupancySignal.validate_meta({**sig.meta(), **broken}, {"max_resolution": 1024})
+            OccupancySignal.validate_meta({**sig.meta(), **broken}, Limits(max_resolution=1024))
 
 
 # ---- end to end: fit, file, decode (core trainer, container and CLI) ---------------------------------------
@@ -198,7 +199,7 @@ def test_bad_output_suffix_and_bad_header():
 def test_compress_decode_bunny_to_watertight_ply(tmp_path, capsys):
     from inrzip.api import CompressConfig, decode, encode
     from inrzip.cli import main
-    from inrzip.fitting import FitConfig
+    from inrzip.config import FitConfig
 
     cfg = CompressConfig(arch="16x2", parameterization="mlp", pe=True, bits=8,
                          fit=FitConfig(epochs=10, batch_size=4096, lr=1e-3, progress=False, engine="fast"))
@@ -278,14 +279,15 @@ def test_cli_compresses_a_new_shape_with_the_kinds_defaults(tmp_path, capsys):
 
 def test_python_api_takes_the_kinds_fit_defaults():
     """From Python too, a mesh is fitted with batch 20000 and a 10-minute cap unless told otherwise."""
-    from inrzip.api import kind_defaults
-    from inrzip.fitting import FitConfig
+    from inrzip.api import CompressConfig, resolve
+    from inrzip.config import FitConfig
 
     sig = OccupancySignal.load(BUNNY, resolution=16)
-    cfg = kind_defaults(FitConfig(), sig)
+    cfg = resolve(CompressConfig(), sig).fit
     assert (cfg.batch_size, cfg.epochs, cfg.time_budget, cfg.gamma) == (20000, 250, 600.0, 0.999)
-    mine = FitConfig(batch_size=512, time_budget=None, epochs=3)
-    assert kind_defaults(mine, sig) == mine  # a caller's own settings stay exactly as given
+    mine = resolve(CompressConfig(fit=FitConfig(batch_size=512, epochs=3, gamma=0.9)), sig).fit
+    assert (mine.batch_size, mine.epochs, mine.gamma) == (512, 3, 0.9)  # a caller's own settings stay as given
+    assert mine.time_budget == 600.0  # and the kind fills in the ones not given
 
 
 def test_oversized_mesh_file_is_refused_before_reading(tmp_path):

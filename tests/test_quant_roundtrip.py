@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from inrzip.codec import network_header, pack, unpack
-from inrzip.networks import NetworkSpec, forward
-from inrzip.parameterizations import DOH, MLP, materialize
-from inrzip.quantizers import QUANTIZERS
+from inrzip.bitstream.header import network_header
+from inrzip.bitstream.pipeline import pack, unpack
+from inrzip.nets.networks import NetworkSpec, forward
+from inrzip.nets.parameterizations import DOH, MLP, materialize
+from inrzip.quant import QUANTIZERS
 
 
 @pytest.mark.parametrize("quantizer", ["minmax", "explicit", "distributional", "kmeans"])

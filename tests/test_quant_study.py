@@ -7,12 +7,16 @@ import math
 from pathlib import Path
 
 import pytest
+from conftest import SHARED, require_shared
 
 from inrzip.experiments import quant_study as qs
 from inrzip.experiments.quant_common import DATA_ROOT, QUANTIZER_ORDER, Budget, load_images, mean_rows
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (SHARED / "cifar10").is_dir(), reason="needs ../shared/data")
+
+@pytest.fixture(autouse=True)
+def _needs_shared_data() -> None:
+    require_shared("cifar10")
+
 
 TINY = Budget(cifar_images=1, div2k_images=1, div2k_crop=16, epochs=4, batch_size=1024, lr=1e-3, bits=(2, 3))
 SETTINGS = qs.Settings(cifar_arch="8x1", div2k_archs=("8x1",), qat_bits=(2,), dict_archs=("4x1", "8x1"))

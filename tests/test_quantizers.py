@@ -13,10 +13,9 @@ import torch
 import inrzip
 import inrzip.quant  # registers explicit / distributional / kmeans
 from inrzip.errors import FormatError, InrzipError
-from inrzip.quant import Distributional, KMeans, QATState
+from inrzip.quant import Distributional, KMeans, QATState, QTensor, get_quantizer
 from inrzip.quant.codebook import lloyd1d, nearest_codes, torch_nearest, torch_table
 from inrzip.quant.uniform import GAUSS_K
-from inrzip.quantizers import QTensor, get_quantizer
 
 BITS = [2, 3, 4, 5, 6, 7, 8, 16]
 # name -> factory; the decoder always uses get_quantizer(name), i.e. default options

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from inrzip import rng
-from inrzip.networks import NetworkSpec, init_bounds, layer_shapes, param_count, weight_count
-from inrzip.parameterizations import DOH, MLP, doh_b_bounds, latent_size, materialize
+from inrzip.nets import rng
+from inrzip.nets.networks import NetworkSpec, init_bounds, layer_shapes, param_count, weight_count
+from inrzip.nets.parameterizations import DOH, MLP, doh_b_bounds, latent_size, materialize
 
 
 def test_generator_golden_values():
@@ -39,7 +39,7 @@ def test_param_counts_match_paper():
 
 def test_doh_init_matches_target_variances():
     spec = NetworkSpec(2, 3, 64, 3, pe_freqs=10)
-    param = DOH(spec, seed=3, latent=2000)
+    param = DOH(spec, seed=3, latent_dim=2000)
     targets = init_bounds(spec, "doh")
     for (w, _), bound in zip(param.layers(), targets):
         expected = bound / math.sqrt(3.0)  # std of U(-b, b)

@@ -1,9 +1,29 @@
-"""inrzip: compress signals into tiny neural (implicit neural representation) files."""
+"""inrzip: compress signals into tiny neural (implicit neural representation) files.
 
-from .api import CompressConfig, Encoded, compress, decode, decompress, encode, encode_bits, info
+Layers, each importing only the ones before it (tests/test_architecture.py checks it):
+``errors, registry, limits, config, metrics, version`` -> ``nets`` -> ``signals`` -> ``quant`` -> ``bitstream`` ->
+``fit`` -> ``api`` -> ``cli``, ``bench``, ``experiments``, ``demo`` (public names of ``api`` and the core only).
+"""
+
+from .api import (
+                  CompressConfig,
+                  Encoded,
+                  FitConfig,
+                  Fitted,
+                  compress,
+                  decode,
+                  decompress,
+                  encode,
+                  encode_bits,
+                  info,
+                  prepare,
+                  resolve,
+                  train,
+                  write,
+)
 from .errors import FormatError, InputError, InrzipError
-from .fitting import FitConfig
+from .version import __version__
 
-__version__ = "0.1.0"
-__all__ = ["CompressConfig", "Encoded", "FitConfig", "compress", "decode", "decompress", "encode", "encode_bits",
-           "info", "InrzipError", "FormatError", "InputError", "__version__"]
+__all__ = ["CompressConfig", "Encoded", "FitConfig", "Fitted", "compress", "decode", "decompress", "encode",
+           "encode_bits", "info", "prepare", "resolve", "train", "write", "InrzipError", "FormatError", "InputError",
+           "__version__"]

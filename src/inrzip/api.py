@@ -1,10 +1,16 @@
-"""Public Python API: ``compress`` / ``decompress`` and their richer forms ``encode`` / ``decode``.
+"""Public Python API: ``compress`` / ``decompress`` and the steps behind them.
 
-    >>> data = inrzip.compress("kodim23.png", arch="28x9", latent=0.6, bits=8)
+    >>> data = inrzip.compress("kodim23.png", arch="28x9", latent_ratio=0.6, bits=8)
     >>> image = inrzip.decompress(data, scale=2)
 
-One fit can be written at many bit depths (``encode_bits``): post-training quantization makes
-every rate from the same network, which is how the papers sweep rate-distortion.
+The steps, for tools built on top (the CLI, ``bench``, ``experiments``, ``benchmarks``):
+
+- ``resolve(config, signal)``: the one place defaults are applied (signal kind, parameterization, preset);
+  the command line and Python give the same fit for the same request;
+- ``prepare`` -> network spec and initial parameters; ``train`` -> a ``Fitted`` network;
+- ``write(fitted, bits, quantizer)``: the one "encode, decode, score" path: quantize, entropy-code, write
+  the file, decode its bytes and measure what a user gets. One fit can be written at many bit depths and
+  with any quantizer (post-training quantization), which is how the papers sweep rate-distortion.
 """
 
 from __future__ import annotations
@@ -17,62 +23,125 @@ from typing import Any
 import numpy as np
 import torch
 
-from .batched import fit_many
-from .codec import DEFAULT_LIMITS, Limits, SizeReport, network_header, pack, peek, unpack
+from .bitstream.header import network_header
+from .bitstream.pipeline import SizeReport, pack, peek, unpack
+from .config import CompressConfig, FitConfig
 from .errors import InrzipError
-from .fitting import FitConfig, FitResult, fit
-from .networks import NetworkSpec, forward, param_count, parse_arch
-from .parameterizations import Parameterization, make_parameterization
-from .quantizers import check_bits, get_quantizer
-from .runtime import resolve_device
-from .signals import Signal, load_signal, signal_class
+from .fit import FitResult, fit_many, resolve_fit
+from .fit.runtime import resolve_device
+from .limits import DEFAULT_LIMITS, Limits
+from .nets.networks import Layers, NetworkSpec, forward, param_count, parse_arch
+from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
+from .quant import QTensor, check_bits, get_quantizer
+from .signals import Field, Signal, load_signal, signal_class
 
-__all__ = ["CompressConfig", "Encoded", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode",
-           "info", "PRESETS", "apply_preset"]
+__all__ = ["CompressConfig", "FitConfig", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
+           "prepare", "train", "write", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode",
+           "decoded_layers", "info", "load", "field_of"]
 
+# Network defaults that do not depend on the signal kind (the kind's own are attributes of its class).
+NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "bits": 8,
+                                    "quantizer": "minmax", "qat": False}
 
-@dataclass
-class CompressConfig:
-    """What to fit and how to store it. ``None`` fields take the signal's / parameterization's default."""
-
-    arch: str = "28x9"  # WIDTHxHIDDEN
-    parameterization: str = "doh"  # "doh" | "mlp"
-    latent: float = 0.6  # D'OH latent size as a ratio of the target network's weight count
-    latent_dim: int | None = None  # absolute latent size (overrides ``latent``)
-    doh_init: str | None = None  # "doh": supplement eqs. 13/16; "siren": reference-code hidden bound (sqrt(6)
-    # wider); None: the signal's (images and meshes "siren": docs/fitting.md, docs/occupancy.md; NeRF "doh")
-    bits: int = 8
-    quantizer: str = "minmax"
-    activation: str | None = None  # default: the signal's (sine for images)
-    omega: float = 30.0
-    pe: bool | None = None  # default: on for doh, the signal's choice for mlp (off for images)
-    pe_freqs: int = 10
-    seed: int = 0
-    qat: bool = False  # quantization-aware training at ``bits`` with ``quantizer``
-    fit: FitConfig = field(default_factory=FitConfig)  # left as FitConfig(): the kind's (kind_defaults)
-
-
-# Per signal kind and parameterization: the supplement's Table 1 settings.
+# Per signal kind: the supplement's Table 1 settings; a value may depend on the parameterization.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
                   "doh_init": "doh"},
-        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
-                      "doh_init": "doh"},
+        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse",
+                      "gamma": 0.999, "doh_init": "doh"},
     },
 }
+_FIT_FIELDS = {f.name for f in fields(FitConfig)}
 
 
-def apply_preset(cfg: CompressConfig, preset: str, kind: str) -> CompressConfig:
-    """Return ``cfg`` with the preset's fitting settings for this signal kind."""
+def load(source: str | Path, **signal_options: Any) -> Signal:
+    """Read a source (image, mesh, NeRF scene folder) as a signal; options such as ``resolution``, ``size``."""
+    return load_signal(source, **signal_options)
+
+
+@dataclass
+class Prepared:
+    """A resolved request on one signal: the settings, the network and its initial parameters."""
+
+    config: CompressConfig
+    spec: NetworkSpec
+    param: Parameterization
+
+
+def _apply_preset(cfg: CompressConfig, kind: str, parameterization: str) -> CompressConfig:
+    """The preset's settings for this kind, under whatever the user set explicitly."""
     try:
-        p = dict(PRESETS[preset][kind])
+        preset = PRESETS[cfg.preset][kind]
     except KeyError:
-        raise InrzipError(f"no preset {preset!r} for {kind} signals; known: {sorted(PRESETS)}") from None
-    lr = p.pop("lr")
-    p["lr"] = lr.get(cfg.parameterization) if isinstance(lr, dict) else lr
-    init = p.pop("doh_init", None)  # the supplement's B init, unless the user chose one
-    return replace(cfg, doh_init=cfg.doh_init or init, fit=replace(cfg.fit, **p))
+        raise InrzipError(f"no preset {cfg.preset!r} for {kind} signals; known: {sorted(PRESETS)}") from None
+    top, sub = {}, {}
+    for key, value in preset.items():
+        value = value.get(parameterization) if isinstance(value, dict) else value
+        target, current = (sub, getattr(cfg.fit, key)) if key in _FIT_FIELDS else (top, getattr(cfg, key))
+        if current is None:
+            target[key] = value
+    return replace(cfg, **top, fit=replace(cfg.fit, **sub))
+
+
+def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
+    """Every network and storage field set: the user's, else the preset's, else the kind's, else the default."""
+    param_name = cfg.parameterization or signal.default_parameterization
+    if cfg.preset is not None:
+        cfg = _apply_preset(cfg, signal.kind, param_name)
+    values = {k: v if (v := getattr(cfg, k)) is not None else NETWORK_DEFAULTS[k] for k in NETWORK_DEFAULTS}
+    pe = cfg.pe if cfg.pe is not None else (parameterization_class(param_name).default_pe or signal.default_pe)
+    fit = cfg.fit
+    if values["qat"]:
+        fit = replace(fit, qat_quantizer=values["quantizer"], qat_bits=values["bits"])
+    check_bits(values["bits"])
+    get_quantizer(values["quantizer"])
+    return replace(cfg, **values, parameterization=param_name, arch=cfg.arch or signal.default_arch,
+                   activation=cfg.activation or signal.default_activation, pe=bool(pe and not signal.encodes_inputs),
+                   doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
+
+
+def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:
+    """Network spec and initial parameters of a network-resolved config (cheap: D'OH's B comes later)."""
+    width, hidden = parse_arch(cfg.arch)
+    spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, cfg.activation, float(cfg.omega),
+                       cfg.pe_freqs if cfg.pe else 0)
+    seed = cfg.fit.seed if cfg.fit.seed is not None else 0
+    param = make_parameterization(cfg.parameterization, spec, seed=seed, latent_dim=cfg.latent_dim,
+                                  latent_ratio=cfg.latent_ratio, init=cfg.doh_init)
+    return spec, param
+
+
+def prepare(signal: Signal, cfg: CompressConfig | None = None) -> Prepared:
+    """Resolve ``cfg`` on ``signal`` (every default filled in) and build the network it asks for."""
+    net = _resolve_network(cfg or CompressConfig(), signal)
+    spec, param = _build(signal, net)
+    fit = resolve_fit(net.fit, signal, param)
+    fit = replace(fit, device=str(resolve_device(fit.device)))
+    return Prepared(replace(net, fit=fit), spec, param)
+
+
+def resolve(cfg: CompressConfig, signal: Signal) -> CompressConfig:
+    """``cfg`` with every default applied for ``signal``: what ``encode`` will do, field by field."""
+    return prepare(signal, cfg).config
+
+
+def field_of(spec: NetworkSpec, layers: Layers, device: torch.device | str = "cpu") -> Field:
+    """The network as a function of coordinates (inference), on ``device``."""
+    layers = [(w.detach().to(device), b.detach().to(device)) for w, b in layers]
+    return lambda x: forward(spec, layers, x)
+
+
+@dataclass
+class Fitted:
+    """A fitted network and everything needed to write it at any bit depth or quantizer."""
+
+    signal: Signal
+    spec: NetworkSpec
+    param: Parameterization
+    config: CompressConfig  # resolved
+    result: FitResult
+    float_metrics: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -91,91 +160,63 @@ class Encoded:
         tmp.replace(path)
 
 
-def _spec(signal: Signal, cfg: CompressConfig) -> NetworkSpec:
-    width, hidden = parse_arch(cfg.arch)
-    pe = cfg.pe if cfg.pe is not None else (cfg.parameterization == "doh" or getattr(signal, "default_mlp_pe", False))
-    if getattr(signal, "encodes_inputs", False):  # e.g. NeRF: the signal encodes positions and directions itself
-        pe = False
-    return NetworkSpec(signal.in_features, signal.out_features, width, hidden,
-                       cfg.activation or signal.default_activation, float(cfg.omega), cfg.pe_freqs if pe else 0)
+def _finish(signal: Signal, prep: Prepared, result: FitResult) -> Fitted:
+    """Score the float network where it was trained, then move it to the CPU for writing."""
+    device = next(prep.param.parameters()).device
+    float_metrics = signal.evaluate(field_of(prep.spec, prep.param.layers(), device), device=device)
+    prep.param.cpu()
+    return Fitted(signal, prep.spec, prep.param, prep.config, result, float_metrics)
 
 
-def _parameterization(spec: NetworkSpec, cfg: CompressConfig, signal: Signal | None = None) -> Parameterization:
-    init = cfg.doh_init or getattr(signal, "default_doh_init", "doh")
-    return make_parameterization(cfg.parameterization, spec, seed=cfg.seed, latent=cfg.latent_dim,
-                                 latent_ratio=cfg.latent, init=init)
+def train(source: str | Path | Signal, cfg: CompressConfig | None = None,
+          signal_options: dict[str, Any] | None = None) -> Fitted:
+    """Fit the network ``cfg`` asks for to ``source``."""
+    signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
+    prep = prepare(signal, cfg)
+    result = fit_many([signal], prep.spec, [prep.param], prep.config.fit)[0]
+    return _finish(signal, prep, result)
 
 
-def _field(spec: NetworkSpec, layers: list, device: torch.device):
-    layers = [(w.to(device), b.to(device)) for w, b in layers]
-    return lambda x: forward(spec, layers, x)
+def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndarray]) -> dict[str, QTensor] | None:
+    """The tables QAT trained with, when the file is written at the quantizer and depth training used."""
+    fit = f.config.fit
+    if not f.result.qat_states or fit.qat_quantizer != quantizer or fit.qat_bits != bits:
+        return None
+    return {k: f.result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
 
 
-def kind_defaults(fit_cfg: FitConfig, signal: Signal) -> FitConfig:
-    """The signal kind's own fitting defaults (``fit_defaults``: e.g. meshes fit with batch 20000 for at most
-    10 minutes, not 300 epochs of 8192) when ``fit_cfg`` is FitConfig() untouched; a caller who set any fit
-    field owns them all (start from ``FitConfig(**signal_class(kind).fit_defaults)`` to keep the kind's)."""
-    if fit_cfg != FitConfig():
-        return fit_cfg
-    return replace(fit_cfg, **signal.fit_defaults)
-
-
-def _prepare(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization, FitConfig]:
-    """The network, its initial parameters and the fitting settings ``cfg`` asks for on ``signal``."""
-    check_bits(cfg.bits)
-    get_quantizer(cfg.quantizer)
-    spec = _spec(signal, cfg)
-    device = resolve_device(cfg.fit.device)
-    torch.manual_seed(cfg.seed)
-    param = _parameterization(spec, cfg, signal)
-    fcfg = replace(kind_defaults(cfg.fit, signal), device=str(device))
-    if cfg.qat:
-        fcfg = replace(fcfg, qat_quantizer=cfg.quantizer, qat_bits=cfg.bits)
-    return spec, param, fcfg
-
-
-def _fit(source: str | Path | Signal, cfg: CompressConfig, signal_options: dict[str, Any]) -> tuple[Signal, NetworkSpec, Parameterization, FitResult]:
-    signal = source if isinstance(source, Signal) else load_signal(source, **signal_options)
-    spec, param, fcfg = _prepare(signal, cfg)
-    return signal, spec, param, fit(signal, spec, param, fcfg)
-
-
-def _package(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: CompressConfig, bits: int,
-             result: FitResult, float_metrics: dict[str, float]) -> Encoded:
-    header = {**network_header(spec, param, cfg.quantizer, bits, signal.kind), **signal.meta()}
-    stored = {k: v.detach().cpu().numpy() for k, v in param.stored().items()}
+def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool = True) -> Encoded:
+    """Quantize ``f`` (at ``bits`` with ``quantizer``; default: its config's), write the file, decode the bytes
+    and score them: the report is what a user who decodes the file gets. After QAT at this quantizer and
+    depth the file keeps the tables training saw, unless ``qat_tables`` is False (a fresh quantization)."""
+    bits = f.config.bits if bits is None else bits
+    quantizer = quantizer or f.config.quantizer
+    check_bits(bits)
     t0 = time.perf_counter()
-    qtensors = None
-    if result.qat_states and bits == cfg.bits:  # QAT: store the tables training saw
-        qtensors = {k: result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
-    data, _, sizes = pack(header, stored, cfg.quantizer, bits, qtensors)
+    header = {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
+    stored = {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
+    tables = _qat_tensors(f, quantizer, bits, stored) if qat_tables else None
+    data, _, sizes = pack(header, stored, quantizer, bits, tables)
     _, dspec, layers = unpack(data)
-    metrics = signal.evaluate(_field(dspec, layers, torch.device("cpu")))
+    metrics = f.signal.evaluate(field_of(dspec, layers))
+    config = asdict(replace(f.config, bits=bits, quantizer=quantizer))
     report = {
-        "signal": signal.kind, "bits": bits, **metrics,
-        **{f"float_{k}": v for k, v in float_metrics.items()},
+        "signal": f.signal.kind, "bits": bits, "quantizer": quantizer, **metrics,
+        **{f"float_{k}": v for k, v in f.float_metrics.items()},
         "file_bytes": sizes.file_bytes, "estimated_bytes": sizes.estimated_bytes,
         "bzip2_pickle_bytes": sizes.bzip2_pickle_bytes, "stored_values": sizes.stored_values,
-        "target_params": param_count(spec), "epochs": result.epochs, "fit_seconds": result.seconds,
-        "encode_seconds": time.perf_counter() - t0, "config": _config_dict(cfg, bits),
+        **f.signal.rate_report(sizes.file_bytes, sizes.estimated_bytes),
+        "target_params": param_count(f.spec), "epochs": f.result.epochs, "fit_seconds": f.result.seconds,
+        "encode_seconds": time.perf_counter() - t0, "config": config,
     }
-    if signal.kind == "image":
-        pixels = signal.num_samples()
-        report["bpp"] = 8 * sizes.file_bytes / pixels
-        report["estimated_bpp"] = 8 * sizes.estimated_bytes / pixels
     return Encoded(data, report, sizes)
-
-
-def _config_dict(cfg: CompressConfig, bits: int) -> dict[str, Any]:
-    d = asdict(cfg)
-    d["bits"] = bits
-    return d
 
 
 def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int],
                 signal_options: dict[str, Any] | None = None) -> list[Encoded]:
     """One fit, one file per bit depth (post-training quantization)."""
-    return _encode_fitted(*_fit(source, cfg, signal_options or {}), cfg, bits)
+    fitted = train(source, cfg, signal_options)
+    return [write(fitted, b) for b in bits]
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
@@ -183,51 +224,37 @@ def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
     """``encode_bits(signals[k], cfgs[k], bits[k])`` for every k, with the K fits in one pass (``fit_many``).
 
     For sweeps: one signal, or K signals of one kind and size (K images); the configs must share one
-    architecture and the settings that fix the batches (epochs, batch size, seed, ...; ``fit_many`` says
-    which); lr, latent size, QAT may differ. Each report's ``fit_seconds`` is the pass's time divided by K,
-    the cost of one model."""
+    architecture and the settings that fix the batches (``inrzip.fit.SHARED_SETTINGS``); lr, latent size,
+    QAT may differ. Each report's ``fit_seconds`` is the pass's time divided by K, the cost of one model."""
     signals = signals if isinstance(signals, list) else [signals] * len(cfgs)
-    prepared = [_prepare(s, c) for s, c in zip(signals, cfgs)]
-    spec = prepared[0][0]
-    if any(s != spec for s, _, _ in prepared):
+    prepared = [prepare(s, c) for s, c in zip(signals, cfgs)]
+    spec = prepared[0].spec
+    if any(p.spec != spec for p in prepared):
         raise InrzipError("encode_many: the configs give different networks; fit them separately")
-    results = fit_many(signals, spec, [p for _, p, _ in prepared], [f for _, _, f in prepared])
+    results = fit_many(signals, spec, [p.param for p in prepared], [p.config.fit for p in prepared])
     out = []
-    for signal, (s, param, _), cfg, b, result in zip(signals, prepared, cfgs, bits, results):
+    for signal, prep, b, result in zip(signals, prepared, bits, results):
         result.seconds /= len(cfgs)
-        out.append(_encode_fitted(signal, s, param, result, cfg, b))
+        fitted = _finish(signal, prep, result)
+        out.append([write(fitted, depth) for depth in b])
     return out
 
 
-def _encode_fitted(signal: Signal, spec: NetworkSpec, param: Parameterization, result: FitResult,
-                   cfg: CompressConfig, bits: list[int]) -> list[Encoded]:
-    """The files of a fitted ``param``, one per bit depth, each scored after a real decode."""
-    device = next(param.parameters()).device  # the float network is scored where it was trained
-    float_metrics = signal.evaluate(_field(spec, [(w.detach(), b.detach()) for w, b in param.layers()], device),
-                                    device=device)
-    param.cpu()
-    out = []
-    for b in bits:
-        check_bits(b)
-        out.append(_package(signal, spec, param, cfg, b, result, float_metrics))
-    return out
+def _with_overrides(cfg: CompressConfig, overrides: dict[str, Any]) -> CompressConfig:
+    top = {k: v for k, v in overrides.items() if k not in _FIT_FIELDS and k != "fit"}
+    sub = {k: v for k, v in overrides.items() if k in _FIT_FIELDS}
+    unknown = set(top) - {f.name for f in fields(CompressConfig)}
+    if unknown:
+        raise InrzipError(f"unknown options {sorted(unknown)}; see inrzip.CompressConfig and inrzip.FitConfig")
+    return replace(cfg, **top, fit=replace(overrides.get("fit", cfg.fit), **sub))
 
 
 def encode(source: str | Path | Signal, cfg: CompressConfig | None = None,
            signal_options: dict[str, Any] | None = None, **overrides: Any) -> Encoded:
-    """Fit ``source`` and return the file with its report (PSNR/SSIM or IoU of the decoded file, sizes)."""
+    """Fit ``source`` and return the file with its report (PSNR/SSIM or IoU of the decoded file, sizes).
+    ``overrides`` are ``CompressConfig`` or ``FitConfig`` fields, e.g. ``bits=6, epochs=100``."""
     cfg = _with_overrides(cfg or CompressConfig(), overrides)
-    return encode_bits(source, cfg, [cfg.bits], signal_options)[0]
-
-
-def _with_overrides(cfg: CompressConfig, overrides: dict[str, Any]) -> CompressConfig:
-    fit_names = {f.name for f in fields(FitConfig)}
-    top = {k: v for k, v in overrides.items() if k not in fit_names}
-    sub = {k: v for k, v in overrides.items() if k in fit_names}
-    unknown = set(top) - {f.name for f in fields(CompressConfig)}
-    if unknown:
-        raise InrzipError(f"unknown options {sorted(unknown)}")
-    return replace(cfg, **top, fit=replace(cfg.fit, **sub))
+    return encode_bits(source, cfg, [cfg.bits] if cfg.bits is not None else [None], signal_options)[0]
 
 
 def compress(source: str | Path | Signal, cfg: CompressConfig | None = None, **overrides: Any) -> bytes:
@@ -235,12 +262,18 @@ def compress(source: str | Path | Signal, cfg: CompressConfig | None = None, **o
     return encode(source, cfg, **overrides).data
 
 
-def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, device: str = "cpu", **options: Any) -> tuple[dict[str, Any], Any]:
+def decoded_layers(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Layers:
+    """The decoded network's float32 CPU layers (bit-identical on every machine)."""
+    return unpack(bytes(data), limits)[2]
+
+
+def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, device: str = "cpu",
+           **options: Any) -> tuple[dict[str, Any], Any]:
     """(header, reconstruction) of ``.inr`` bytes; options go to the signal (e.g. ``scale``, ``resolution``)."""
     header, spec, layers = unpack(bytes(data), limits)
     dev = resolve_device(device)
-    out = signal_class(header["kind"]).reconstruct(header, _field(spec, layers, dev), device=dev,
-                                                   **{**limits.as_dict(), **options})
+    out = signal_class(header["kind"]).reconstruct(header, field_of(spec, layers, dev), limits=limits, device=dev,
+                                                   **options)
     return header, out
 
 
@@ -249,7 +282,7 @@ def decompress(data: bytes, **options: Any) -> np.ndarray:
     return decode(data, **options)[1]
 
 
-def info(data: bytes) -> dict[str, Any]:
+def info(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Header fields plus sizes, without decoding the payload."""
-    header = peek(bytes(data))
+    header = peek(bytes(data), limits)
     return {**header, "file_bytes": len(data)}

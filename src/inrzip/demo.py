@@ -17,9 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .api import CompressConfig, decompress, encode
+from .api import CompressConfig, FitConfig, decompress, encode
 from .errors import InrzipError
-from .fitting import FitConfig
 from .metrics import psnr
 from .signals.image import ImageSignal
 
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         signal = ImageSignal.load(src)
         print(f"inrzip demo: {src} ({signal.w}x{signal.h}), D'OH {a.arch}, latent 0.6, 8 bits, {a.epochs} epochs")
-        cfg = CompressConfig(arch=a.arch, parameterization="doh", latent=0.6, bits=8, fit=FitConfig(epochs=a.epochs))
+        cfg = CompressConfig(arch=a.arch, parameterization="doh", latent_ratio=0.6, bits=8, fit=FitConfig(epochs=a.epochs))
         enc = encode(signal, cfg)
         enc.save(out / f"{a.image}.inr")
         t0 = time.perf_counter()

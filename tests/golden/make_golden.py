@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE.parent))
 from golden_hash import decoded_sha256, layers_sha256  # noqa: E402
 
 import inrzip  # noqa: E402
-from inrzip.container import VERSION  # noqa: E402
+from inrzip.bitstream import VERSION  # noqa: E402
 
 # name -> (source, options); options are CompressConfig / FitConfig fields
 IMAGE = DATA / "kodim23_64.png"
@@ -54,7 +54,7 @@ CASES: dict[str, tuple[Path, dict]] = {
     "kodim23_doh_28x9_minmax8": (HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png",
                                  dict(parameterization="doh", arch="28x9", bits=8, _fit={"epochs": 1, "batch_size": 65536})),
 }
-FIT = dict(epochs=3, batch_size=1024, progress=False)
+FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 
 
 def main() -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 from abc import ABC, abstractmethod
 from importlib import metadata
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -305,12 +306,13 @@ class JPEGXL(Codec):
 
 
 def load_rgb(path: str) -> np.ndarray:
-    """An image file as (H, W, 3) uint8; InputError on anything unreadable."""
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
-    except (OSError, ValueError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc}); give a PNG/JPEG/... RGB image") from None
+    """An image file as (H, W, 3) uint8, read like ``inrzip compress`` reads it (``read_image``: the same
+    limits and errors), then made what classical codecs take: grey repeated, alpha dropped, 16 bits rounded."""
+    from ..signals.image import read_image
+
+    pixels, _ = read_image(Path(path))
+    rgb = np.repeat(pixels[..., :1], 3, axis=2) if pixels.shape[2] < 3 else pixels[..., :3]
+    return np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8)
 
 
 def rd_metrics(ref: np.ndarray, rec: np.ndarray, nbytes: int) -> dict[str, float]:

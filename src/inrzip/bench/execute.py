@@ -42,22 +42,25 @@ def versions(extra: dict[str, str] | None = None) -> str:
         except metadata.PackageNotFoundError:
             out[n] = "unknown"
     if out["inrzip"] == "unknown":
-        import inrzip
+        from ..version import __version__
 
-        out["inrzip"] = getattr(inrzip, "__version__", "unknown")
+        out["inrzip"] = __version__
     return json.dumps(out, sort_keys=True)
 
 
-def _pixels(task: Task) -> np.ndarray:
-    """The task's image as (H, W, 3) uint8, cropped if the config says so."""
-    from .codecs import load_rgb
-
-    rgb = load_rgb(task.path)
+def _crop(pixels: np.ndarray, task: Task) -> np.ndarray:
     crop = task.params.get("crop")
     if crop:
         top, left, h, w = crop
-        rgb = rgb[top:top + h, left:left + w]
-    return np.ascontiguousarray(rgb)
+        pixels = pixels[top:top + h, left:left + w]
+    return np.ascontiguousarray(pixels)
+
+
+def _pixels(task: Task) -> np.ndarray:
+    """The task's image as (H, W, 3) uint8 for a classical codec, cropped if the config says so."""
+    from .codecs import load_rgb
+
+    return _crop(load_rgb(task.path), task)
 
 
 @register_executor("codec")
@@ -72,11 +75,10 @@ def run_codec(task: Task, device: str) -> list[Result]:
 
 
 def compress_config(params: dict[str, Any], device: str) -> Any:
-    """A sweep task's settings as the core API's ``CompressConfig`` (``seed`` sets both seeds)."""
+    """A sweep task's settings as the core API's ``CompressConfig``."""
     from dataclasses import fields
 
-    from ..api import CompressConfig
-    from ..fitting import FitConfig
+    from ..config import CompressConfig, FitConfig
 
     top = {f.name for f in fields(CompressConfig)}
     sub = {f.name for f in fields(FitConfig)}
@@ -86,10 +88,13 @@ def compress_config(params: dict[str, Any], device: str) -> Any:
 
 
 def _signal(task: Task) -> Any:
-    """The task's (cropped) image as the core's image signal."""
-    from ..signals.image import ImageSignal
+    """The task's (cropped) image as the core's image signal, read as ``inrzip compress`` reads it."""
+    from pathlib import Path
 
-    return ImageSignal(_pixels(task).astype(np.float32) / 255.0, 8)
+    from ..signals.image import ImageSignal, read_image
+
+    pixels, depth = read_image(Path(task.path))
+    return ImageSignal(_crop(pixels, task), depth)
 
 
 def fit_encodings(task: Task, device: str) -> list[Any]:
@@ -103,7 +108,7 @@ def _device_name(device: str) -> str:
     """The device as resolved ("auto" -> cuda/cpu), with the GPU model, so timings can be compared."""
     import torch
 
-    from ..runtime import resolve_device
+    from ..fit.runtime import resolve_device
 
     dev = resolve_device(device)
     return f"cuda:{torch.cuda.get_device_name(dev)}" if dev.type == "cuda" else "cpu"
@@ -135,7 +140,7 @@ def run_task(task: Task, device: str = "cpu") -> list[Result]:
 # the others (crop, architecture, parameterization, epochs, batch size, seed, engine...) can share one, on
 # one image or on several images of one size.
 _PER_MODEL = ("method", "bits", "lr", "betas", "gamma", "warmup_epochs", "loss", "qat", "quantizer", "qat_refresh",
-              "qat_start", "latent", "latent_dim", "doh_init")
+              "qat_start", "latent_ratio", "latent_dim", "doh_init")
 
 
 def _group_key(task: Task) -> str:
@@ -159,8 +164,8 @@ def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
     image size."""
     if len(unit) == 1:
         return [run_task(unit[0], device)]
-    from ..api import _spec, encode_bits, encode_many, kind_defaults
-    from ..batched import SHARED_SETTINGS
+    from ..api import encode_bits, encode_many, prepare
+    from ..fit import SHARED_SETTINGS
 
     images: dict[str, Any] = {}  # each image read once
     for t in unit:
@@ -170,9 +175,8 @@ def run_unit(unit: list[Task], device: str = "cpu") -> list[list[Result]]:
     cfgs = [compress_config(t.params, device) for t in unit]
     passes: dict[tuple, list[int]] = {}  # one image size, network and shared settings (defaults resolved)
     for i, (s, c) in enumerate(zip(signals, cfgs)):
-        fit_cfg = kind_defaults(c.fit, s)
-        alone = i if fit_cfg.optimizer != "adam" else None  # fit_many trains with Adam only
-        key = (s.pixels.shape, _spec(s, c), alone, *[getattr(fit_cfg, n) for n in SHARED_SETTINGS])
+        prep = prepare(s, c)  # cheap: D'OH's B is generated when the fit starts
+        key = (s.pixels.shape, prep.spec, *[repr(getattr(prep.config.fit, n)) for n in SHARED_SETTINGS])
         passes.setdefault(key, []).append(i)
     rows: list[list[Result]] = [[] for _ in unit]
     for idx in passes.values():

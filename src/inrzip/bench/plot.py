@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from ..errors import InputError
 from .bdrate import bd_psnr, bd_rate
@@ -19,7 +19,7 @@ from .db import ResultsDB
 from .pareto import average_per_config, frontier_rows
 
 __all__ = ["load_published", "method_curves", "plot_rd", "bd_table", "format_bd_table", "psnr_at_bpp",
-           "format_psnr_at_bpp", "add_parsers"]
+           "format_psnr_at_bpp"]
 
 Row = dict[str, Any]
 PUBLISHED = " (published)"
@@ -177,41 +177,3 @@ def format_psnr_at_bpp(table: dict[str, list[float | None]], rates: Sequence[flo
     for m, vals in table.items():
         lines.append(f"{m:<14}" + "".join(f"{'-' if v is None else f'{v:.2f}':>9}" for v in vals))
     return "\n".join(lines)
-
-
-def add_parsers(sub: Any, command: Callable) -> None:
-    """Add ``plot`` and ``table`` to the inrzip CLI."""
-    for name, help_ in (("plot", "PSNR/SSIM vs bpp per method from a results database, frontier marked"),
-                        ("table", "BD-rate / BD-PSNR of every method against an anchor")):
-        p = sub.add_parser(name, help=help_)
-        p.add_argument("db", help="results database")
-        p.add_argument("--image", help="one image (file stem, e.g. kodim23) instead of the mean")
-        p.add_argument("--published", help="published curves JSON, e.g. ../shared/data/baselines/kodak_published_rd.json")
-        p.add_argument("--published-methods", help="comma list of published curves to use (default: all)")
-        if name == "plot":
-            p.add_argument("-o", "--output", required=True, help="image file, e.g. rd.png or rd.pdf")
-            p.add_argument("--methods", help="comma list of our methods to draw (default: all)")
-        else:
-            p.add_argument("--anchor", default="jpeg", help="method (or 'NAME (published)') to compare with")
-            p.add_argument("--at", help="also print mean PSNR at these bpp, e.g. 0.25,0.5,1")
-
-    def _names(s: str | None) -> list[str] | None:
-        return [x.strip() for x in s.split(",") if x.strip()] if s else None
-
-    @command("plot")
-    def cmd_plot(a: Any) -> int:
-        out = plot_rd(a.db, a.output, a.image, _names(a.methods), a.published, _names(a.published_methods))
-        print(out)
-        return 0
-
-    @command("table")
-    def cmd_table(a: Any) -> int:
-        print(format_bd_table(bd_table(a.db, a.anchor, a.image, a.published, _names(a.published_methods))))
-        if a.at:
-            try:
-                rates = [float(r) for r in a.at.split(",")]
-            except ValueError:
-                raise InputError(f"--at {a.at!r}: write bpp values separated by commas, e.g. 0.25,0.5,1") from None
-            print()
-            print(format_psnr_at_bpp(psnr_at_bpp(a.db, rates, a.image), rates))
-        return 0

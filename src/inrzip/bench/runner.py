@@ -29,7 +29,7 @@ from .db import Result, ResultsDB
 from .execute import make_units, run_unit
 from .sweep import Task
 
-__all__ = ["run_tasks", "RunSummary", "format_summary", "bench", "bench_codecs", "add_parsers"]
+__all__ = ["run_tasks", "RunSummary", "format_summary", "bench", "bench_codecs"]
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -223,40 +223,3 @@ def bench_codecs(folder: str | Path, codecs: list[str], db_path: str | Path, wor
     summary = run_tasks(tasks, db_path, workers=workers, progress=progress)
     _print_report(db_path, tasks, summary)
     return summary
-
-
-def add_parsers(sub: Any, command: Callable) -> None:
-    """Add ``bench`` and ``bench-codecs`` to the inrzip CLI (``cli.EXTRA_PARSERS`` / ``cli.command``)."""
-    from .codecs import CODECS
-
-    p = sub.add_parser("bench", help="run a rate-distortion sweep (TOML) into a results database; resumable")
-    p.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
-    p.add_argument("--config", required=True, help="sweep file, e.g. sweeps/kodak-doh.toml")
-    p.add_argument("--db", required=True, help="results database (SQLite); rerun to resume")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (0: inline, no pool)")
-    p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    p.add_argument("--threads", type=int, help="torch threads per worker (default: cores / workers)")
-    p.add_argument("--together", type=int, default=1, metavar="K",
-                   help="fit up to K sweep points of one network in one pass (differing in image, lr, latent, "
-                        "bits, QAT...); default 1")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    q = sub.add_parser("bench-codecs", help="sweep classical codecs (real encoders) into a results database")
-    q.add_argument("images", help="folder of images")
-    q.add_argument("--codecs", default=",".join(CODECS), help=f"comma list from {','.join(CODECS)}")
-    q.add_argument("--db", required=True, help="results database (SQLite); rerun to resume")
-    q.add_argument("--limit", type=int, help="first N images only")
-    q.add_argument("--glob", default="*.png", help="which files of the folder (default *.png)")
-    q.add_argument("--workers", type=int, default=1, help="parallel processes (0: inline, no pool)")
-    q.add_argument("--quiet", action="store_true", help="no progress bar")
-
-    @command("bench")
-    def cmd_bench(a: Any) -> int:
-        s = bench(a.images, a.config, a.db, workers=a.workers, device=a.device, progress=not a.quiet,
-                  threads=a.threads, together=a.together)
-        return 1 if s.failed else 0
-
-    @command("bench-codecs")
-    def cmd_bench_codecs(a: Any) -> int:
-        codecs = [c.strip() for c in a.codecs.split(",") if c.strip()]
-        s = bench_codecs(a.images, codecs, a.db, workers=a.workers, images=a.glob, limit=a.limit, progress=not a.quiet)
-        return 1 if s.failed else 0

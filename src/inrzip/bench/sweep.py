@@ -9,7 +9,7 @@ A sweep file has four tables (see ``sweeps/*.toml``)::
     [[method]] name = "doh", parameterization = "doh", ...: overrides of [fit] (lists swept too)
     [codecs]   jpeg = [] (the codec's default qualities) or jpeg = [10, 50, 90]
 
-Keys of [fit]/[[method]] are ``CompressConfig`` / ``FitConfig`` field names (``seed`` sets both).
+Keys of [fit]/[[method]] are ``CompressConfig`` / ``FitConfig`` field names (``inrzip.config``).
 A task is keyed by sha256(sha256(image file bytes) + canonical config JSON): the same image and
 settings always give the same key, wherever the folder lives, so reruns skip finished work.
 """
@@ -19,11 +19,12 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
+
+import tomllib
 
 from ..errors import InputError
 
@@ -69,8 +70,7 @@ class Task:
 
 
 def _fit_keys() -> set[str]:
-    from ..api import CompressConfig
-    from ..fitting import FitConfig
+    from ..config import CompressConfig, FitConfig
 
     top = {f.name for f in fields(CompressConfig)} - {"fit"}
     return (top | {f.name for f in fields(FitConfig)}) - _RUNTIME_ONLY

@@ -23,12 +23,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..codec import network_header, pack, unpack
-from ..fitting import FitConfig
-from ..networks import forward, param_count
-from ..quantizers import QTensor
-from ..signals.radiance import RadianceSignal, compare_views
-from .quant_common import DATA_ROOT, QUANTIZER_ORDER, Fitted, continue_fit, fit_network, qat_tensors, save_figure, write_rows
+from ..api import decode, write
+from ..config import FitConfig
+from ..signals.radiance import RadianceSignal
+from .quant_common import DATA_ROOT, QUANTIZER_ORDER, Fitted, continue_fit, fit_network, save_figure, write_rows
 
 __all__ = ["Settings", "PAPER_MEANS", "run", "main"]
 
@@ -75,20 +73,17 @@ def _fit_config(s: Settings) -> FitConfig:
                      time_budget=s.time_budget, progress=True, engine="reference", threads=s.threads)
 
 
-def _write(f: Fitted, quantizer: str, bits: int, path: Path,
-           qtensors: dict[str, QTensor] | None = None) -> tuple[Row, np.ndarray]:
-    """Write ``f`` as an .inr file, decode the bytes, render the held-out views and score them."""
-    header = {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
-    stored = {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
-    data, _, sizes = pack(header, stored, quantizer, bits, qtensors)
-    path.write_bytes(data)
-    dheader, dspec, layers = unpack(data)
-    views = RadianceSignal.reconstruct(dheader, lambda x: forward(dspec, layers, x), progress=False)
-    m = compare_views(views, f.signal.scene.splits["test"].images)
-    row = {"quantizer": quantizer, "bits": bits, "psnr": m["psnr"], "ssim": m["ssim"],
+def _write(f: Fitted, quantizer: str, bits: int, path: Path) -> tuple[Row, np.ndarray]:
+    """Write ``f`` as an .inr file (``api.write``: decoded and scored on the held-out views) and render its
+    first held-out view for the figure."""
+    enc = write(f, bits, quantizer)
+    enc.save(path)
+    r, sizes = enc.report, enc.sizes
+    views = decode(enc.data, progress=False)[1]
+    row = {"quantizer": quantizer, "bits": bits, "psnr": r["psnr"], "ssim": r["ssim"],
            "float_psnr": f.float_metrics["psnr"], "kB": sizes.file_bytes / 1000, "file_bytes": sizes.file_bytes,
            "header_bytes": sizes.header_bytes, "code_bytes": sizes.code_bytes, "side_bytes": sizes.side_bytes,
-           "params": param_count(f.spec), "fit_seconds": round(f.result.seconds, 1), "epochs": f.result.epochs,
+           "params": r["target_params"], "fit_seconds": round(f.result.seconds, 1), "epochs": f.result.epochs,
            "file": str(path)}
     return row, views[0]
 
@@ -114,7 +109,7 @@ def run(s: Settings) -> list[Row]:
         g = replace(f, param=copy.deepcopy(f.param))
         g = continue_fit(g, replace(_fit_config(s), qat_quantizer=q, qat_bits=s.bits, lr=s.qat_lr,
                                     time_budget=s.qat_seconds, gamma=1.0))
-        row, img = _write(g, q, s.bits, s.out / f"{name}_{q}_{s.bits}bit_qat.inr", qat_tensors(g))
+        row, img = _write(g, q, s.bits, s.out / f"{name}_{q}_{s.bits}bit_qat.inr")
         rows.append({"scene": name, "mode": "qat", **row})
         images[f"{q} QAT"] = img
         _report(rows, s, name)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..api import CompressConfig, encode_bits
-from ..fitting import FitConfig
-from ..networks import NetworkSpec, parse_arch, weight_count
+from ..config import FitConfig
+from ..nets.networks import NetworkSpec, parse_arch, weight_count
 from ..signals.occupancy import OccupancySignal
 
 __all__ = ["Model", "MODELS", "SHAPES", "PAPER_IOU", "Settings", "run", "main"]
@@ -105,13 +105,12 @@ class Settings:
 
 
 def _config(model: Model, s: Settings) -> CompressConfig:
-    lr = s.lr_mlp
-    if model.parameterization == "doh":
-        lr = s.lr_doh * (s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent else 1.0)
+    doh_scale = s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent and model.latent_dim() else 1.0
+    lr = {"mlp": s.lr_mlp, "doh": s.lr_doh * doh_scale}[model.parameterization]
     fit = FitConfig(epochs=s.epochs, batch_size=s.batch_size, lr=lr, loss=s.loss, time_budget=s.time_budget,
                     gamma=s.gamma, seed=s.seed, progress=False, engine=s.engine)
     return CompressConfig(arch=model.arch, parameterization=model.parameterization, latent_dim=model.latent_dim(),
-                          doh_init=s.doh_init, pe=model.pe, pe_freqs=10, bits=max(s.bits), seed=s.seed, fit=fit)
+                          doh_init=s.doh_init, pe=model.pe, pe_freqs=10, bits=max(s.bits), fit=fit)
 
 
 def _rows(shape: str, name: str, reports: list[dict[str, Any]], s: Settings) -> list[dict[str, Any]]:

@@ -1,9 +1,8 @@
 """Shared pieces of the quantization study (seed 000): data, budgets, one fit -> many files, CSV/plots.
 
-The study needs what ``api.encode_bits`` does (fit once, write a file per bit depth) but for *several
-quantizers on the same fitted network*, and for QAT with the training codebooks. It therefore builds
-on the same public pieces as ``api`` (``fitting.fit``, ``codec.pack``/``unpack``, ``Signal.evaluate``),
-so every number is measured on the decoded bytes of a real ``.inr`` file, as a user would get it.
+The study fits once and writes the network with *several quantizers and bit depths*, and continues fits
+with QAT. Every file goes through ``inrzip.api.write``, the one "encode, decode, score" path, so every number
+is measured on the decoded bytes of a real ``.inr`` file, as a user would get it.
 """
 
 from __future__ import annotations
@@ -11,23 +10,20 @@ from __future__ import annotations
 import csv
 import json
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
-import torch
 
-from ..codec import network_header, pack, unpack
+from ..api import CompressConfig, Fitted, field_of, train, write
+from ..config import FitConfig
 from ..errors import InputError
-from ..fitting import FitConfig, FitResult, fit
-from ..networks import NetworkSpec, forward, param_count, parse_arch
-from ..parameterizations import Parameterization, make_parameterization
-from ..quantizers import QTensor
+from ..fit import fit, resolve_fit
 from ..signals.image import ImageSignal, read_image
 
 __all__ = ["DATA_ROOT", "Budget", "BUDGETS", "Fitted", "load_images", "fit_network", "continue_fit",
-           "file_row", "qat_tensors", "write_rows", "mean_rows", "QUANTIZER_ORDER", "save_figure"]
+           "file_row", "write_rows", "mean_rows", "QUANTIZER_ORDER", "save_figure"]
 
 DATA_ROOT = Path(__file__).resolve().parents[4] / "shared" / "data"  # repo root's sibling, as in the tests
 QUANTIZER_ORDER = ("minmax", "explicit", "distributional", "kmeans")
@@ -84,17 +80,6 @@ def _centre_crop(pixels: np.ndarray, side: int) -> np.ndarray:
     return pixels[top:top + side, left:left + side]
 
 
-@dataclass
-class Fitted:
-    """A fitted network and what is needed to write it at any quantizer / bit depth."""
-
-    signal: ImageSignal
-    spec: NetworkSpec
-    param: Parameterization
-    result: FitResult
-    float_metrics: dict[str, float] = field(default_factory=dict)
-
-
 def fit_config(budget: Budget, **overrides: Any) -> FitConfig:
     """The study's FitConfig: quiet, one thread, the 'fast' engine (no compile on short fits)."""
     base = FitConfig(epochs=budget.epochs, batch_size=budget.batch_size, lr=budget.lr, progress=False,
@@ -104,50 +89,35 @@ def fit_config(budget: Budget, **overrides: Any) -> FitConfig:
 
 def fit_network(signal: ImageSignal, arch: str, activation: str, cfg: FitConfig, seed: int = 0) -> Fitted:
     """Fit a plain MLP (the paper quantizes every weight and bias of a SIREN / ReLU / Gaussian MLP)."""
-    width, hidden = parse_arch(arch)
-    spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, activation, 30.0, 0)
-    torch.manual_seed(seed)
-    param = make_parameterization("mlp", spec, seed=seed)
-    result = fit(signal, spec, param, replace(cfg, seed=seed))
-    return _finish(Fitted(signal, spec, param, result))
+    request = CompressConfig(arch=arch, parameterization="mlp", activation=activation, pe=False,
+                             fit=replace(cfg, seed=seed))
+    return train(signal, request)
 
 
 def continue_fit(f: Fitted, cfg: FitConfig) -> Fitted:
     """Train an already fitted network further (e.g. QAT after a float warm-up); histories are joined."""
     done, spent = f.result.epochs, f.result.seconds
-    more = fit(f.signal, f.spec, f.param, cfg)
+    resolved = resolve_fit(cfg, f.signal, f.param)
+    more = fit(f.signal, f.spec, f.param, resolved)
     more.history = f.result.history + [(e + done, loss, s + spent) for e, loss, s in more.history]
     more.epochs, more.seconds = more.epochs + done, more.seconds + spent
-    return _finish(replace(f, result=more))
-
-
-def _finish(f: Fitted) -> Fitted:
     f.param.cpu()
-    layers = [(w.detach(), b.detach()) for w, b in f.param.layers()]
-    f.float_metrics = f.signal.evaluate(lambda x: forward(f.spec, layers, x))
-    return f
+    return replace(f, result=more, config=replace(f.config, fit=resolved),
+                   float_metrics=f.signal.evaluate(field_of(f.spec, f.param.layers())))
 
 
-def qat_tensors(f: Fitted) -> dict[str, QTensor]:
-    """The QAT result as stored: the training tables, not a fresh quantization (docs/quantizers.md)."""
-    return {k: f.result.qat_states[k].finalize(v.detach().cpu().numpy().ravel())
-            for k, v in f.param.stored().items()}
-
-
-def file_row(f: Fitted, quantizer: str, bits: int, qtensors: dict[str, QTensor] | None = None) -> Row:
-    """Write ``f`` as an .inr file with ``quantizer`` at ``bits``, decode it, and measure everything."""
-    header = {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
-    stored = {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
-    data, _, sizes = pack(header, stored, quantizer, bits, qtensors)
-    _, dspec, layers = unpack(data)
-    metrics = f.signal.evaluate(lambda x: forward(dspec, layers, x))
+def file_row(f: Fitted, quantizer: str, bits: int, qat_tables: bool = True) -> Row:
+    """Write ``f`` as an .inr file with ``quantizer`` at ``bits``, decode it, and measure everything; with
+    ``qat_tables`` a QAT-trained network keeps the tables training saw (docs/quantizers.md)."""
+    enc = write(f, bits, quantizer, qat_tables=qat_tables)
+    r, sizes = enc.report, enc.sizes
     return {
-        "quantizer": quantizer, "bits": bits, "psnr": metrics["psnr"], "ssim": metrics["ssim"],
+        "quantizer": quantizer, "bits": bits, "psnr": r["psnr"], "ssim": r["ssim"],
         "float_psnr": f.float_metrics["psnr"], "float_ssim": f.float_metrics["ssim"],
-        "params": param_count(f.spec), "file_bytes": sizes.file_bytes, "header_bytes": sizes.header_bytes,
+        "params": r["target_params"], "file_bytes": sizes.file_bytes, "header_bytes": sizes.header_bytes,
         "code_bytes": sizes.code_bytes, "side_bytes": sizes.side_bytes,
         "dictionary_bytes": sum(p["side_bytes"] for p in sizes.per_tensor.values()),
-        "estimated_bytes": sizes.estimated_bytes, "bpp": 8 * sizes.file_bytes / f.signal.num_samples(),
+        "estimated_bytes": sizes.estimated_bytes, "bpp": r["bpp"],
         "fit_seconds": round(f.result.seconds, 2), "epochs": f.result.epochs,
     }
 

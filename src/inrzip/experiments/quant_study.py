@@ -21,13 +21,23 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import numpy as np
 import torch
 
-from ..networks import forward
-from ..quantizers import get_quantizer
-from .quant_common import (BUDGETS, QUANTIZER_ORDER, Budget, Fitted, continue_fit, file_row, fit_config, fit_network,
-                           load_images, mean_rows, qat_tensors, write_rows)
+from ..api import field_of
+from ..quant import get_quantizer
+from .quant_common import (
+    BUDGETS,
+    QUANTIZER_ORDER,
+    Budget,
+    Fitted,
+    continue_fit,
+    file_row,
+    fit_config,
+    fit_network,
+    load_images,
+    mean_rows,
+    write_rows,
+)
 from .quant_plots import plot_activations, plot_convergence, plot_dictionary, plot_qat, plot_ssim
 
 __all__ = ["Settings", "EXPERIMENTS", "run_activations", "run_ssim", "run_qat", "run_dictionary", "run_convergence",
@@ -100,7 +110,7 @@ def tensor_sensitivity(f: Fitted, quantizers: Sequence[str], bits: Sequence[int]
             for name, t in stored.items():
                 deq = torch.from_numpy(q.dequantize(q.quantize(t.numpy().ravel(), b))).view_as(t)
                 layers = f.param.layers_from({**stored, name: deq})
-                psnr = f.signal.evaluate(lambda x: forward(f.spec, layers, x))["psnr"]
+                psnr = f.signal.evaluate(field_of(f.spec, layers))["psnr"]
                 rows.append({**keys, "quantizer": qn, "bits": b, "tensor": name, "values": t.numel(), "psnr": psnr,
                              "float_psnr": f.float_metrics["psnr"]})
     return rows
@@ -126,8 +136,8 @@ def run_qat(budget: Budget, s: Settings, out: Path) -> list[Row]:
         for method in s.qat_methods:
             for b in s.qat_bits:
                 q = _qat_fit(sig, arch, method, b, budget, s)
-                rows.append({**keys, "method": method, **file_row(q, "kmeans", b, qat_tensors(q)),
-                             "refit_psnr": file_row(q, "kmeans", b)["psnr"]})
+                rows.append({**keys, "method": method, **file_row(q, "kmeans", b),
+                             "refit_psnr": file_row(q, "kmeans", b, qat_tables=False)["psnr"]})
     _save(rows, out, "qat", budget, s)
     plot_qat(mean_rows(rows, ("dataset", "arch", "method", "bits"), ("psnr", "ssim", "float_psnr")), out / "qat.png")
     return rows

@@ -1,13 +1,11 @@
-"""Quantizers beyond ``minmax`` (seed 000): ``explicit``, ``distributional``, ``kmeans``, and QAT state.
+"""Quantizers behind one interface and registry (``QUANTIZERS``): ``minmax``, ``explicit``, ``distributional``
+(uniform.py: one shared uniform kernel), ``kmeans`` (kmeans.py, codebook.py), and quantization-aware
+training (qat.py). Importing this package registers all four."""
 
-Importing this package registers them in ``inrzip.quantizers.QUANTIZERS``.
-"""
-
-from __future__ import annotations
-
-from .base import TableQuantizer, ste
+from .base import QUANTIZERS, QTensor, Quantizer, check_bits, get_quantizer, ste
 from .kmeans import KMeans
 from .qat import QATState
-from .uniform import Distributional, Explicit
+from .uniform import Distributional, Explicit, MinMax
 
-__all__ = ["TableQuantizer", "ste", "Explicit", "Distributional", "KMeans", "QATState"]
+__all__ = ["QUANTIZERS", "QTensor", "Quantizer", "check_bits", "get_quantizer", "ste", "MinMax", "Explicit",
+           "Distributional", "KMeans", "QATState"]

@@ -8,8 +8,8 @@ which keeps code histograms smooth for the entropy coder). Decoding is a table l
 K-means on scalars does not need a general clustering library: on *sorted* data every cluster is a
 contiguous run, so one Lloyd iteration is a ``searchsorted`` of the midpoints plus prefix sums —
 O(k log n) instead of O(k n). Lloyd only finds a local optimum, and which seeding finds the best one
-depends on the distribution, so the default runs from a few deterministic seedings (``INITS``) and
-keeps the lowest error: milliseconds in all. ``ENGINES`` keeps scikit-learn's ``KMeans`` (k-means++)
+depends on the distribution, so the default runs from a few deterministic seedings (``KMEANS_INITS``) and
+keeps the lowest error: milliseconds in all. ``KMEANS_ENGINES`` keeps scikit-learn's ``KMeans`` (k-means++)
 beside it for comparison; docs/quantizers.md has the measured speed and error of both.
 """
 
@@ -21,32 +21,25 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..errors import FormatError, InrzipError
-from ..quantizers import QTensor
+from ..errors import FormatError
+from ..registry import Registry
+from .base import QTensor
 
-__all__ = ["KMeansOptions", "ENGINES", "INITS", "lloyd1d", "fit_kmeans", "quantile_levels", "exact_or_padded",
-           "nearest_codes", "codebook_values", "float32_midpoints", "torch_table", "torch_nearest",
-           "torch_lloyd_step", "finite_flat"]
+__all__ = ["KMeansOptions", "KMEANS_ENGINES", "KMEANS_INITS", "lloyd1d", "fit_kmeans", "quantile_levels",
+           "exact_or_padded", "nearest_codes", "codebook_values", "float32_midpoints", "torch_table", "torch_nearest",
+           "torch_lloyd_step"]
 
 
 @dataclass(frozen=True)
 class KMeansOptions:
     """How a k-means codebook is fitted (encoder side only: the decoder just reads the codebook)."""
 
-    engine: str = "lloyd1d"  # key of ENGINES
-    inits: tuple[str, ...] = ("uniform", "cuberoot16", "cuberoot32", "cuberoot64")  # lloyd1d: keys of INITS
+    engine: str = "lloyd1d"  # key of KMEANS_ENGINES
+    inits: tuple[str, ...] = ("uniform", "cuberoot16", "cuberoot32", "cuberoot64")  # lloyd1d: keys of KMEANS_INITS
     max_iter: int = 300  # Lloyd iterations from a cold start (stops earlier at a fixed point)
     warm_iter: int = 20  # Lloyd iterations when warm-started from a previous codebook (QAT)
     n_init: int = 1  # sklearn engine only: k-means++ restarts
     random_state: int = 0  # kmeans++ seeding (sklearn engine, "kmeans++" init)
-
-
-def finite_flat(x: np.ndarray) -> np.ndarray:
-    """Flat float32 copy of ``x``; non-finite weights mean the fit diverged, which no codebook can fix."""
-    x = np.asarray(x, dtype=np.float32).ravel()
-    if x.size and not np.isfinite(x).all():
-        raise InrzipError("cannot quantize non-finite weights; the fit diverged — lower the learning rate")
-    return x
 
 
 def quantile_levels(xs: np.ndarray, k: int) -> np.ndarray:
@@ -90,14 +83,15 @@ def _kmeanspp(xs: np.ndarray, k: int, opts: KMeansOptions) -> np.ndarray:
     return np.sort(centers.ravel())
 
 
-INITS: dict[str, Callable[[np.ndarray, int, KMeansOptions], np.ndarray]] = {
+KMEANS_INITS: Registry[Callable[[np.ndarray, int, KMeansOptions], np.ndarray]] = Registry("k-means init")
+KMEANS_INITS.update({
     "uniform": lambda xs, k, opts: np.linspace(xs[0], xs[-1], k),  # = minmax's levels: never worse than it
     "quantile": lambda xs, k, opts: quantile_levels(xs, k),
     "cuberoot16": _cuberoot(16),
     "cuberoot32": _cuberoot(32),
     "cuberoot64": _cuberoot(64),
     "kmeans++": _kmeanspp,
-}
+})
 
 
 def lloyd1d(xs: np.ndarray, c: np.ndarray, iters: int) -> np.ndarray:
@@ -132,10 +126,8 @@ def _lloyd_engine(xs: np.ndarray, k: int, init: np.ndarray | None, iters: int, o
     (each run is milliseconds, and no single seeding wins on every distribution; docs/quantizers.md)."""
     if init is not None:
         return lloyd1d(xs, np.sort(init.astype(np.float64)), iters)
-    unknown = [name for name in opts.inits if name not in INITS]
-    if unknown or not opts.inits:
-        raise InrzipError(f"unknown k-means inits {unknown}; choose from {sorted(INITS)}")
-    runs = [lloyd1d(xs, np.sort(INITS[name](xs, k, opts)), iters) for name in opts.inits]
+    inits = [KMEANS_INITS.get(name) for name in opts.inits or ("(none)",)]
+    runs = [lloyd1d(xs, np.sort(init(xs, k, opts)), iters) for init in inits]
     errors = [_sse(xs, c) for c in runs]
     return runs[int(np.argmin(errors))]
 
@@ -151,10 +143,9 @@ def _sklearn(xs: np.ndarray, k: int, init: np.ndarray | None, iters: int, opts: 
     return np.sort(km.cluster_centers_.ravel())
 
 
-ENGINES: dict[str, Callable[[np.ndarray, int, np.ndarray | None, int, KMeansOptions], np.ndarray]] = {
-    "lloyd1d": _lloyd_engine,
-    "sklearn": _sklearn,
-}
+KMEANS_ENGINES: Registry[Callable[[np.ndarray, int, np.ndarray | None, int, KMeansOptions], np.ndarray]] = \
+    Registry("k-means engine")
+KMEANS_ENGINES.update({"lloyd1d": _lloyd_engine, "sklearn": _sklearn})
 
 
 def fit_kmeans(x: np.ndarray, k: int, opts: KMeansOptions, init: np.ndarray | None = None) -> np.ndarray:
@@ -165,10 +156,7 @@ def fit_kmeans(x: np.ndarray, k: int, opts: KMeansOptions, init: np.ndarray | No
     exact = exact_or_padded(x, k)
     if exact is not None:
         return exact
-    try:
-        engine = ENGINES[opts.engine]
-    except KeyError:
-        raise InrzipError(f"unknown k-means engine {opts.engine!r}; choose from {sorted(ENGINES)}") from None
+    engine = KMEANS_ENGINES.get(opts.engine)
     warm = init is not None and init.size == k
     xs = np.sort(x.astype(np.float64))
     c = engine(xs, k, init if warm else None, opts.warm_iter if warm else opts.max_iter, opts)

@@ -11,16 +11,23 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..quantizers import QTensor, check_bits, register_quantizer
-from .base import TableQuantizer
-from .codebook import (KMeansOptions, codebook_values, exact_or_padded, finite_flat, fit_kmeans, nearest_codes,
-                       torch_lloyd_step, torch_nearest, torch_table)
+from .base import QUANTIZERS, QTensor, Quantizer, check_bits, finite_flat
+from .codebook import (
+    KMeansOptions,
+    codebook_values,
+    exact_or_padded,
+    fit_kmeans,
+    nearest_codes,
+    torch_lloyd_step,
+    torch_nearest,
+    torch_table,
+)
 
 __all__ = ["KMeans"]
 
 
-@register_quantizer
-class KMeans(TableQuantizer):
+@QUANTIZERS.register()
+class KMeans(Quantizer):
     """Per-tensor k-means codebook; ``engine`` "lloyd1d" (default: sorted-data Lloyd, best of the
     seedings ``inits``) or "sklearn" (scikit-learn KMeans, k-means++). Options act on the encoder only."""
 

@@ -6,11 +6,10 @@
     qtensors = {k: states[k].finalize(v.detach().cpu().numpy()) for k, v in param.stored().items()}
 
 Forward: the quantized weights; backward: identity (straight-through estimator). The table (range or
-codebook) is re-estimated from the current weights every ``refresh`` calls and cached on the
-weights' device in between, so k-means costs one CPU round trip per ``refresh`` steps (warm-started
-from the previous codebook) while the per-step work is a ``bucketize`` on the device. Uniform
-quantizers' tables are a few torch reductions, so ``refresh=1`` costs nothing there. Quantizers
-without a table path (e.g. ``minmax``) fall back to their own ``fake_quantize`` every step.
+codebook) is re-estimated from the current weights every ``refresh`` calls and cached on the weights'
+device in between, so k-means costs one CPU round trip per ``refresh`` steps (warm-started from the
+previous codebook) while the per-step work is a ``bucketize`` on the device. Uniform quantizers' tables
+are a few torch reductions, so ``refresh=1`` costs nothing there.
 """
 
 from __future__ import annotations
@@ -19,8 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import InrzipError
-from ..quantizers import QTensor, Quantizer, check_bits
-from .base import TableQuantizer, ste
+from .base import QTensor, Quantizer, check_bits, ste
 
 __all__ = ["QATState"]
 
@@ -37,11 +35,7 @@ class QATState:
         self.step = 0
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        q = self.quantizer
-        if not isinstance(q, TableQuantizer):
-            self.step += 1
-            return q.fake_quantize(x, self.bits)
-        xd = x.detach()
+        q, xd = self.quantizer, x.detach()
         if self.table is None or self.step % self.refresh == 0:
             self.table = q.qat_table(xd.reshape(-1), self.bits, self.table)
         else:
@@ -52,6 +46,4 @@ class QATState:
     def finalize(self, x: np.ndarray) -> QTensor:
         """Quantize the final weights as training saw them: k-means keeps the last training codebook
         (re-fitting from scratch would undo most of the QAT gain: docs/quantizers.md)."""
-        if isinstance(self.quantizer, TableQuantizer):
-            return self.quantizer.quantize_warm(x, self.bits, self.table)
-        return self.quantizer.quantize(x, self.bits)
+        return self.quantizer.quantize_warm(x, self.bits, self.table)

@@ -1,5 +1,6 @@
-"""Explicit [-1, 1] and distributional quantizers (seed 000, "On Quantizing INRs").
+"""Uniform quantizers (seed 000, "On Quantizing INRs", and D'OH): ``minmax``, ``explicit`` [-1, 1], ``distributional``.
 
+- ``minmax``: 2^bits uniform levels on the tensor's own [min, max] (D'OH's quantizer); side info [min, max].
 - ``explicit``: 2^bits uniform levels on the fixed interval [-1, 1], values outside clipped. The range
   is part of the format, so there is no side info at all (``num_params`` = 0).
 - ``distributional``: levels placed from the weights' distribution. Default ``levels="std"``: uniform
@@ -8,6 +9,9 @@
   Side info: [lo, hi]. Option ``levels="quantile"``: levels at the quantiles (i + 1/2) / 2^bits
   (equal-mass bins); side info: the sorted levels, a codebook like k-means'. Why std is the default:
   docs/quantizers.md. The decoder needs no option: a 2-value side info is a range, longer is a codebook.
+
+All three share one kernel, ``uniform_levels``: float32 torch ops in a fixed order, used by post-training
+quantization, by the decoder and by QAT on any device, so what training sees is what the file stores.
 """
 
 from __future__ import annotations
@@ -18,14 +22,83 @@ import numpy as np
 import torch
 
 from ..errors import FormatError, InrzipError
-from ..quantizers import QTensor, check_bits, register_quantizer, uniform_codes, uniform_values
-from .base import TableQuantizer, check_codes, torch_uniform
-from .codebook import (codebook_values, exact_or_padded, finite_flat, nearest_codes, quantile_levels, torch_nearest,
-                       torch_table)
+from ..registry import Registry
+from .base import QUANTIZERS, QTensor, Quantizer, check_bits, check_codes, finite_flat
+from .codebook import codebook_values, exact_or_padded, nearest_codes, quantile_levels, torch_nearest, torch_table
 
-__all__ = ["Explicit", "Distributional", "GAUSS_K", "std_range", "LEVEL_RULES"]
+__all__ = ["MinMax", "Explicit", "Distributional", "GAUSS_K", "std_range", "LEVEL_RULES", "uniform_levels",
+           "uniform_codes", "uniform_values"]
 
 _ONE = np.float32(1.0)
+
+
+def uniform_levels(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(codes, values) of the nearest of 2^bits uniform levels on [lo, hi] (outside values clipped), float32.
+
+    Every op is a separate IEEE float32 kernel (no fused multiply-add) and the step is a tensor-by-tensor
+    division (CUDA turns division by a Python number into a multiply by its reciprocal), so the result is
+    the same on every device. A constant tensor (step 0) or a non-finite range decodes to ``lo``."""
+    levels = torch.tensor(float((1 << bits) - 1), dtype=torch.float32, device=x.device)
+    step = (hi - lo) / levels
+    ok = torch.isfinite(step) & (step != 0)
+    safe = torch.where(ok, step, torch.ones_like(step))  # no host sync, unlike an ``if``
+    codes = torch.where(ok, torch.clamp(torch.round((x - lo) / safe), 0.0, levels), torch.zeros_like(x))
+    return codes, torch.where(ok, lo + codes * safe, lo.expand_as(x))
+
+
+def _range(lo: float, hi: float) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.tensor(lo, dtype=torch.float32), torch.tensor(hi, dtype=torch.float32)
+
+
+def uniform_codes(x: np.ndarray, lo: np.float32, hi: np.float32, bits: int) -> np.ndarray:
+    """int64 codes of flat float32 ``x`` on [lo, hi] (``uniform_levels`` on the CPU)."""
+    codes, _ = uniform_levels(torch.from_numpy(np.ascontiguousarray(x, np.float32)), *_range(lo, hi), bits)
+    return codes.to(torch.int64).numpy()
+
+
+def uniform_values(codes: np.ndarray, lo: np.float32, hi: np.float32, bits: int) -> np.ndarray:
+    """float32 values of ``codes`` on [lo, hi]: ``lo + code * step``, exactly as ``uniform_levels`` computes them."""
+    lo_t, hi_t = _range(lo, hi)
+    levels = torch.tensor(float((1 << bits) - 1), dtype=torch.float32)
+    step = (hi_t - lo_t) / levels
+    if not bool(torch.isfinite(step)):
+        raise FormatError("quantizer range is too wide for float32; the file is corrupt")
+    values = lo_t + torch.from_numpy(codes.astype(np.float32)) * step
+    return (values if bool(step != 0) else lo_t.expand(codes.shape)).numpy().astype(np.float32, copy=False)
+
+
+def _check_range(params: np.ndarray, name: str) -> None:
+    if params.shape != (2,) or not np.isfinite(params).all():
+        raise FormatError(f"{name} tensor needs 2 finite range values; the file is corrupt")
+
+
+@QUANTIZERS.register()
+class MinMax(Quantizer):
+    """Range-based integer quantization (D'OH): codes + per-tensor min and max, no zero point."""
+
+    name = "minmax"
+
+    def quantize(self, x: np.ndarray, bits: int) -> QTensor:
+        check_bits(bits)
+        x = finite_flat(x)
+        lo, hi = (np.float32(x.min()), np.float32(x.max())) if x.size else (np.float32(0), np.float32(0))
+        return QTensor(uniform_codes(x, lo, hi, bits), np.array([lo, hi], dtype=np.float32), bits)
+
+    def dequantize(self, q: QTensor) -> np.ndarray:
+        _check_range(q.params, "minmax")
+        check_codes(q)
+        return uniform_values(q.codes, q.params[0], q.params[1], q.bits)
+
+    def num_params(self, bits: int, size: int) -> int:
+        return 2
+
+    def qat_table(self, x: torch.Tensor, bits: int, prev: torch.Tensor | None) -> torch.Tensor:
+        if x.numel() == 0:
+            return torch.zeros(2, dtype=torch.float32, device=x.device)
+        return torch.stack([x.min(), x.max()]).float()
+
+    def qat_apply(self, x: torch.Tensor, table: torch.Tensor, bits: int) -> torch.Tensor:
+        return uniform_levels(x, table[0], table[1], bits)[1]
 
 # Outermost level of the MSE-optimal 2^bits-level uniform quantizer of N(0, 1), in standard deviations
 # (minimised numerically; matches Max 1960's step sizes 1.596, 0.9957, 0.5860, 0.3352, 0.1881 for 2..32
@@ -36,8 +109,8 @@ GAUSS_K: dict[int, float] = {
 }
 
 
-@register_quantizer
-class Explicit(TableQuantizer):
+@QUANTIZERS.register()
+class Explicit(Quantizer):
     """Uniform levels on the fixed interval [-1, 1]; no side info (the paper's "Explicit [-1, 1]")."""
 
     name = "explicit"
@@ -60,7 +133,7 @@ class Explicit(TableQuantizer):
         return torch.tensor([-1.0, 1.0], dtype=torch.float32, device=x.device)
 
     def qat_apply(self, x: torch.Tensor, table: torch.Tensor, bits: int) -> torch.Tensor:
-        return torch_uniform(x, table[0], table[1], bits)
+        return uniform_levels(x, table[0], table[1], bits)[1]
 
 
 def std_range(x: np.ndarray, k: float) -> tuple[np.float32, np.float32]:
@@ -93,7 +166,7 @@ class _StdRule:
         return torch.stack([torch.maximum(m - k * s, x.min()), torch.minimum(m + k * s, x.max())])
 
     def apply(self, x: torch.Tensor, table: torch.Tensor, bits: int) -> torch.Tensor:
-        return torch_uniform(x, table[0], table[1], bits)
+        return uniform_levels(x, table[0], table[1], bits)[1]
 
 
 class _QuantileRule:
@@ -119,26 +192,24 @@ class _QuantileRule:
         return torch_nearest(x, table)
 
 
-LEVEL_RULES: dict[str, Callable[[float | None], _StdRule | _QuantileRule]] = {
-    "std": _StdRule,
-    "quantile": _QuantileRule,
-}
+LEVEL_RULES: Registry[Callable[[float | None], _StdRule | _QuantileRule]] = Registry("distributional levels rule")
+LEVEL_RULES["std"] = _StdRule
+LEVEL_RULES["quantile"] = _QuantileRule
 
 
-@register_quantizer
-class Distributional(TableQuantizer):
+@QUANTIZERS.register()
+class Distributional(Quantizer):
     """Levels from the weight distribution (module docstring): ``levels`` in ``LEVEL_RULES``;
     ``k`` overrides the per-bits clipping of the std rule (encoder side only)."""
 
     name = "distributional"
 
     def __init__(self, levels: str = "std", k: float | None = None) -> None:
-        if levels not in LEVEL_RULES:
-            raise InrzipError(f"unknown distributional levels {levels!r}; choose from {sorted(LEVEL_RULES)}")
+        rule = LEVEL_RULES.get(levels)
         if k is not None and not k > 0:
             raise InrzipError(f"distributional k must be positive, got {k}")
         self.levels = levels
-        self.rule = LEVEL_RULES[levels](k)
+        self.rule = rule(k)
 
     def quantize(self, x: np.ndarray, bits: int) -> QTensor:
         check_bits(bits)
@@ -147,8 +218,7 @@ class Distributional(TableQuantizer):
     def dequantize(self, q: QTensor) -> np.ndarray:
         if q.params.size == 2:
             check_codes(q)
-            if not np.isfinite(q.params).all():
-                raise FormatError("distributional range is non-finite; the file is corrupt")
+            _check_range(q.params, "distributional")
             return uniform_values(q.codes, q.params[0], q.params[1], q.bits)
         return codebook_values(q)
 

@@ -14,7 +14,11 @@ from typing import Any, Callable, ClassVar, Iterator
 
 import torch
 
-__all__ = ["Field", "Signal", "SIGNALS", "register_signal", "signal_class", "load_signal"]
+from ..errors import FormatError, InputError
+from ..limits import Limits
+from ..registry import Registry
+
+__all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal"]
 
 # A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -27,11 +31,15 @@ class Signal(ABC):
 
     kind: ClassVar[str]  # registry name, stored in the file header
     in_features: ClassVar[int]  # raw coordinate dimension, before positional encoding
+    # Defaults a kind may prefer when the user gives none (applied by ``api.resolve`` only):
     default_loss: ClassVar[str] = "mse"  # "mse" | "log10mse" | "bce"
     default_activation: ClassVar[str] = "sine"
-    # Defaults a kind may prefer when the user gives none (the CLI and ``api`` consult them):
+    default_arch: ClassVar[str] = "28x9"  # WIDTHxHIDDEN
+    default_parameterization: ClassVar[str] = "doh"
+    default_pe: ClassVar[bool] = False  # positional encoding of a plain MLP (D'OH's own default wins for D'OH)
+    encodes_inputs: ClassVar[bool] = False  # the signal encodes its own inputs (NeRF): no network PE
     fit_defaults: ClassVar[dict[str, Any]] = {}  # FitConfig fields, e.g. batch size, epochs, time budget
-    default_lrs: ClassVar[dict[str, float]] = {}  # "mlp": lr; "doh": lr x latent size (fitting.default_lr)
+    default_lrs: ClassVar[dict[str, float]] = {}  # by parameterization: "mlp": lr; "doh": lr x latent size
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
 
     out_features: int  # network outputs per coordinate
@@ -59,6 +67,16 @@ class Signal(ABC):
         """Predictions comparable with targets; identity for direct fields, volume rendering for NeRF."""
         return field(inputs)
 
+    @classmethod
+    def predicts_field(cls) -> bool:
+        """True when predictions are the field's outputs themselves, so K stacked models can be evaluated
+        in one batched pass (NeRF renders each model's rays on its own)."""
+        return cls.predict is Signal.predict
+
+    def rate_report(self, file_bytes: int, estimated_bytes: float) -> dict[str, float]:
+        """Rates in the kind's own unit (images: bits per pixel); nothing for kinds without one."""
+        return {}
+
     @abstractmethod
     def meta(self) -> Meta:
         """Header fields the decoder needs (shape, normalisation, camera...), small scalars only."""
@@ -71,13 +89,14 @@ class Signal(ABC):
     # ---- decoder side -------------------------------------------------------------------
     @classmethod
     @abstractmethod
-    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+    def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         """Raise ``FormatError`` if header fields are missing, inconsistent or exceed ``limits``."""
 
     @classmethod
     @abstractmethod
-    def reconstruct(cls, meta: Meta, field: Field, **options: Any) -> Any:
-        """Render the decoded output (array, grid, views) from the field; options such as scale."""
+    def reconstruct(cls, meta: Meta, field: Field, limits: Limits, **options: Any) -> Any:
+        """Render the decoded output (array, grid, views) from the field, within ``limits``; options such
+        as scale. Options another kind uses are ignored."""
 
     @classmethod
     @abstractmethod
@@ -85,28 +104,15 @@ class Signal(ABC):
         """Write a reconstruction to ``path`` in a format chosen by its suffix."""
 
 
-SIGNALS: dict[str, type[Signal]] = {}
-
-
-def register_signal(cls: type[Signal]) -> type[Signal]:
-    """Class decorator adding a signal kind to the registry under ``cls.kind``."""
-    SIGNALS[cls.kind] = cls
-    return cls
+SIGNALS: Registry[type[Signal]] = Registry("signal kind", FormatError)
 
 
 def signal_class(kind: str) -> type[Signal]:
-    from ..errors import FormatError
-
-    try:
-        return SIGNALS[kind]
-    except KeyError:
-        raise FormatError(f"unknown signal kind {kind!r}; this inrzip knows {sorted(SIGNALS)} — upgrade inrzip") from None
+    return SIGNALS.get(kind, " — upgrade inrzip")
 
 
 def load_signal(path: str | Path, kind: str | None = None, **options: Any) -> Signal:
     """Load a source, choosing the kind by ``kind`` or by sniffing the path."""
-    from ..errors import InputError
-
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or directory")

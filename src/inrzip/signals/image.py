@@ -12,13 +12,14 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import FormatError, InputError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
-from .base import Field, Meta, Signal, register_signal
+from .base import SIGNALS, Field, Meta, Signal
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
-DEFAULT_MAX_PIXELS = 1 << 26  # 67 MP: refuse larger images / outputs unless the user raises it
+DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
 _CHUNK = 1 << 16
 
 
@@ -85,7 +86,7 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     return _quantize(out.reshape(h, w, channels), depth)
 
 
-@register_signal
+@SIGNALS.register()
 class ImageSignal(Signal):
     """A 2-D image; the network predicts pixel values minus 0.5 at (x, y)."""
 
@@ -151,21 +152,26 @@ class ImageSignal(Signal):
         dec = decoded.astype(np.float64) / peak
         return {"psnr": psnr(dec, ref), "ssim": ssim(dec, ref)}
 
+    def rate_report(self, file_bytes: int, estimated_bytes: float) -> dict[str, float]:
+        pixels = self.num_samples()
+        return {"bpp": 8 * file_bytes / pixels, "estimated_bpp": 8 * estimated_bytes / pixels}
+
     @classmethod
-    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+    def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         h, w, c, d = (meta.get(k) for k in ("h", "w", "c", "depth"))
         if not all(isinstance(v, int) for v in (h, w, c, d)) or c not in (1, 2, 3, 4) or d not in (8, 16):
             raise FormatError("image header is missing or has invalid shape fields")
-        if not (1 <= h and 1 <= w and h * w <= limits["max_pixels"]):
-            raise FormatError(f"image header claims {w}x{h} pixels, over the limit of {limits['max_pixels']} "
+        if not (1 <= h and 1 <= w and h * w <= limits.max_pixels):
+            raise FormatError(f"image header claims {w}x{h} pixels, over the limit of {limits.max_pixels} "
                               "(raise it with --max-pixels if you trust this file)")
 
     @classmethod
-    def reconstruct(cls, meta: Meta, field: Field, scale: float = 1.0, device: str = "cpu",
-                    max_pixels: int = DEFAULT_MAX_PIXELS, **_: Any) -> np.ndarray:
+    def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0,
+                    device: str = "cpu", **_: Any) -> np.ndarray:
         h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
-        if h * w > max_pixels:
-            raise FormatError(f"decoding at {w}x{h} exceeds {max_pixels} pixels; lower --scale or raise --max-pixels")
+        if h * w > limits.max_pixels:
+            raise FormatError(f"decoding at {w}x{h} exceeds {limits.max_pixels} pixels; lower --scale or raise "
+                              "--max-pixels")
         return render_image(field, h, w, meta["c"], meta["depth"], device)
 
     @classmethod

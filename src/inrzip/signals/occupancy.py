@@ -17,16 +17,17 @@ from typing import Any, Callable, ClassVar, Iterator
 import numpy as np
 import torch
 
-from .. import meshio
 from ..errors import FormatError, InputError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
-from .base import Field, Meta, Signal, register_signal
+from . import meshio
+from .base import SIGNALS, Field, Meta, Signal
 
 __all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
            "check_resolution", "OUTPUT_WRITERS"]
 
 DEFAULT_RESOLUTION = 128  # the paper uses 512; 128 keeps CPU fits to minutes
-MAX_RESOLUTION = 1024  # refuse larger grids (1024^3 = 1 GB of booleans) unless force=True
+MAX_RESOLUTION = DEFAULT_LIMITS.max_resolution  # refuse larger grids (1024^3 = 1 GB of booleans) unless force=True
 MIN_RESOLUTION = 8
 THRESHOLD = 0.5  # network output >= 0.5 means "inside"
 _RENDER_CHUNK = 1 << 18  # grid points per forward pass when rendering
@@ -78,7 +79,7 @@ def _normalisation(meta: Meta) -> meshio.Normalisation:
     return meshio.Normalisation(tuple(float(c) for c in meta["center"]), float(meta["scale"]))
 
 
-@register_signal
+@SIGNALS.register()
 class OccupancySignal(Signal):
     """A solid shape as a boolean grid; the network predicts 1 inside, 0 outside at (x, y, z)."""
 
@@ -153,9 +154,9 @@ class OccupancySignal(Signal):
 
     # ---- decoder side -------------------------------------------------------------------
     @classmethod
-    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+    def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         n, center, scale, margin = (meta.get(k) for k in ("resolution", "center", "scale", "margin"))
-        cap = limits.get("max_resolution", MAX_RESOLUTION)
+        cap = limits.max_resolution
         if isinstance(n, bool) or not isinstance(n, int) or not MIN_RESOLUTION <= n <= cap:
             raise FormatError(f"occupancy header has resolution {n!r}; this decoder accepts {MIN_RESOLUTION}..{cap}")
         if not (isinstance(center, (list, tuple)) and len(center) == 3
@@ -167,10 +168,10 @@ class OccupancySignal(Signal):
             raise FormatError("occupancy header has an invalid margin")
 
     @classmethod
-    def reconstruct(cls, meta: Meta, field: Field, resolution: int | None = None, device: str = "cpu",
-                    force: bool = False, max_resolution: int = MAX_RESOLUTION, **_: Any) -> np.ndarray:
+    def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, resolution: int | None = None,
+                    device: str = "cpu", force: bool = False, **_: Any) -> np.ndarray:
         """Boolean (r, r, r) grid at any resolution r (default: the training grid's)."""
-        n = check_resolution(meta["resolution"] if resolution is None else resolution, force, max_resolution)
+        n = check_resolution(meta["resolution"] if resolution is None else resolution, force, limits.max_resolution)
         return render_occupancy(field, n, device)
 
     @classmethod

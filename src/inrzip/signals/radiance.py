@@ -21,9 +21,11 @@ import numpy as np
 import torch
 
 from ..errors import FormatError, InputError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
-from ..nerf import datasets, rays as R, render, video
-from .base import Field, Meta, Signal, register_signal
+from .base import SIGNALS, Field, Meta, Signal
+from .nerf import datasets, render, video
+from .nerf import rays as R
 
 __all__ = ["RadianceSignal", "render_config", "meta_poses", "ground_truth", "compare_views"]
 
@@ -31,8 +33,8 @@ DEFAULT_RAYS_PER_EPOCH = 1 << 16
 DEFAULT_SAMPLES = 32  # beat 64 at equal CPU time (docs/nerf.md)
 _POSE_WIDTH = {"lookat": 3, "matrix": 12}
 _ORBIT_WIDTH = {"sphere": 2, "spiral": 7}
-MAX_SAMPLES = 1024
-MAX_ORBIT = 3600
+MAX_SAMPLES = DEFAULT_LIMITS.max_samples
+MAX_ORBIT = DEFAULT_LIMITS.max_orbit
 
 
 def render_config(meta: Meta) -> render.RenderConfig:
@@ -71,16 +73,17 @@ def ground_truth(scene: str | Path, meta: Meta) -> np.ndarray:
     return views.images
 
 
-@register_signal
+@SIGNALS.register()
 class RadianceSignal(Signal):
     """A posed-image scene (Blender or LLFF); predictions are volume-rendered ray colours."""
 
     kind = "radiance"
     in_features = render.ENCODED_WIDTH  # already encoded: the network's spec must have pe_freqs = 0
-    encodes_inputs: ClassVar[bool] = True  # api: build the spec with pe_freqs = 0 whatever --pe says
+    encodes_inputs = True  # api: build the spec with pe_freqs = 0 whatever --pe says
     default_loss = "mse"
     default_activation = "relu"
-    default_parameterization: ClassVar[str] = "mlp"  # the supplement's NeRF rows quantize a plain MLP
+    default_parameterization = "mlp"  # the supplement's NeRF rows quantize a plain MLP
+    default_arch = "64x4"  # the supplement's NeRF rows: 4 hidden layers of 64
     # Fit settings when the user gives none (docs/nerf.md, "CPU settings"): 60 x 2^16 rays is ~10 min
     # on one core; QAT (if asked) runs in the last 20% of the epochs, after a float warm-up.
     fit_defaults: ClassVar[dict[str, Any]] = {"epochs": 60, "batch_size": 512, "lr": 2e-3, "betas": (0.9, 0.999),
@@ -158,7 +161,7 @@ class RadianceSignal(Signal):
 
     # ---- decoder side -------------------------------------------------------------------------
     @classmethod
-    def validate_meta(cls, meta: Meta, limits: dict[str, int]) -> None:
+    def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         ints = [meta.get(k) for k in ("h", "w", "samples", "fine")]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
             raise FormatError("radiance header lacks integer h, w, samples or fine")
@@ -173,7 +176,7 @@ class RadianceSignal(Signal):
         cls._validate_cameras(meta, h * w, limits)
 
     @staticmethod
-    def _validate_cameras(meta: Meta, pixels: int, limits: dict[str, int]) -> None:
+    def _validate_cameras(meta: Meta, pixels: int, limits: Limits) -> None:
         kind, poses, okind, orbit = (meta.get(k) for k in ("pose_kind", "test_poses", "orbit_kind", "orbit"))
         if kind not in _POSE_WIDTH or not isinstance(poses, list) or not poses or len(poses) % _POSE_WIDTH[kind]:
             raise FormatError("radiance header has no valid held-out camera poses")
@@ -181,16 +184,17 @@ class RadianceSignal(Signal):
             raise FormatError("radiance header has no valid orbit")
         if not np.isfinite(poses).all() or not np.isfinite(orbit).all() or not isinstance(meta.get("white"), bool):
             raise FormatError("radiance header has non-finite cameras or no background flag")
-        if pixels > limits.get("max_pixels", 1 << 26):
+        if pixels > limits.max_pixels:
             raise FormatError(f"radiance header claims {pixels} pixels per view, over the limit (raise --max-pixels)")
 
     @classmethod
-    def reconstruct(cls, meta: Meta, field: Field, split: str = "test", orbit: int = 0, scale: float = 1.0,
-                    device: torch.device | str = "cpu", progress: bool = True, max_pixels: int = 1 << 26,
+    def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, split: str = "test",
+                    orbit: int = 0, scale: float = 1.0, device: torch.device | str = "cpu", progress: bool = True,
                     **_: Any) -> np.ndarray:
         """(N, H, W, 3) float32 views: the held-out cameras (``split='test'``) or an ``orbit`` of N frames."""
-        if not 0 <= orbit <= MAX_ORBIT or not 0 < scale <= 64:
-            raise InputError(f"orbit must be 0..{MAX_ORBIT} frames and scale in (0, 64]")
+        max_pixels = limits.max_pixels
+        if not 0 <= orbit <= limits.max_orbit or not 0 < scale <= 64:
+            raise InputError(f"orbit must be 0..{limits.max_orbit} frames and scale in (0, 64]")
         if orbit:
             poses = R.ORBITS[meta["orbit_kind"]](meta["orbit"], int(orbit))
         elif split == "test":

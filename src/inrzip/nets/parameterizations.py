@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..errors import FormatError, InrzipError
+from ..registry import Registry
 from . import rng
-from .errors import FormatError, InrzipError
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
-__all__ = ["Parameterization", "PARAMETERIZATIONS", "register_parameterization", "make_parameterization",
-           "MLP", "DOH", "doh_b_bounds", "materialize"]
+__all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
+           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS"]
 
 _MAX_LATENT = 1 << 24
 _B_CHUNK = 1 << 22  # entries of B generated at once when materialising on decode (32 MB of float64)
@@ -35,6 +36,8 @@ class Parameterization(nn.Module, ABC):
     """Trainable tensors -> network layers. ``stored()`` lists, in file order, what is quantized and saved."""
 
     name: ClassVar[str]
+    default_pe: ClassVar[bool] = False  # positional encoding when the user does not say (images)
+    final_lr_fraction: ClassVar[float] = 0.999 ** 300  # LR at the end of a run / at its start (docs/fitting.md)
 
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
@@ -56,6 +59,15 @@ class Parameterization(nn.Module, ABC):
         """Extra header fields (seed, latent size...) needed to rebuild the layers."""
         return {}
 
+    @abstractmethod
+    def default_lr(self, kind_lrs: dict[str, float]) -> float:
+        """Learning rate when the user gives none; ``kind_lrs`` is the signal kind's ``default_lrs``."""
+
+    @classmethod
+    def generator_work(cls, spec: NetworkSpec, header: dict[str, Any]) -> int:
+        """Entries of random matrices the decoder regenerates for this file (checked against the limits)."""
+        return 0
+
     @classmethod
     @abstractmethod
     def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -67,19 +79,11 @@ class Parameterization(nn.Module, ABC):
         """Decoder side: deterministic float32 CPU layers from decoded tensors."""
 
 
-PARAMETERIZATIONS: dict[str, type[Parameterization]] = {}
-
-
-def register_parameterization(cls: type[Parameterization]) -> type[Parameterization]:
-    PARAMETERIZATIONS[cls.name] = cls
-    return cls
+PARAMETERIZATIONS: Registry[type[Parameterization]] = Registry("parameterization", FormatError)
 
 
 def parameterization_class(name: str) -> type[Parameterization]:
-    try:
-        return PARAMETERIZATIONS[name]
-    except KeyError:
-        raise FormatError(f"unknown parameterization {name!r}; known: {sorted(PARAMETERIZATIONS)}") from None
+    return PARAMETERIZATIONS.get(name)
 
 
 def _uniform_(t: torch.Tensor, bound: float, gen: torch.Generator) -> torch.Tensor:
@@ -87,11 +91,12 @@ def _uniform_(t: torch.Tensor, bound: float, gen: torch.Generator) -> torch.Tens
         return t.uniform_(-bound, bound, generator=gen)
 
 
-@register_parameterization
+@PARAMETERIZATIONS.register()
 class MLP(Parameterization):
     """Weights trained directly, SIREN reference init (biases: PyTorch's U(+-1/sqrt(fan_in)))."""
 
     name = "mlp"
+    base_lr: ClassVar[float] = 2e-4  # the sweep in docs/fitting.md (256x256 crops, batch 8192, 300 epochs)
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, **_: Any) -> None:
         super().__init__(spec)
@@ -104,6 +109,9 @@ class MLP(Parameterization):
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
         return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
+
+    def default_lr(self, kind_lrs: dict[str, float]) -> float:
+        return kind_lrs.get(self.name, self.base_lr)
 
     def stored(self) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
@@ -130,6 +138,9 @@ def doh_b_bounds(spec: NetworkSpec, latent: int, init: str = "doh") -> list[floa
     return [b * math.sqrt(3.0 * latent) for b in init_bounds(spec, init)]
 
 
+DOH_INITS = ("doh", "siren")  # target bounds of B_l z: the supplement's eq. 16, or the SIREN reference code's
+
+
 def latent_size(spec: NetworkSpec, ratio: float | None = None, dim: int | None = None) -> int:
     """Latent dimension from an absolute ``dim`` or a ``ratio`` of the target weight count."""
     n = dim if dim is not None else int(round((ratio if ratio is not None else 0.6) * weight_count(spec)))
@@ -144,26 +155,39 @@ def _b_rows(seed: int, layer: int, rows: slice, latent: int, bound: float) -> np
     return rng.symmetric_uniform(seed, layer, (count, latent), bound, start=rows.start * latent)
 
 
-@register_parameterization
+@PARAMETERIZATIONS.register()
 class DOH(Parameterization):
     """Decoder-only random hypernetwork: trained latent z, fixed B_l from ``seed``, stored biases."""
 
     name = "doh"
+    default_pe = True  # the D'OH paper's image networks use PE
+    # Adam moves each z entry by about lr, and z ~ U(+-1/n), so the rate scales as 1/n (docs/fitting.md)
+    base_lr_times_latent: ClassVar[float] = 0.1
+    final_lr_fraction = 0.995 ** 300  # 20.35 dB against 19.77 at 0.999 ** 300 (docs/fitting.md)
 
-    def __init__(self, spec: NetworkSpec, seed: int = 0, latent: int | None = None, latent_ratio: float = 0.6,
+    def __init__(self, spec: NetworkSpec, seed: int = 0, latent_dim: int | None = None, latent_ratio: float = 0.6,
                  init: str = "doh", **_: Any) -> None:
         super().__init__(spec)
+        if init not in DOH_INITS:
+            raise InrzipError(f"unknown D'OH init {init!r}; choose from {list(DOH_INITS)}")
         self.seed, self.init = int(seed), init
-        self.latent = latent_size(spec, latent_ratio, latent)
+        self.latent = latent_size(spec, latent_ratio, latent_dim)
         n = self.latent
         gen = torch.Generator().manual_seed(seed)
         self.z = nn.Parameter(_uniform_(torch.empty(n), 1.0 / n, gen))
         self.biases = nn.ParameterList(
             nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)) for o, i in layer_shapes(spec))
-        bounds = doh_b_bounds(spec, n, init)
-        blocks = [torch.from_numpy(_b_rows(self.seed, k, slice(0, o * i), n, a).astype(np.float32))
-                  for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds))]
-        self.register_buffer("B", torch.cat(blocks), persistent=False)  # (total weights, n)
+        self.register_buffer("_B", None, persistent=False)  # generated on first use: a DOH is cheap to make
+
+    @property
+    def B(self) -> torch.Tensor:
+        """The fixed matrices B_l stacked, (total weights, n) float32 on z's device, generated once."""
+        if self._B is None:
+            bounds = doh_b_bounds(self.spec, self.latent, self.init)
+            blocks = [torch.from_numpy(_b_rows(self.seed, k, slice(0, o * i), self.latent, a).astype(np.float32))
+                      for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]
+            self._B = torch.cat(blocks).to(self.z.device)
+        return self._B
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
         flat = self.B @ stored["z"]
@@ -181,12 +205,19 @@ class DOH(Parameterization):
     def header(self) -> dict[str, Any]:
         return {"seed": self.seed, "latent": self.latent, "doh_init": self.init}
 
+    def default_lr(self, kind_lrs: dict[str, float]) -> float:
+        return kind_lrs.get(self.name, self.base_lr_times_latent) / self.latent
+
+    @classmethod
+    def generator_work(cls, spec: NetworkSpec, header: dict[str, Any]) -> int:
+        return weight_count(spec) * int(header["latent"])
+
     @classmethod
     def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
         n = header.get("latent")
         if not isinstance(n, int) or not 1 <= n <= _MAX_LATENT or not isinstance(header.get("seed"), int):
             raise FormatError("D'OH file lacks a valid latent size or seed")
-        if header.get("doh_init", "doh") not in ("doh", "siren"):
+        if header.get("doh_init", "doh") not in DOH_INITS:
             raise FormatError(f"unknown D'OH init {header.get('doh_init')!r}")
         out: dict[str, tuple[int, ...]] = {"z": (n,)}
         out.update({f"b{k}": (o,) for k, (o, _) in enumerate(layer_shapes(spec))})

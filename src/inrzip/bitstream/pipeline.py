@@ -12,34 +12,17 @@ from typing import Any
 
 import numpy as np
 
-from .coding import bzip2_pickle_size, decode_codes, encode_codes
+from ..errors import FormatError
+from ..limits import DEFAULT_LIMITS, Limits
+from ..nets.networks import Layers, NetworkSpec
+from ..nets.parameterizations import materialize, parameterization_class
+from ..quant import QTensor, get_quantizer
+from ..signals import signal_class
 from .container import TensorRecord, read_header, read_inr, write_inr
-from .errors import FormatError
-from .networks import ACTIVATIONS, Layers, NetworkSpec, weight_count
-from .parameterizations import Parameterization, materialize, parameterization_class
-from .quantizers import QUANTIZERS, QTensor, get_quantizer
-from .signals import signal_class
+from .entropy import bzip2_pickle_size, decode_codes, encode_codes
+from .header import header_spec
 
-__all__ = ["Limits", "SizeReport", "pack", "unpack", "header_spec", "DEFAULT_LIMITS"]
-
-_NET_KEYS = ("kind", "in", "out", "width", "hidden", "act", "omega", "pe", "param", "quant", "bits")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What a decoder agrees to do for a file it did not write: caps against hostile headers."""
-
-    max_pixels: int = 1 << 26  # decoded image pixels (and other signals' output samples)
-    max_params: int = 1 << 24  # stored values
-    max_generator_work: int = 1 << 31  # entries of D'OH's B regenerated on decode
-    max_resolution: int = 1024  # occupancy grid side
-
-    def as_dict(self) -> dict[str, int]:
-        return {"max_pixels": self.max_pixels, "max_params": self.max_params,
-                "max_generator_work": self.max_generator_work, "max_resolution": self.max_resolution}
-
-
-DEFAULT_LIMITS = Limits()
+__all__ = ["SizeReport", "pack", "unpack", "peek"]
 
 
 @dataclass
@@ -58,12 +41,6 @@ class SizeReport:
     @property
     def estimated_bytes(self) -> float:
         return self.stored_values * self.bits / 8.0
-
-
-def network_header(spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int, kind: str) -> dict[str, Any]:
-    return {"kind": kind, "in": spec.in_features, "out": spec.out_features, "width": spec.width,
-            "hidden": spec.hidden, "act": spec.activation, "omega": float(spec.omega), "pe": spec.pe_freqs,
-            "param": param.name, **param.header(), "quant": quantizer, "bits": bits}
 
 
 def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, bits: int,
@@ -87,34 +64,15 @@ def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, 
     return data, deq, report
 
 
-def header_spec(header: dict[str, Any]) -> NetworkSpec:
-    """Network spec from a header, with every field type- and range-checked."""
-    missing = [k for k in _NET_KEYS if k not in header]
-    if missing:
-        raise FormatError(f"header lacks fields {missing}")
-    ints = {k: header[k] for k in ("in", "out", "width", "hidden", "pe", "bits")}
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints.values()):
-        raise FormatError("header has non-integer shape fields")
-    if not (1 <= ints["in"] <= 1024 and 1 <= ints["out"] <= 64 and 1 <= ints["width"] <= 4096
-            and 0 <= ints["hidden"] <= 64 and 0 <= ints["pe"] <= 32 and 1 <= ints["bits"] <= 16):
-        raise FormatError("header network shape is out of range")
-    if header["act"] not in ACTIVATIONS or not isinstance(header["omega"], float):
-        raise FormatError(f"unknown activation {header['act']!r}")
-    if header["quant"] not in QUANTIZERS:
-        raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
-    return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"])
-
-
 def _validate(header: dict[str, Any], spec: NetworkSpec, limits: Limits) -> dict[str, tuple[int, ...]]:
-    sig = signal_class(str(header["kind"]))
-    sig.validate_meta(header, limits.as_dict())
+    signal_class(str(header["kind"])).validate_meta(header, limits)
     pcls = parameterization_class(str(header["param"]))
     shapes = pcls.stored_shapes(spec, header)
     total = sum(int(np.prod(s)) for s in shapes.values())
     if total > limits.max_params:
         raise FormatError(f"file claims {total} stored values, over the limit of {limits.max_params}")
-    if header["param"] == "doh" and weight_count(spec) * int(header["latent"]) > limits.max_generator_work:
-        raise FormatError("file asks for a D'OH generator larger than this decoder's limit")
+    if pcls.generator_work(spec, header) > limits.max_generator_work:
+        raise FormatError(f"file asks for a {pcls.name} generator larger than this decoder's limit")
     return shapes
 
 
@@ -137,9 +95,8 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any]
     return header, spec, materialize(header["param"], spec, header, tensors)
 
 
-def peek(data: bytes) -> dict[str, Any]:
+def peek(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Header only (for ``inrzip info``), validated like a full decode."""
     header = read_header(data)
-    spec = header_spec(header)
-    _validate(header, spec, DEFAULT_LIMITS)
+    _validate(header, header_spec(header), limits)
     return header

@@ -19,7 +19,9 @@ from typing import Callable
 
 import torch
 
-__all__ = ["SinCos", "SINCOS", "register_sincos", "get_sincos", "poly_sincos", "eager_sincos", "compile_report",
+from ...registry import Registry
+
+__all__ = ["SinCos", "SINCOS", "get_sincos", "poly_sincos", "eager_sincos", "compile_report",
            "MIN_COMPILED_ELEMENTS"]
 
 SinCos = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -57,24 +59,17 @@ def poly_sincos(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 # the library kernels are faster, so small calls (small batches, NeRF samples) stay eager.
 MIN_COMPILED_ELEMENTS = 1 << 14
 
-SINCOS: dict[str, Callable[[], SinCos]] = {}
+SINCOS: Registry[Callable[[], SinCos]] = Registry("sin/cos kernel")
 _built: dict[tuple[str, str], SinCos] = {}
 compile_report: dict[str, float | str] = {}  # what the last compile cost / why it fell back
 
 
-def register_sincos(name: str) -> Callable[[Callable[[], SinCos]], Callable[[], SinCos]]:
-    def deco(factory: Callable[[], SinCos]) -> Callable[[], SinCos]:
-        SINCOS[name] = factory
-        return factory
-    return deco
-
-
-@register_sincos("eager")
+@SINCOS.register("eager")
 def _eager() -> SinCos:
     return eager_sincos
 
 
-@register_sincos("poly")
+@SINCOS.register("poly")
 def _compiled_poly() -> SinCos:
     """``poly_sincos`` compiled once for any length (inputs are flattened, so one kernel serves all shapes)."""
     compiled: list[Callable] = [torch.compile(poly_sincos, dynamic=True, fullgraph=True)]
@@ -97,10 +92,8 @@ def get_sincos(name: str, device: torch.device | str = "cpu") -> SinCos:
     key = (name, torch.device(device).type)
     if key in _built:
         return _built[key]
-    if name not in SINCOS:
-        from ..errors import InrzipError
-        raise InrzipError(f"unknown sin/cos kernel {name!r}; choose from {sorted(SINCOS)}")
-    _built[key] = SINCOS[name]() if name == "eager" else _checked(name, SINCOS[name], torch.device(device))
+    factory = SINCOS.get(name)
+    _built[key] = factory() if name == "eager" else _checked(name, factory, torch.device(device))
     return _built[key]
 
 

@@ -16,7 +16,7 @@ phase error omega amplifies), the last layer, sin/cos, the gradients handed to t
 master weights stay float32.
 
 Tensors are 2-D for one model, ``(N, features)``, or 3-D for K stacked models, ``(K, N, features)``
-with weights ``(K, out, in)`` (see ``batched.py``); the first layer's input may be shared ``(N, in)``.
+with weights ``(K, out, in)`` (see ``fit/trainer.py``); the first layer's input may be shared ``(N, in)``.
 """
 
 from __future__ import annotations
@@ -25,22 +25,13 @@ from typing import Any, Callable
 
 import torch
 
-from ..errors import InrzipError
-from ..networks import Layers, NetworkSpec, forward, positional_encoding
+from ...errors import InrzipError
+from ...nets.networks import Layers, NetworkSpec, forward, linear, positional_encoding
 from .kernels import SinCos, get_sincos
 
 __all__ = ["SineStack", "make_forward", "Forward", "PRECISIONS"]
 
 Forward = Callable[[Layers, torch.Tensor], torch.Tensor]
-
-
-def _linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """h @ w^T + b for one model (addmm) or K models (baddbmm; a shared 2-D h is broadcast)."""
-    if w.dim() == 2:
-        return torch.addmm(b, h, w.t())
-    if h.dim() == 2:
-        h = h.expand(w.shape[0], *h.shape)
-    return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
 
 
 def _grad_w(gz: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
@@ -86,14 +77,14 @@ class SineStack(torch.autograd.Function):
         for k in range(n_layers - 1):
             if k in lows:
                 h = h.to(low)
-            sin, cos = sincos(_linear(h, wb[2 * k], wb[2 * k + 1]).float())
+            sin, cos = sincos(linear(h, wb[2 * k], wb[2 * k + 1]).float())
             inputs.append(h)
             coses.append(cos)
             h = sin
         inputs.append(h)
         ctx.save_for_backward(*wb)
         ctx.inputs, ctx.coses = inputs, coses  # intermediates, freed (or overwritten) by backward
-        return _linear(h, wb[-2], wb[-1])
+        return linear(h, wb[-2], wb[-1])
 
     @staticmethod
     @torch.autograd.function.once_differentiable
@@ -102,7 +93,7 @@ class SineStack(torch.autograd.Function):
         ctx.inputs = ctx.coses = None
         n_layers = len(wb) // 2
         grads: list[torch.Tensor | None] = [None] * len(wb)
-        gz = grad.contiguous()
+        gz, gh = grad.contiguous(), grad  # gh: dL/d(this layer's output), set by the layer above
         for k in range(n_layers - 1, -1, -1):
             if k < n_layers - 1:
                 gz = coses[k].mul_(gh)  # d sin(z) = cos(z) dz, in the buffer of cos

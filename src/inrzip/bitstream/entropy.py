@@ -18,7 +18,7 @@ from functools import lru_cache
 import constriction
 import numpy as np
 
-from .errors import FormatError
+from ..errors import FormatError
 
 __all__ = ["Coded", "encode_codes", "decode_codes", "MODELS", "bzip2_pickle_size"]
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..networks import positional_encoding
+from ...nets.networks import positional_encoding
 
 __all__ = ["POS_FREQS", "DIR_FREQS", "ENCODED_WIDTH", "DENSITY_SHIFT", "RenderConfig", "encode", "stratified_samples",
            "sample_pdf", "composite", "render_rays", "render_views"]

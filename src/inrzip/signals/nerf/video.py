@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..errors import InputError
+from ...errors import InputError
 
 __all__ = ["to_uint8", "save_views", "FPS"]
 

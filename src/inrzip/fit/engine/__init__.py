@@ -13,21 +13,18 @@ All give the same function and the same optimiser maths; docs/fitting-speed.md h
 
 from __future__ import annotations
 
-import contextlib
-import os
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator
+from typing import Iterable
 
 import torch
 
-from ..errors import InrzipError
-from ..networks import NetworkSpec
+from ...nets.networks import NetworkSpec
+from ...registry import Registry
 from .kernels import SINCOS, compile_report, get_sincos, poly_sincos
 from .siren import PRECISIONS, Forward, SineStack, make_forward
 
-__all__ = ["Engine", "ENGINES", "register_engine", "resolve_engine", "make_adam", "set_threads", "using_threads",
-           "auto_threads", "make_forward", "SineStack", "get_sincos", "poly_sincos", "SINCOS", "compile_report",
-           "AUTO_COMPILE_SAMPLES", "PRECISIONS"]
+__all__ = ["Engine", "ENGINES", "resolve_engine", "make_adam", "make_forward", "SineStack", "get_sincos",
+           "poly_sincos", "SINCOS", "compile_report", "AUTO_COMPILE_SAMPLES", "PRECISIONS"]
 
 # 'auto' compiles when epochs x samples reaches this: about 130 epochs of a 768x512 image, where the
 # compile (5-35 s on 2 busy cores, cached on disk afterwards) is a small part of the fit.
@@ -47,27 +44,17 @@ class Engine:
         return make_forward(spec, self.kernel, device, precision)
 
 
-ENGINES: dict[str, Engine] = {}
-
-
-def register_engine(engine: Engine) -> Engine:
-    ENGINES[engine.name] = engine
-    return engine
-
-
-register_engine(Engine("reference", kernel=None, fused_adam=False))
-register_engine(Engine("fast", kernel="eager", fused_adam=True))
-register_engine(Engine("compiled", kernel="poly", fused_adam=True))
+ENGINES: Registry[Engine] = Registry("engine")
+for _engine in (Engine("reference", kernel=None, fused_adam=False), Engine("fast", kernel="eager", fused_adam=True),
+                Engine("compiled", kernel="poly", fused_adam=True)):
+    ENGINES[_engine.name] = _engine
 
 
 def resolve_engine(name: str, work_samples: int = 0) -> Engine:
     """The engine for ``name``; ``auto`` looks at the fit's size (epochs x samples per epoch)."""
     if name == "auto":
         return ENGINES["compiled" if work_samples >= AUTO_COMPILE_SAMPLES else "fast"]
-    try:
-        return ENGINES[name]
-    except KeyError:
-        raise InrzipError(f"unknown engine {name!r}; choose from {sorted(ENGINES) + ['auto']}") from None
+    return ENGINES.get(name, " or auto")
 
 
 def make_adam(params: Iterable[torch.Tensor], lr: float, betas: tuple[float, float], fused: bool,
@@ -80,37 +67,3 @@ def make_adam(params: Iterable[torch.Tensor], lr: float, betas: tuple[float, flo
         except (RuntimeError, ValueError):
             pass  # device/dtype without a fused kernel
     return torch.optim.Adam(params, lr=lr, betas=betas, **kwargs)
-
-
-def auto_threads() -> int:
-    """Threads for a fit: torch's current setting, or 1 when the machine is already oversubscribed.
-
-    With more runnable processes than cores (1-minute load average >= cores), each multi-threaded op
-    waits for its slowest, descheduled thread: a 28x9 epoch took 5.4x longer with 2 threads than
-    with 1 at load 3.4 on 2 cores (docs/fitting-speed.md). On an idle machine this keeps torch's."""
-    current = torch.get_num_threads()
-    try:
-        load, cores = os.getloadavg()[0], len(os.sched_getaffinity(0))
-    except (OSError, AttributeError):
-        return current
-    return 1 if load >= cores else current
-
-
-def set_threads(threads: int | None) -> Callable[[], None]:
-    """Set torch's intra-op threads for a fit (None: ``auto_threads()``); returns a function restoring
-    the previous value."""
-    if threads is not None and threads < 1:
-        raise InrzipError("threads must be at least 1")
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads if threads is not None else auto_threads())
-    return lambda: torch.set_num_threads(previous)
-
-
-@contextlib.contextmanager
-def using_threads(threads: int | None) -> Iterator[None]:
-    """``set_threads`` for a block: the previous count comes back even on an error or Ctrl-C."""
-    restore = set_threads(threads)
-    try:
-        yield
-    finally:
-        restore()

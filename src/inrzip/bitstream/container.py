@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .coding import Coded
-from .errors import FormatError
+from ..errors import FormatError
+from .entropy import Coded
 
 __all__ = ["MAGIC", "VERSION", "TensorRecord", "write_inr", "read_inr", "read_header"]
 
@@ -60,21 +60,32 @@ class _Writer:
     def raw(self, b: bytes) -> None:
         self.buf += b
 
+    def counted(self, count: int, b: bytes) -> None:
+        """A varint count, then the bytes it counts (characters, floats or bytes)."""
+        self.varint(count)
+        self.raw(b)
+
     def value(self, v: Any) -> None:
         if isinstance(v, bool):
-            self.buf.append(_BOOL); self.buf.append(int(v))
+            self.raw(bytes([_BOOL, int(v)]))
         elif isinstance(v, int):
-            self.buf.append(_UINT if v >= 0 else _SINT); self.varint(v if v >= 0 else -v)
+            self.buf.append(_UINT if v >= 0 else _SINT)
+            self.varint(abs(v))
         elif isinstance(v, float):
-            self.buf.append(_F64); self.raw(struct.pack("<d", v))
+            self.buf.append(_F64)
+            self.raw(struct.pack("<d", v))
         elif isinstance(v, str):
-            b = v.encode(); self.buf.append(_STR); self.varint(len(b)); self.raw(b)
+            self.buf.append(_STR)
+            self.counted(len(v.encode()), v.encode())
         elif isinstance(v, (list, tuple, np.ndarray)) and all(isinstance(x, (int, np.integer)) and x >= 0 for x in v):
-            self.buf.append(_INTLIST); self.varint(len(v))
+            self.buf.append(_INTLIST)
+            self.varint(len(v))
             for x in v:
                 self.varint(int(x))
         elif isinstance(v, (list, tuple, np.ndarray)):
-            a = np.asarray(v, dtype="<f4"); self.buf.append(_F32LIST); self.varint(a.size); self.raw(a.tobytes())
+            a = np.asarray(v, dtype="<f4")
+            self.buf.append(_F32LIST)
+            self.counted(a.size, a.tobytes())
         else:
             raise TypeError(f"cannot store header value of type {type(v).__name__}")
 
@@ -134,25 +145,26 @@ def _write_header(w: _Writer, header: dict[str, Any]) -> None:
     h = _Writer()
     h.varint(len(header))
     for key, val in header.items():
-        kb = key.encode(); h.varint(len(kb)); h.raw(kb); h.value(val)
-    w.varint(len(h.buf)); w.raw(bytes(h.buf))
+        h.counted(len(key.encode()), key.encode())
+        h.value(val)
+    w.counted(len(h.buf), bytes(h.buf))
 
 
 def write_inr(header: dict[str, Any], tensors: list[TensorRecord]) -> bytes:
     """Serialise a header and coded tensors into the bytes of an ``.inr`` file."""
     w = _Writer()
-    w.raw(MAGIC); w.buf.append(VERSION)
+    w.raw(MAGIC + bytes([VERSION]))
     _write_header(w, header)
     w.varint(len(tensors))
     for t in tensors:
         q = np.asarray(t.qparams, dtype="<f4")
-        w.varint(q.size); w.raw(q.tobytes())
+        w.counted(q.size, q.tobytes())
         w.buf.append(t.coded.model)
         w.varint(len(t.coded.model_params))
         for p in t.coded.model_params:
             w.varint(int(p))
         words = np.asarray(t.coded.words, dtype="<u4").tobytes()
-        w.varint(len(words)); w.raw(words)
+        w.counted(len(words), words)
     w.raw(struct.pack("<I", zlib.crc32(bytes(w.buf))))
     return bytes(w.buf)
 

@@ -1,30 +1,27 @@
 """``inrzip render``: decode a radiance-field file into views (PNG folder, GIF, MP4) and, given the
 source scene, score the held-out views (PSNR/SSIM per view and mean, as ``compress`` reported).
-
-Wired like the bench commands: ``cli`` calls ``register_cli(command, EXTRA_PARSERS)``; ``render_file``
-is the Python entry point.
+``render_file`` is the Python entry point.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
+from ..api import decode, info
 from ..errors import InputError
+from ..signals.radiance import RadianceSignal, compare_views, ground_truth
 
-__all__ = ["render_file", "add_parsers", "register_cli"]
+__all__ = ["render_file", "add_parsers"]
 
 
 def render_file(path: str | Path, output: str | Path, split: str = "test", orbit: int = 0,
                 scene: str | Path | None = None, scale: float = 1.0, device: str = "cpu",
                 progress: bool = True) -> dict[str, Any]:
     """Decode ``path`` and write its views to ``output``; with ``scene``, per-view and mean PSNR/SSIM."""
-    from ..api import decode, info
-    from ..signals.radiance import RadianceSignal, compare_views, ground_truth
-
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{path}: no such file")
@@ -55,8 +52,8 @@ def _print(r: dict[str, Any]) -> None:
     print(f"{'mean':>6} {r['psnr']:>8.2f} {r['ssim']:>7.4f}")
 
 
-def add_parsers(sub: Any, command: Callable) -> None:
-    """Add ``render`` to the inrzip CLI (``cli.EXTRA_PARSERS`` / ``cli.command``)."""
+def add_parsers(sub: Any) -> None:
+    """Add ``render`` to the inrzip CLI."""
     p = sub.add_parser("render", help="render a radiance-field .inr: held-out views or an orbit video")
     p.add_argument("input", help=".inr file of a radiance field")
     p.add_argument("-o", "--output", required=True, help="folder (PNGs), .gif, .mp4 or .npy")
@@ -68,17 +65,13 @@ def add_parsers(sub: Any, command: Callable) -> None:
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
-
-    @command("render")
-    def cmd_render(a: Any) -> int:
-        r = render_file(a.input, a.output, a.split, a.orbit, a.scene, a.scale, a.device, not a.quiet)
-        if a.json:
-            print(json.dumps(r, indent=2, default=lambda v: float(v) if isinstance(v, np.floating) else str(v)))
-        else:
-            _print(r)
-        return 0
+    p.set_defaults(handler=cmd_render)
 
 
-def register_cli(command: Callable, extra_parsers: list[Callable[[Any], None]]) -> None:
-    """Add ``render`` to the inrzip CLI (called by ``cli.py``)."""
-    extra_parsers.append(lambda sub: add_parsers(sub, command))
+def cmd_render(a: Any) -> int:
+    r = render_file(a.input, a.output, a.split, a.orbit, a.scene, a.scale, a.device, not a.quiet)
+    if a.json:
+        print(json.dumps(r, indent=2, default=lambda v: float(v) if isinstance(v, np.floating) else str(v)))
+    else:
+        _print(r)
+    return 0

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from ..errors import InputError
+from ...errors import InputError
 
 __all__ = ["Views", "Scene", "SceneFormat", "SCENE_FORMATS", "sniff_scene", "load_scene", "DEFAULT_SIZE",
            "MAX_SIZE"]

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
+from ..limits import DEFAULT_LIMITS
 
 __all__ = [
     "MESH_SUFFIXES", "DEFAULT_MARGIN", "Normalisation", "load_mesh", "grid_axis", "index_to_coords",
@@ -87,7 +88,7 @@ def _as_single_mesh(loaded, path: Path):
 
 # A file from outside must not make us allocate without bound: 1 GB of OBJ is ~15M triangles, far above
 # what a 512^3 grid resolves (the Stanford scans here are 5k-100k).
-MAX_MESH_BYTES = 1 << 30
+MAX_MESH_BYTES = DEFAULT_LIMITS.max_mesh_bytes
 
 
 def load_mesh(path: str | Path, max_bytes: int = MAX_MESH_BYTES):

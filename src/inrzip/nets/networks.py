@@ -8,17 +8,18 @@ hidden-to-hidden layers, as in the papers: L + 2 linear layers, e.g. 9x40 = 1496
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
-from .errors import InrzipError
+from ..errors import InrzipError
+from ..registry import Registry
 
 __all__ = [
-    "NetworkSpec", "Activation", "ACTIVATIONS", "register_activation", "parse_arch",
-    "layer_shapes", "weight_count", "param_count", "init_bounds", "positional_encoding", "forward",
+    "NetworkSpec", "Activation", "ACTIVATIONS", "Layers", "parse_arch", "layer_shapes", "weight_count",
+    "param_count", "init_bounds", "positional_encoding", "linear", "forward", "stack_layers",
 ]
 
 Layers = list[tuple[torch.Tensor, torch.Tensor]]
@@ -41,9 +42,6 @@ class NetworkSpec:
         """Input width after positional encoding: raw + sin/cos per frequency per axis."""
         return self.in_features * (1 + 2 * self.pe_freqs)
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
 class Activation:
@@ -54,11 +52,7 @@ class Activation:
     hidden_bound: Callable[[int, float], float]
 
 
-ACTIVATIONS: dict[str, Activation] = {}
-
-
-def register_activation(name: str, act: Activation) -> None:
-    ACTIVATIONS[name] = act
+ACTIVATIONS: Registry[Activation] = Registry("activation")
 
 
 def _kaiming(fan_in: int, omega: float) -> float:
@@ -66,16 +60,16 @@ def _kaiming(fan_in: int, omega: float) -> float:
 
 
 # SIREN reference code: first layer U(+-1/fan_in), hidden U(+-sqrt(6/fan_in)/omega).
-register_activation("sine", Activation(
+ACTIVATIONS["sine"] = Activation(
     fn=lambda x, w: torch.sin(w * x),
     first_bound=lambda fan_in, w: 1.0 / fan_in,
     hidden_bound=lambda fan_in, w: math.sqrt(6.0 / fan_in) / w,
-))
-register_activation("relu", Activation(fn=lambda x, w: F.relu(x), first_bound=_kaiming, hidden_bound=_kaiming))
+)
+ACTIVATIONS["relu"] = Activation(fn=lambda x, w: F.relu(x), first_bound=_kaiming, hidden_bound=_kaiming)
 # Gaussian activation exp(-x^2 / (2 s^2)) with s = 0.1 (Ramasinghe & Lucey, "Beyond periodicity").
-register_activation("gauss", Activation(
+ACTIVATIONS["gauss"] = Activation(
     fn=lambda x, w: torch.exp(-0.5 * (x / 0.1) ** 2), first_bound=_kaiming, hidden_bound=_kaiming,
-))
+)
 
 
 def parse_arch(arch: str) -> tuple[int, int]:
@@ -127,11 +121,28 @@ def positional_encoding(x: torch.Tensor, freqs: int) -> torch.Tensor:
     return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
 
 
+def linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``h W^T + b`` for one model (w: (out, in)) or K stacked models (w: (K, out, in), h: (K, N, in) or a
+    shared (N, in))."""
+    if w.dim() == 2:
+        return F.linear(h, w, b)
+    if h.dim() == 2:
+        h = h.expand(w.shape[0], *h.shape)
+    return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
+
 def forward(spec: NetworkSpec, layers: Layers, coords: torch.Tensor) -> torch.Tensor:
-    """Evaluate the network: coords (N, in_features) -> (N, out_features). Last layer is linear."""
+    """Evaluate the network: coords (N, in_features) -> (N, out_features), or (K, N, out_features) for
+    K models' stacked layers (``stack_layers``). The last layer is linear."""
     act = ACTIVATIONS[spec.activation].fn
     h = positional_encoding(coords, spec.pe_freqs)
     for w, b in layers[:-1]:
-        h = act(F.linear(h, w, b), spec.omega)
+        h = act(linear(h, w, b), spec.omega)
     w, b = layers[-1]
-    return F.linear(h, w, b)
+    return linear(h, w, b)
+
+
+def stack_layers(per_model: list[Layers]) -> Layers:
+    """K models' layers -> one list of (W (K, out, in), b (K, out)); differentiable (torch.stack)."""
+    return [(torch.stack([m[k][0] for m in per_model]), torch.stack([m[k][1] for m in per_model]))
+            for k in range(len(per_model[0]))]

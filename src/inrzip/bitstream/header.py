@@ -1,0 +1,43 @@
+"""The header fields that describe the network, both directions: a spec -> fields, fields -> a checked spec.
+
+These names are part of the format (docs/format.md); the signal kind adds its own fields (``Signal.meta``)
+and the parameterization its own (``Parameterization.header``: D'OH's seed, latent size and init).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import FormatError
+from ..nets.networks import ACTIVATIONS, NetworkSpec
+from ..nets.parameterizations import Parameterization
+from ..quant import QUANTIZERS
+
+__all__ = ["NET_KEYS", "network_header", "header_spec"]
+
+NET_KEYS = ("kind", "in", "out", "width", "hidden", "act", "omega", "pe", "param", "quant", "bits")
+
+
+def network_header(spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int, kind: str) -> dict[str, Any]:
+    """Header fields of a network ``spec`` produced by ``param``, stored with ``quantizer`` at ``bits``."""
+    return {"kind": kind, "in": spec.in_features, "out": spec.out_features, "width": spec.width,
+            "hidden": spec.hidden, "act": spec.activation, "omega": float(spec.omega), "pe": spec.pe_freqs,
+            "param": param.name, **param.header(), "quant": quantizer, "bits": bits}
+
+
+def header_spec(header: dict[str, Any]) -> NetworkSpec:
+    """Network spec from a header, with every field type- and range-checked."""
+    missing = [k for k in NET_KEYS if k not in header]
+    if missing:
+        raise FormatError(f"header lacks fields {missing}")
+    ints = {k: header[k] for k in ("in", "out", "width", "hidden", "pe", "bits")}
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints.values()):
+        raise FormatError("header has non-integer shape fields")
+    if not (1 <= ints["in"] <= 1024 and 1 <= ints["out"] <= 64 and 1 <= ints["width"] <= 4096
+            and 0 <= ints["hidden"] <= 64 and 0 <= ints["pe"] <= 32 and 1 <= ints["bits"] <= 16):
+        raise FormatError("header network shape is out of range")
+    if header["act"] not in ACTIVATIONS or not isinstance(header["omega"], float):
+        raise FormatError(f"unknown activation {header['act']!r}")
+    if header["quant"] not in QUANTIZERS:
+        raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
+    return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"])

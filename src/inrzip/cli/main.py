@@ -1,0 +1,47 @@
+"""The ``inrzip`` command: one parser, its subcommands from the modules of this package.
+
+Every command is ``main(argv)``-testable and only calls ``inrzip.api`` and public names of the core.
+Errors a user can cause print one line ``inrzip: error: ...`` and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InrzipError
+from ..version import __version__
+from . import bench, codec, render
+
+__all__ = ["main", "build_parser"]
+
+SUBCOMMAND_MODULES = (codec, render, bench)  # each has add_parsers(sub); a parser's ``handler`` runs it
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors like every other inrzip error (one line, exit 2)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InrzipError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="inrzip", description="Compress signals into tiny neural files.")
+    parser.add_argument("--version", action="version", version=f"inrzip {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for module in SUBCOMMAND_MODULES:
+        module.add_parsers(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
+    try:
+        args = build_parser().parse_args(argv)
+        return args.handler(args)
+    except InrzipError as exc:
+        print(f"inrzip: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("inrzip: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,84 @@
+"""The typed settings of a compression: what network to fit (``CompressConfig``) and how (``FitConfig``).
+
+Every field carries its documentation in ``help``; the command line is generated from these fields
+(``inrzip.cli.flags``), so a setting and its flag cannot drift apart. ``None`` means "not set": the
+signal kind's, the parameterization's or the preset's default is filled in by ``inrzip.api.resolve``,
+the one place where defaults are applied (the fit-time part of it is ``inrzip.fit.defaults``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+__all__ = ["FitConfig", "CompressConfig", "option", "option_fields"]
+
+
+def option(default: Any = None, help: str = "", *, flag: str | None = None, choices: tuple | None = None,
+           cli: bool = True, metavar: str | None = None, factory: Any = None) -> Any:
+    """A config field with its help text; ``flag`` overrides the generated ``--field-name``; ``cli=False``
+    keeps a field out of the command line (Python API only)."""
+    meta = {"help": help, "flag": flag, "choices": choices, "cli": cli, "metavar": metavar}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class FitConfig:
+    """How a network is trained. ``None``: the signal kind's / parameterization's default (``api.resolve``)."""
+
+    epochs: int | None = option(None, "full passes over the signal's samples (images: 300)")
+    batch_size: int | None = option(None, "samples per step (images: 8192; meshes 20000; NeRF 512 rays)")
+    lr: float | None = option(None, "learning rate (default per parameterization and kind: docs/fitting.md)")
+    loss: str | None = option(None, "training loss (default: the signal's; log10mse for images)",
+                              choices=("mse", "log10mse", "bce"))
+    betas: tuple[float, float] | None = option(None, "Adam betas (default 0.99 0.999, D'OH Table 1; NeRF 0.9 0.999)",
+                                               metavar="B")
+    gamma: float | None = option(None, "LR decay per epoch (default: set by the run length, docs/fitting.md)")
+    warmup_epochs: int | None = option(None, "linear learning-rate warm-up, in epochs (default 0)")
+    time_budget: float | None = option(None, "stop fitting after this many seconds (meshes: 600)", metavar="SECONDS")
+    seed: int | None = option(None, "the one seed: initial weights, D'OH's generator and the batch order (default 0)")
+    device: str | None = option(None, "cpu, cuda or auto (default cpu)")
+    progress: bool | None = option(None, "progress bar while fitting", cli=False)
+    optimizer: str | None = option(None, "adam; sgd; sgd-inv-mse: SGD with steps scaled by 1/MSE (seed 000, sec. 1.7)",
+                                   choices=("adam", "sgd", "sgd-inv-mse"))
+    qat_quantizer: str | None = option(None, "quantization-aware training with this quantizer", cli=False)
+    qat_bits: int | None = option(None, "bit depth of quantization-aware training", cli=False)
+    qat_refresh: int | None = option(None, "steps between re-estimates of a QAT range or codebook (default 1)")
+    qat_start: float | None = option(None, "fraction of the run trained in float before QAT starts (NeRF: 0.8)")
+    engine: str | None = option(None, "training kernels; all give the same network maths (docs/fitting-speed.md)",
+                                choices=("auto", "fast", "compiled", "reference"))
+    threads: int | None = option(None, "torch threads while fitting (default: 1 on a busy machine, else torch's)")
+    precision: str | None = option(None, "bf16: hidden layers' matmuls in bfloat16, for GPUs (slower on most CPUs)",
+                                   choices=("fp32", "bf16"))
+
+
+@dataclass
+class CompressConfig:
+    """What to fit and how to store it. ``None``: the signal kind's default (``api.resolve``)."""
+
+    arch: str | None = option(None, "WIDTHxHIDDEN, e.g. 20x4, 28x9, 40x9 (images 28x9; NeRF 64x4)")
+    parameterization: str | None = option(None, "mlp: weights stored directly; doh: W_l = B_l z from a seed and one "
+                                          "latent z (default doh; NeRF mlp)", choices=("mlp", "doh"))
+    latent_ratio: float | None = option(None, "D'OH latent size / target network's weight count (default 0.6)",
+                                        flag="--latent")
+    latent_dim: int | None = option(None, "D'OH latent size, absolute (overrides --latent)")
+    doh_init: str | None = option(None, "D'OH B_l init target: doh (supplement eqs. 13/16) or siren (reference-code "
+                                  "bound; default for images and meshes)", choices=("doh", "siren"))
+    activation: str | None = option(None, "network nonlinearity (default: the signal's; sine)",
+                                    choices=("sine", "relu", "gauss"))
+    omega: float | None = option(None, "sine frequency omega (default 30)")
+    pe: bool | None = option(None, "positional encoding (default: on for D'OH, off for the image MLP)")
+    pe_freqs: int | None = option(None, "positional-encoding frequencies (default 10)")
+    bits: int | None = option(None, "bits per stored value, 1..16 (default 8)")
+    quantizer: str | None = option(None, "minmax, explicit, distributional or kmeans (default minmax)")
+    qat: bool | None = option(None, "quantization-aware training at --bits with --quantizer (straight-through)")
+    preset: str | None = option(None, "paper: the D'OH supplement's Table 1 settings (2000 epochs, batch 1024, ...)",
+                                choices=("paper",))
+    fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
+
+
+def option_fields(cls: type) -> list[Any]:
+    """The fields of a config class that have a command-line flag."""
+    return [f for f in fields(cls) if f.metadata.get("cli", False)]

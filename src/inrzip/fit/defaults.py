@@ -1,0 +1,68 @@
+"""The fitting defaults, in one table, and the one function that fills an unset ``FitConfig`` from them.
+
+Order of precedence for each field left ``None``: the signal kind's ``fit_defaults`` (meshes fit with
+batch 20000 for at most 10 minutes), then what the parameterization and the kind say (learning rate,
+loss, LR decay over the run), then ``FIT_DEFAULTS``. ``inrzip.api.resolve`` calls this for every request
+(CLI and Python alike); the trainer calls it too, so a direct ``fit()`` gets the same values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields, replace
+from typing import Any
+
+from ..config import FitConfig
+from ..errors import InrzipError
+from ..nets.parameterizations import Parameterization
+from ..signals.base import Signal
+from .engine import PRECISIONS, resolve_engine
+from .losses import LOSSES
+from .optim import OPTIMIZERS
+
+__all__ = ["FIT_DEFAULTS", "resolve_fit", "check_fit"]
+
+# Generic defaults (images): 300 epochs of batch 8192 and Adam's betas from the D'OH supplement's Table 1;
+# the sweep behind them is in docs/fitting.md.
+FIT_DEFAULTS: dict[str, Any] = {
+    "epochs": 300, "batch_size": 8192, "betas": (0.99, 0.999), "warmup_epochs": 0, "time_budget": None, "seed": 0,
+    "device": "cpu", "progress": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8, "qat_refresh": 1,
+    "qat_start": 0.0, "engine": "auto", "threads": None, "precision": "fp32",
+}
+
+
+def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitConfig:
+    """``cfg`` with every unset field filled in (see the module docstring); set fields are kept as given."""
+    values = {f.name: getattr(cfg, f.name) for f in fields(FitConfig)}
+    for name, value in values.items():
+        if value is None and name in signal.fit_defaults:
+            values[name] = signal.fit_defaults[name]
+    for name, value in FIT_DEFAULTS.items():
+        if values[name] is None:
+            values[name] = value
+    if values["lr"] is None:
+        values["lr"] = param.default_lr(signal.default_lrs)
+    if values["loss"] is None:
+        values["loss"] = signal.default_loss
+    if values["gamma"] is None:  # the LR ends at the parameterization's fraction of its start, whatever the length
+        values["gamma"] = param.final_lr_fraction ** (1.0 / max(int(values["epochs"]), 1))
+    values["betas"] = tuple(values["betas"])
+    out = replace(cfg, **values)
+    check_fit(out)
+    return out
+
+
+def check_fit(cfg: FitConfig) -> None:
+    """One-line errors for settings no fit can use."""
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise InrzipError("epochs and batch size must be positive")
+    if not cfg.lr > 0 or not 0 < cfg.gamma <= 1:
+        raise InrzipError(f"learning rate must be positive and gamma in (0, 1], got lr {cfg.lr}, gamma {cfg.gamma}")
+    if cfg.time_budget is not None and not cfg.time_budget > 0:
+        raise InrzipError(f"time budget must be positive seconds, got {cfg.time_budget}")
+    if not 0.0 <= cfg.qat_start <= 1.0 or cfg.qat_refresh < 1:
+        raise InrzipError("qat_start must be a fraction in [0, 1] and qat_refresh at least 1")
+    LOSSES.get(cfg.loss)
+    OPTIMIZERS.get(cfg.optimizer)
+    resolve_engine(cfg.engine)
+    if cfg.precision not in PRECISIONS:
+        raise InrzipError(f"unknown precision {cfg.precision!r}; choose from {sorted(PRECISIONS)}")

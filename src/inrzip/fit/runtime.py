@@ -1,0 +1,87 @@
+"""Process-level settings the package applies itself, so users need not know them: the allocator, the
+device, and torch's thread count during a fit."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+from typing import Callable, Iterator
+
+import torch
+
+from ..errors import InrzipError
+
+__all__ = ["tune_allocator", "resolve_device", "auto_threads", "set_threads", "using_threads"]
+
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_done = False
+
+
+def tune_allocator() -> bool:
+    """Stop glibc from returning large training buffers to the OS after every step.
+
+    Each step frees and reallocates the same multi-MB activations; with glibc's defaults they are
+    mmap'ed and unmapped every time (page faults + zeroing), which costs up to 2.5x on CPU.
+    Raising the mmap and trim thresholds keeps them in the heap. No-op off glibc.
+    """
+    global _done
+    if _done or os.environ.get("INRZIP_NO_MALLOPT"):
+        return _done
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        ok = libc.mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024) and libc.mallopt(_M_TRIM_THRESHOLD, 1 << 30)
+        _done = bool(ok)
+    except (OSError, AttributeError):
+        _done = False
+    return _done
+
+
+def resolve_device(name: str | None) -> torch.device:
+    """'auto' picks CUDA when present; an unavailable device is a clear error, not a crash."""
+    name = name or "cpu"
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise InrzipError(f"unknown device {name!r}; use cpu, cuda or auto") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InrzipError("--device cuda requested but no CUDA GPU is available; use --device cpu")
+    return dev
+
+
+def auto_threads() -> int:
+    """Threads for a fit: torch's current setting, or 1 when the machine is already oversubscribed.
+
+    With more runnable processes than cores (1-minute load average >= cores), each multi-threaded op
+    waits for its slowest, descheduled thread: a 28x9 epoch took 5.4x longer with 2 threads than
+    with 1 at load 3.4 on 2 cores (docs/fitting-speed.md). On an idle machine this keeps torch's."""
+    current = torch.get_num_threads()
+    try:
+        load, cores = os.getloadavg()[0], len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return current
+    return 1 if load >= cores else current
+
+
+def set_threads(threads: int | None) -> Callable[[], None]:
+    """Set torch's intra-op threads for a fit (None: ``auto_threads()``); returns a function restoring
+    the previous value."""
+    if threads is not None and threads < 1:
+        raise InrzipError("threads must be at least 1")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads if threads is not None else auto_threads())
+    return lambda: torch.set_num_threads(previous)
+
+
+@contextlib.contextmanager
+def using_threads(threads: int | None) -> Iterator[None]:
+    """``set_threads`` for a block: the previous count comes back even on an error or Ctrl-C."""
+    restore = set_threads(threads)
+    try:
+        yield
+    finally:
+        restore()

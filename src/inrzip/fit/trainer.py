@@ -1,0 +1,211 @@
+"""One trainer for every signal kind and any number of models: ``fit`` is ``fit_many`` with K = 1.
+
+K networks of one architecture (K seeds, learning rates, latent sizes, QAT settings, or K images of one
+size) are trained in one pass: every step draws one batch of coordinates, evaluates all K models (stacked
+weights ``(K, out, in)`` through the fused SIREN stack of ``engine/siren.py`` or the generic forward), and
+updates them with one optimizer holding one parameter group per model. Model k sees exactly the batches,
+initial weights and optimizer settings of ``fit(signals[k], spec, params[k], cfgs[k])``, so the results
+equal K separate fits up to float rounding (tests/test_fast_fit.py).
+
+Budgets are in epochs (full passes over the signal's samples, as the papers count them) with an optional
+wall-clock cap checked on every step; QAT starts after a float warm-up given as a fraction of the epochs or
+of the time budget, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from ..config import FitConfig
+from ..errors import InrzipError
+from ..nets.networks import Layers, NetworkSpec, stack_layers
+from ..nets.parameterizations import Parameterization
+from ..quant import QATState, get_quantizer
+from ..signals.base import Signal
+from . import engine as engines
+from .defaults import resolve_fit
+from .losses import LOSSES, LossFn
+from .optim import make_optimizer
+from .runtime import tune_allocator, using_threads
+from .schedules import lr_schedule
+
+__all__ = ["FitResult", "fit", "fit_many", "SHARED_SETTINGS"]
+
+# Settings that fix the shared batches and the loop; the others (lr, betas, gamma, warm-up, loss, QAT)
+# may differ per model.
+SHARED_SETTINGS = ("epochs", "batch_size", "seed", "device", "time_budget", "optimizer", "engine", "threads",
+                   "precision")
+
+
+@dataclass
+class FitResult:
+    """What a fit did: epochs run, seconds, the loss history and, after QAT, the tables training saw."""
+
+    epochs: int = 0
+    seconds: float = 0.0
+    history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, mean loss, seconds)
+    qat_states: dict[str, QATState] = field(default_factory=dict)  # per stored tensor, when QAT ran
+
+
+@dataclass
+class _Model:
+    """One of the K models of a pass: its signal, weights, resolved settings and QAT state."""
+
+    signal: Signal
+    param: Parameterization
+    cfg: FitConfig
+    loss: LossFn
+    result: FitResult = field(default_factory=FitResult)
+
+    def __post_init__(self) -> None:
+        if self.cfg.qat_quantizer is not None:
+            q = get_quantizer(self.cfg.qat_quantizer)
+            self.result.qat_states = {k: QATState(q, self.cfg.qat_bits, self.cfg.qat_refresh)
+                                      for k in self.param.stored()}
+
+    def qat_active(self, epoch: int, elapsed: float) -> bool:
+        """QAT after the float warm-up: by epochs, or by time when a budget may end the fit first."""
+        c = self.cfg
+        if c.qat_quantizer is None:
+            return False
+        return epoch >= int(c.qat_start * c.epochs) or (c.time_budget is not None
+                                                       and elapsed >= c.qat_start * c.time_budget)
+
+    def layers(self, qat: bool) -> Layers:
+        if not qat:
+            return self.param.layers()
+        states = self.result.qat_states
+        return self.param.layers_from({k: states[k](v) for k, v in self.param.stored().items()})
+
+
+def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConfig,
+        on_epoch: Callable[[int, float], None] | None = None) -> FitResult:
+    """Fit ``param`` so that the network matches ``signal``; returns timing and the loss history."""
+    hook = None if on_epoch is None else (lambda epoch, means: on_epoch(epoch, means[0]))
+    return fit_many([signal], spec, [param], cfg, hook)[0]
+
+
+def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequence[Parameterization],
+             cfg: FitConfig | Sequence[FitConfig],
+             on_epoch: Callable[[int, list[float]], None] | None = None) -> list[FitResult]:
+    """Fit ``params[k]`` to ``signals[k]`` (or one shared signal) together; one ``FitResult`` per model."""
+    k = len(params)
+    signals = [signals] * k if isinstance(signals, Signal) else list(signals)
+    cfgs = [cfg] * k if isinstance(cfg, FitConfig) else list(cfg)
+    if not params or len(signals) != k or len(cfgs) != k:
+        raise InrzipError("fit_many needs one signal (or K), K parameterizations and one config (or K)")
+    models = [_Model(s, p, c, LOSSES.get(c.loss))
+              for s, p, c in zip(signals, params, [resolve_fit(c, s, p) for c, s, p in zip(cfgs, signals, params)])]
+    _check(models)
+    tune_allocator()
+    with using_threads(models[0].cfg.threads):  # restored on divergence or Ctrl-C too
+        return _train(spec, models, on_epoch)
+
+
+def _check(models: list[_Model]) -> None:
+    for name in SHARED_SETTINGS:
+        if len({repr(getattr(m.cfg, name)) for m in models}) > 1:
+            raise InrzipError(f"fit_many: all configs must share {name!r} (it fixes the common batches)")
+    first = models[0].signal
+    for m in models:
+        if type(m.signal) is not type(first) or m.signal.num_samples() != first.num_samples():
+            raise InrzipError("fit_many: signals must be of one kind and size (they share coordinates)")
+
+
+def _batches(models: list[_Model], gens: list[torch.Generator], device: torch.device
+             ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(shared inputs, targets (K, B, out)) per step; every signal's own batches, drawn with equal seeds."""
+    size = models[0].cfg.batch_size
+    k = len(models)
+    if len({id(m.signal) for m in models}) == 1:
+        for inputs, targets in models[0].signal.batches(size, gens[0], device):
+            yield inputs, targets.expand(k, *targets.shape)
+        return
+    iters = [m.signal.batches(size, g, device) for m, g in zip(models, gens)]
+    for parts in zip(*iters):
+        inputs = parts[0][0]
+        if any(not torch.equal(p[0], inputs) for p in parts):  # e.g. a 512x768 and a 768x512 image
+            raise InrzipError("fit_many: signals produced different batches; they must share coordinates")
+        yield inputs, torch.stack([p[1] for p in parts])
+
+
+def _predictor(spec: NetworkSpec, models: list[_Model], net: engines.Forward
+               ) -> Callable[[list[Layers], torch.Tensor], torch.Tensor]:
+    """per-model layers, inputs -> predictions (K, B, out): one batched pass when the signal's predictions
+    are the field itself, else each model through its signal (e.g. NeRF's volume rendering)."""
+    if type(models[0].signal).predicts_field():
+        if len(models) == 1:
+            return lambda layers, x: net(layers[0], x).unsqueeze(0)
+        return lambda layers, x: net(stack_layers(layers), x)
+
+    def each(layers: list[Layers], x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([m.signal.predict(lambda c, lay=lay: net(lay, c), x) for m, lay in zip(models, layers)])
+    return each
+
+
+def _loss_fn(models: list[_Model]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """(K, B, out) predictions and targets -> (K,) losses, in one pass when the models share a loss."""
+    if len({m.loss for m in models}) == 1:
+        return models[0].loss
+    return lambda pred, targets: torch.stack([m.loss(pred[j], targets[j]) for j, m in enumerate(models)])
+
+
+def _train(spec: NetworkSpec, models: list[_Model], on_epoch: Callable[[int, list[float]], None] | None
+           ) -> list[FitResult]:
+    c0 = models[0].cfg
+    device = torch.device(c0.device)
+    eng = engines.resolve_engine(c0.engine, c0.epochs * models[0].signal.num_samples() * len(models))
+    groups = []
+    for m in models:
+        m.param.to(device)
+        groups.append({"params": [t for t in m.param.parameters() if t.requires_grad], "lr": m.cfg.lr,
+                       "betas": m.cfg.betas})
+    opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt.torch_opt, [lr_schedule(m.cfg) for m in models])
+    predict = _predictor(spec, models, eng.forward(spec, device, c0.precision))
+    loss_fn = _loss_fn(models)
+    gens = [torch.Generator().manual_seed(c0.seed) for _ in models]
+    start = time.perf_counter()
+    out_of_time = lambda: c0.time_budget is not None and time.perf_counter() - start >= c0.time_budget  # noqa: E731
+    bar = tqdm(range(c0.epochs), desc="fitting", unit="epoch", disable=not c0.progress, leave=False)
+    for epoch in bar:
+        qat = [m.qat_active(epoch, time.perf_counter() - start) for m in models]
+        totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
+        for inputs, targets in _batches(models, gens, device):
+            losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)
+            opt.torch_opt.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            opt.step(losses)
+            totals, n = totals + losses.detach(), n + 1
+            if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
+                break
+        sched.step()
+        means = _epoch_means(totals, n, epoch)
+        elapsed = time.perf_counter() - start
+        for m, mean in zip(models, means):
+            m.result.history.append((epoch + 1, mean, elapsed))
+            m.result.epochs = epoch + 1
+        bar.set_postfix(loss=f"{means[0]:.4g}" if len(means) == 1 else f"{min(means):.4g}..{max(means):.4g}")
+        if on_epoch is not None:
+            on_epoch(epoch + 1, means)
+        if out_of_time():
+            break
+    bar.close()
+    for m in models:
+        m.result.seconds = time.perf_counter() - start
+    return [m.result for m in models]
+
+
+def _epoch_means(totals: torch.Tensor, n: int, epoch: int) -> list[float]:
+    means = (totals.cpu() / max(n, 1)).tolist()
+    bad = [j for j, v in enumerate(means) if not math.isfinite(v)]
+    if bad:
+        which = "" if len(means) == 1 else f" of model(s) {bad}"
+        raise InrzipError(f"training{which} diverged at epoch {epoch + 1} (loss {means[bad[0]]}); lower --lr")
+    return means
