@@ -40,8 +40,8 @@ __all__ = ["CompressConfig", "FitConfig", "Encoded", "Fitted", "Prepared", "PRES
            "decoded_layers", "info", "load", "field_of"]
 
 # Network defaults that do not depend on the signal kind (the kind's own are attributes of its class).
-NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "bits": 8,
-                                    "quantizer": "minmax", "qat": False}
+NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "pe_band": "nyquist",
+                                    "bits": 8, "quantizer": "minmax", "qat": False}
 
 # Per signal kind: the supplement's Table 1 settings; a value may depend on the parameterization.
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
@@ -101,11 +101,21 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
+def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...]]:
+    """(frequencies per axis, grid) of the positional encoding: with ``pe_band='nyquist'`` a sampled signal's
+    octave frequencies are folded to their aliases on its grid (``folded_harmonics``): the same features at the
+    samples, none above the grid's Nyquist rate between them; otherwise the octave encoding (grid empty)."""
+    if not cfg.pe or cfg.pe_freqs <= 0:
+        return 0, ()
+    grid = signal.sample_grid() if cfg.pe_band == "nyquist" else None
+    return cfg.pe_freqs, (() if grid is None else tuple(grid))
+
+
 def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:
     """Network spec and initial parameters of a network-resolved config (cheap: D'OH's B comes later)."""
     width, hidden = parse_arch(cfg.arch)
     spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, cfg.activation, float(cfg.omega),
-                       cfg.pe_freqs if cfg.pe else 0)
+                       *_pe(signal, cfg))
     seed = cfg.fit.seed if cfg.fit.seed is not None else 0
     param = make_parameterization(cfg.parameterization, spec, seed=seed, latent_dim=cfg.latent_dim,
                                   latent_ratio=cfg.latent_ratio, init=cfg.doh_init)

@@ -20,8 +20,9 @@ NET_KEYS = ("kind", "in", "out", "width", "hidden", "act", "omega", "pe", "param
 
 def network_header(spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int, kind: str) -> dict[str, Any]:
     """Header fields of a network ``spec`` produced by ``param``, stored with ``quantizer`` at ``bits``."""
+    axes = {"pe_grid": list(spec.pe_grid)} if spec.pe_grid else {}  # absent: the octave encoding of earlier files
     return {"kind": kind, "in": spec.in_features, "out": spec.out_features, "width": spec.width,
-            "hidden": spec.hidden, "act": spec.activation, "omega": float(spec.omega), "pe": spec.pe_freqs,
+            "hidden": spec.hidden, "act": spec.activation, "omega": float(spec.omega), "pe": spec.pe_freqs, **axes,
             "param": param.name, **param.header(), "quant": quantizer, "bits": bits}
 
 
@@ -40,4 +41,20 @@ def header_spec(header: dict[str, Any]) -> NetworkSpec:
         raise FormatError(f"unknown activation {header['act']!r}")
     if header["quant"] not in QUANTIZERS:
         raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
-    return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"])
+    return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"],
+                       _pe_grid(header, ints["in"]))
+
+
+_MAX_GRID = 1 << 24  # samples per axis of a fitted grid (the limits allow 2^26 pixels in all)
+
+
+def _pe_grid(header: dict[str, Any], axes: int) -> tuple[int, ...]:
+    """Samples per axis of the grid a band-limited encoding is folded to (optional field)."""
+    value = header.get("pe_grid")
+    if value is None:
+        return ()
+    ok = isinstance(value, list) and len(value) == axes and all(
+        isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= _MAX_GRID for v in value)
+    if not ok:
+        raise FormatError(f"header pe_grid {value!r} must give 1..{_MAX_GRID} samples for each of the {axes} axes")
+    return tuple(value)

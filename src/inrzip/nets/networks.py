@@ -19,7 +19,9 @@ from ..registry import Registry
 
 __all__ = [
     "NetworkSpec", "Activation", "ACTIVATIONS", "Layers", "parse_arch", "layer_shapes", "weight_count",
-    "param_count", "init_bounds", "positional_encoding", "linear", "forward", "stack_layers",
+    "param_count", "init_bounds", "folded_harmonics", "pe_frequencies",
+    "positional_encoding", "encode_inputs", "linear", "forward",
+    "stack_layers",
 ]
 
 Layers = list[tuple[torch.Tensor, torch.Tensor]]
@@ -35,12 +37,16 @@ class NetworkSpec:
     hidden: int  # hidden-to-hidden layers (the paper's "9" in 9x40)
     activation: str = "sine"
     omega: float = 30.0  # sine frequency, first layer included (SIREN's w0 = w0_initial = 30)
-    pe_freqs: int = 0  # positional-encoding frequencies; 0 = raw coordinates
+    pe_freqs: int = 0  # positional-encoding frequencies per axis; 0 = raw coordinates
+    # Band-limited encoding: samples per input axis of the grid the network was fitted on. Each octave frequency
+    # 2^k pi is replaced by its alias on that grid (``folded_harmonics``): the same features at the samples, but
+    # none above the grid's Nyquist rate between them. Empty: the octave encoding of files before it.
+    pe_grid: tuple[int, ...] = ()
 
     @property
     def encoded_features(self) -> int:
         """Input width after positional encoding: raw + sin/cos per frequency per axis."""
-        return self.in_features * (1 + 2 * self.pe_freqs)
+        return self.in_features + 2 * sum(len(f) for f in pe_frequencies(self))
 
 
 @dataclass(frozen=True)
@@ -112,13 +118,57 @@ def init_bounds(spec: NetworkSpec, scheme: str = "siren") -> list[float]:
     return bounds
 
 
-def positional_encoding(x: torch.Tensor, freqs: int) -> torch.Tensor:
-    """[x, sin(2^k pi x), cos(2^k pi x)] for k < freqs (NeRF-style), concatenated on the last axis."""
-    if freqs == 0:
+def folded_harmonics(count: int, samples: int) -> list[tuple[int, int]]:
+    """The octave frequencies 2^k pi (k < count) as ``samples`` points on [-1, 1] see them: (j, s) such that
+    s sin(j pi x) and s cos(j pi x) equal sin(2^k pi x) and cos(2^k pi x) at every sample, with j = 2^k mod
+    (samples - 1) folded into |j| <= (samples - 1) / 2, the grid's Nyquist rate, and s = +-1. Higher frequencies
+    exist only between the samples, where they oscillate (2^9 pi on a 512-point axis is pi at the samples):
+    that is what striped --scale 2 decodes. Exact integer arithmetic: every machine derives the same pairs."""
+    period = samples - 1  # in harmonics: at the samples x_i = -1 + 2i/period, j and j + period agree
+    if period < 1:  # one sample, at x = 0: every feature is sin 0, cos 0
+        return [(0, 1)] * count
+    out = []
+    for k in range(count):
+        r = pow(2, k, period)
+        j = r if 2 * r <= period else r - period
+        # sin(2^k pi x_i) = sin(t - 2^k pi), sin(j pi x_i) = sin(t - j pi) for the same t: a sign (-1)^(2^k + j)
+        out.append((j, -1 if (2 ** min(k, 1) + j) % 2 else 1))
+    return out
+
+
+def pe_frequencies(spec: NetworkSpec) -> list[list[tuple[float, float]]]:
+    """(angular frequency, sign) of every encoding feature pair, per input axis."""
+    if spec.pe_freqs == 0:
+        return [[] for _ in range(spec.in_features)]
+    if not spec.pe_grid:
+        return [[(2.0 ** k * math.pi, 1.0) for k in range(spec.pe_freqs)] for _ in range(spec.in_features)]
+    return [[(j * math.pi, float(s)) for j, s in folded_harmonics(spec.pe_freqs, n)] for n in spec.pe_grid]
+
+
+def positional_encoding(x: torch.Tensor, freqs: int | list[list[tuple[float, float]]]) -> torch.Tensor:
+    """[x, s sin(w x), s cos(w x)] concatenated on the last axis, frequency-major then axis. ``freqs``: a count of
+    octave frequencies 2^k pi on every axis (NeRF-style, s = 1), or explicit (w, s) pairs per axis."""
+    if isinstance(freqs, int):
+        if freqs == 0:
+            return x
+        scales = (2.0 ** torch.arange(freqs, dtype=x.dtype, device=x.device)) * math.pi
+        xb = (x[..., None, :] * scales[:, None]).flatten(-2)  # (..., freqs * d)
+        return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
+    rows = max((len(f) for f in freqs), default=0)
+    if rows == 0:
         return x
-    scales = (2.0 ** torch.arange(freqs, dtype=x.dtype, device=x.device)) * math.pi
-    xb = (x[..., None, :] * scales[:, None]).flatten(-2)  # (..., freqs * d)
-    return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
+    table = torch.tensor([[f[k] if k < len(f) else (0.0, 1.0) for f in freqs] for k in range(rows)],
+                         dtype=x.dtype, device=x.device)  # (rows, axes, 2)
+    keep = torch.tensor([k * len(freqs) + a for k in range(rows) for a, f in enumerate(freqs) if k < len(f)],
+                        device=x.device)
+    xb = (x[..., None, :] * table[..., 0]).flatten(-2)[..., keep]
+    signs = table[..., 1].flatten()[keep]
+    return torch.cat([x, torch.sin(xb) * signs, torch.cos(xb) * signs], dim=-1)
+
+
+def encode_inputs(spec: NetworkSpec, coords: torch.Tensor) -> torch.Tensor:
+    """The network's input features of raw coordinates (its positional encoding, if any)."""
+    return positional_encoding(coords, pe_frequencies(spec) if spec.pe_grid else spec.pe_freqs)
 
 
 def linear(h: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -135,7 +185,7 @@ def forward(spec: NetworkSpec, layers: Layers, coords: torch.Tensor) -> torch.Te
     """Evaluate the network: coords (N, in_features) -> (N, out_features), or (K, N, out_features) for
     K models' stacked layers (``stack_layers``). The last layer is linear."""
     act = ACTIVATIONS[spec.activation].fn
-    h = positional_encoding(coords, spec.pe_freqs)
+    h = encode_inputs(spec, coords)
     for w, b in layers[:-1]:
         h = act(linear(h, w, b), spec.omega)
     w, b = layers[-1]

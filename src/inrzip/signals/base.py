@@ -73,6 +73,11 @@ class Signal(ABC):
         in one batched pass (NeRF renders each model's rays on its own)."""
         return cls.predict is Signal.predict
 
+    def sample_grid(self) -> tuple[int, ...] | None:
+        """Samples per input axis when the signal is a regular grid on [-1, 1] (what band-limits its positional
+        encoding), else None."""
+        return None
+
     def rate_report(self, file_bytes: int, estimated_bytes: float) -> dict[str, float]:
         """Rates in the kind's own unit (images: bits per pixel); nothing for kinds without one."""
         return {}

@@ -3,6 +3,7 @@ do not stretch past the range as COIN's x in [-1, 2] did). Decodes at any resolu
 
 from __future__ import annotations
 
+import math
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -63,11 +64,26 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
     return (a[..., None] if a.ndim == 2 else a), 8
 
 
-def image_grid(h: int, w: int, device: torch.device | str = "cpu") -> torch.Tensor:
-    """(h*w, 2) coordinates (x, y) in [-1, 1], row-major like the pixels."""
-    ys = torch.linspace(-1.0, 1.0, h, device=device) if h > 1 else torch.zeros(1, device=device)
-    xs = torch.linspace(-1.0, 1.0, w, device=device) if w > 1 else torch.zeros(1, device=device)
-    gy, gx = torch.meshgrid(ys, xs, indexing="ij")
+def _axis(n: int, device: torch.device | str, source: int | None = None, sub: int = 1) -> torch.Tensor:
+    """Sample points of an n-pixel axis: the fitted grid's pixel centres, linspace(-1, 1, n), or, for an axis
+    resampled from ``source`` pixels, the centres of its n pixels under the pixel-area convention (PIL,
+    OpenCV, align_corners=False: output pixel i sits at source position (i + 1/2) source / n - 1/2), each
+    split into ``sub`` points over its width (box filtering when shrinking)."""
+    if source is None or (source == n and sub == 1):
+        return torch.linspace(-1.0, 1.0, n, device=device) if n > 1 else torch.zeros(1, device=device)
+    if source == 1:
+        return torch.zeros(n * sub, device=device)
+    steps = (torch.arange(n * sub, dtype=torch.float64) + 0.5) / sub  # output pixel units
+    position = steps * (source / n) - 0.5  # source pixel units
+    return (position * (2.0 / (source - 1)) - 1.0).to(torch.float32).to(device)
+
+
+def image_grid(h: int, w: int, device: torch.device | str = "cpu", source: tuple[int, int] | None = None,
+               sub: int = 1) -> torch.Tensor:
+    """(h*w, 2) coordinates (x, y), row-major like the pixels: the fitted grid on [-1, 1], or an h x w
+    resampling of a ``source`` = (h, w) grid with ``sub`` x ``sub`` points per pixel (``_axis``)."""
+    sh, sw = source if source is not None else (None, None)
+    gy, gx = torch.meshgrid(_axis(h, device, sh, sub), _axis(w, device, sw, sub), indexing="ij")
     return torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)
 
 
@@ -77,12 +93,17 @@ def _quantize(values: np.ndarray, depth: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def render_image(field: Field, h: int, w: int, channels: int, depth: int, device: torch.device | str = "cpu") -> np.ndarray:
-    """Evaluate the field on an h x w grid in chunks; integer image of the given bit depth."""
-    coords = image_grid(h, w, device)
-    out = np.empty((h * w, channels), dtype=np.float32)
-    for s in range(0, h * w, _CHUNK):
+def render_image(field: Field, h: int, w: int, channels: int, depth: int, device: torch.device | str = "cpu",
+                 source: tuple[int, int] | None = None, sub: int = 1) -> np.ndarray:
+    """Evaluate the field on an h x w grid in chunks; integer image of the given bit depth. ``source``: the
+    fitted image's (h, w) when resampling it (``image_grid``); with ``sub`` > 1 each pixel is the mean of
+    ``sub`` x ``sub`` samples over its area (a box filter: no aliasing in a smaller image)."""
+    coords = image_grid(h, w, device, source, sub)
+    out = np.empty((coords.shape[0], channels), dtype=np.float32)
+    for s in range(0, coords.shape[0], _CHUNK):
         out[s:s + _CHUNK] = (field(coords[s:s + _CHUNK]) + 0.5).float().cpu().numpy()
+    if sub > 1:
+        out = out.reshape(h, sub, w, sub, channels).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
     return _quantize(out.reshape(h, w, channels), depth)
 
 
@@ -152,6 +173,9 @@ class ImageSignal(Signal):
         dec = decoded.astype(np.float64) / peak
         return {"psnr": psnr(dec, ref), "ssim": ssim(dec, ref)}
 
+    def sample_grid(self) -> tuple[int, ...]:
+        return (self.w, self.h)  # input axes are (x, y)
+
     def rate_report(self, file_bytes: int, estimated_bytes: float) -> dict[str, float]:
         pixels = self.num_samples()
         return {"bpp": 8 * file_bytes / pixels, "estimated_bpp": 8 * estimated_bytes / pixels}
@@ -168,11 +192,20 @@ class ImageSignal(Signal):
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0,
                     device: str = "cpu", **_: Any) -> np.ndarray:
+        """The image at ``scale`` times its size (docs/resolution.md). Pixel centres follow the pixel-area
+        convention of image resamplers, so a 2x decode lines up with a 2x bicubic upsampling. Above 1 the network
+        is evaluated at the new pixel centres (it is defined between the samples it was fitted to, and the
+        band-limited encoding keeps it smooth there); below 1 each pixel averages the area it covers (``sub`` x
+        ``sub`` samples), like a box downscale, so thumbnails are not aliased."""
+        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
+            raise InputError(f"scale must be a positive number, got {scale!r}")
         h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
-        if h * w > limits.max_pixels:
-            raise FormatError(f"decoding at {w}x{h} exceeds {limits.max_pixels} pixels; lower --scale or raise "
-                              "--max-pixels")
-        return render_image(field, h, w, meta["c"], meta["depth"], device)
+        sub = 1 if scale >= 1 else min(math.ceil(1 / scale), 64)
+        if h * w * sub * sub > limits.max_pixels:
+            raise FormatError(f"decoding at {w}x{h} (x{sub * sub} samples each) exceeds {limits.max_pixels} pixels; "
+                              "lower --scale or raise --max-pixels")
+        source = None if (h, w) == (meta["h"], meta["w"]) else (meta["h"], meta["w"])
+        return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub)
 
     @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:

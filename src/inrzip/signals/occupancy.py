@@ -125,6 +125,9 @@ class OccupancySignal(Signal):
     def num_samples(self) -> int:
         return self.n ** 3
 
+    def sample_grid(self) -> tuple[int, ...]:
+        return (self.n,) * 3
+
     def _flat_targets(self, device: torch.device) -> torch.Tensor:
         key = str(device)
         if key not in self._targets:  # n^3 bytes per device, coordinates are computed per batch

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import torch
 
 from ...errors import InrzipError
-from ...nets.networks import Layers, NetworkSpec, forward, linear, positional_encoding
+from ...nets.networks import Layers, NetworkSpec, encode_inputs, forward, linear
 from .kernels import SinCos, get_sincos
 
 __all__ = ["SineStack", "make_forward", "Forward", "PRECISIONS"]
@@ -129,6 +129,6 @@ def make_forward(spec: NetworkSpec, kernel: str | None = "eager", device: torch.
     sincos, low = get_sincos(kernel, device), PRECISIONS[precision]
 
     def fast(layers: Layers, coords: torch.Tensor) -> torch.Tensor:
-        h = positional_encoding(coords, spec.pe_freqs)
+        h = encode_inputs(spec, coords)
         return SineStack.apply(sincos, spec.omega, low, h, *[t for layer in layers for t in layer])
     return fast

@@ -1,0 +1,96 @@
+"""Decoding at any resolution (issue 17): a band-limited positional encoding, so a 2x decode has no stripes;
+pixel-area sample positions; area averaging below 1x; files written before still decode as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import inrzip
+from inrzip.bitstream.header import header_spec, network_header
+from inrzip.errors import FormatError
+from inrzip.nets.networks import NetworkSpec, encode_inputs, folded_harmonics, pe_frequencies, positional_encoding
+from inrzip.nets.parameterizations import MLP
+from inrzip.signals.image import image_grid
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def _stripes(img: np.ndarray) -> float:
+    """Mean |difference| between neighbouring rows and columns, in levels."""
+    a = img.astype(np.float64)
+    return max(float(np.abs(np.diff(a, axis=0)).mean()), float(np.abs(np.diff(a, axis=1)).mean()))
+
+
+def test_band_limited_encoding_folds_octaves_to_the_grid_nyquist():
+    # 2^9 pi on a 512-point axis is pi at the samples, 2^8 pi is the Nyquist alternation (-255)
+    assert [j for j, _ in folded_harmonics(10, 512)] == [1, 2, 4, 8, 16, 32, 64, 128, -255, 1]
+    assert [j for j, _ in folded_harmonics(10, 64)] == [1, 2, 4, 8, 16, -31, 1, 2, 4, 8]
+    for n in (2, 3, 47, 64, 65, 96, 511, 512, 768, 1000):
+        assert all(2 * abs(j) <= n - 1 for j, _ in folded_harmonics(12, n)), n
+        x = torch.linspace(-1, 1, n, dtype=torch.float64)[:, None]  # the same features at every sample
+        folded = encode_inputs(NetworkSpec(1, 1, 4, 0, pe_freqs=12, pe_grid=(n,)), x)
+        assert torch.allclose(folded, positional_encoding(x, 12), atol=1e-9), n
+    image = inrzip.api.load(DATA / "gray_96x48.png")  # 96 wide, 48 tall
+    spec = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh")).spec
+    assert (spec.pe_freqs, spec.pe_grid, spec.encoded_features) == (10, (96, 48), 42)
+    assert max(abs(w) for w, _ in pe_frequencies(spec)[1]) <= 23.5 * np.pi  # Nyquist of 48 rows
+    full = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh", pe_band="full")).spec
+    assert (full.pe_freqs, full.pe_grid) == (10, ())
+    assert max(w for w, _ in pe_frequencies(full)[1]) == pytest.approx(512 * np.pi)  # far past a 48-row grid
+
+
+def test_header_round_trips_the_grid_and_refuses_bad_ones():
+    spec = NetworkSpec(2, 3, 8, 1, pe_freqs=6, pe_grid=(96, 48))
+    header = network_header(spec, MLP(spec), "minmax", 8, "image")
+    assert header["pe_grid"] == [96, 48] and header_spec(header) == spec
+    octave = NetworkSpec(2, 3, 8, 1, pe_freqs=6)
+    assert "pe_grid" not in network_header(octave, MLP(octave), "minmax", 8, "image")  # the earlier files' encoding
+    for bad in ([6], [47, 23, 1], [0, 6], "6,5", [6.0, 5], [True, 3], [1 << 25, 3]):
+        with pytest.raises(FormatError, match="pe_grid"):
+            header_spec({**header, "pe_grid": bad})
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict[str, bytes]:
+    """A 64x64 photo crop fitted by the default D'OH with each encoding band (short fits, same seed)."""
+    image = inrzip.api.load(DATA / "kodim23_64.png")
+    return {band: inrzip.compress(image, pe_band=band, epochs=60, batch_size=1024, progress=False)
+            for band in ("nyquist", "full")}
+
+
+def test_a_2x_decode_has_no_stripes(fitted):
+    one = inrzip.decompress(fitted["nyquist"])
+    two = inrzip.decompress(fitted["nyquist"], scale=2)
+    assert two.shape == (128, 128, 3)
+    bicubic = np.asarray(Image.fromarray(one).resize((128, 128), Image.BICUBIC))
+    assert _stripes(two) <= 2 * _stripes(bicubic)
+    striped = inrzip.decompress(fitted["full"], scale=2)  # the old encoding: aliased top frequencies
+    assert _stripes(striped) > 2 * _stripes(bicubic)
+
+
+def test_the_band_limited_1x_decode_is_as_good(fitted):
+    ref = np.asarray(Image.open(DATA / "kodim23_64.png").convert("RGB")) / 255.0
+    quality = {b: inrzip.metrics.psnr(inrzip.decompress(d) / 255.0, ref) for b, d in fitted.items()}
+    assert quality["nyquist"] >= quality["full"] - 0.3, quality  # the same features at the samples
+
+
+def test_a_smaller_decode_averages_areas(fitted):
+    one = inrzip.decompress(fitted["nyquist"]).astype(np.float64)
+    half = inrzip.decompress(fitted["nyquist"], scale=0.5).astype(np.float64)
+    box = one.reshape(32, 2, 32, 2, 3).mean(axis=(1, 3))
+    assert half.shape == (32, 32, 3)
+    assert np.abs(half - box).max() <= 1.0  # each pixel is the mean of the 2x2 it covers (rounding aside)
+
+
+def test_resampled_pixel_centres_follow_the_pixel_area_convention():
+    # 2x of a 3-pixel axis: centres at -1/4, 1/4, 3/4, ... source pixels; 1x stays the fitted linspace grid
+    up = image_grid(1, 6, source=(1, 3))[:, 0].tolist()
+    assert up == pytest.approx([-1.25, -0.75, -0.25, 0.25, 0.75, 1.25])
+    assert image_grid(2, 3)[:, 0].tolist() == [-1.0, 0.0, 1.0] * 2
+    with pytest.raises(inrzip.InputError, match="scale"):
+        inrzip.decompress(inrzip.compress(DATA / "kodim23_64.png", arch="4x0", epochs=1, progress=False), scale=-2)
