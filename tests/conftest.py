@@ -33,6 +33,54 @@ def require_shared(sub: str = "") -> Path:
     return SHARED
 
 
+# The tiny sweep the report, export and Ray tests share: two 64x64 Kodak crops x two fit settings (mlp, doh)
+# written at two bit depths, plus JPEG and WebP at three qualities on the same crops.
+TINY_SWEEP = """
+[sweep]
+images = ["kodim05.png", "kodim23.png"]
+crop = [200, 300, 64, 64]
+[fit]
+arch = "10x2"
+bits = [6, 8]
+epochs = 40
+batch_size = 1024
+[[method]]
+name = "mlp"
+parameterization = "mlp"
+[[method]]
+name = "doh"
+parameterization = "doh"
+latent_ratio = 0.5
+[codecs]
+jpeg = [20, 50, 80]
+webp = [20, 50, 80]
+"""
+TINY_TASKS, TINY_ROWS = 4 + 12, 4 * 2 + 12
+
+
+@pytest.fixture(scope="session")
+def tiny_bench(tmp_path_factory) -> dict[str, Path]:
+    """The tiny sweep run once with the local executor (inline, 1 thread) through the CLI:
+    ``{"kodak", "sweep", "db"}``. Treat the database as read-only (copy it to change it)."""
+    from inrzip.cli import main
+
+    kodak = require_shared("kodak") / "kodak"
+    folder = tmp_path_factory.mktemp("tiny_bench")
+    (folder / "sweep.toml").write_text(TINY_SWEEP)
+    db = folder / "local.sqlite"
+    assert main(["bench", str(kodak), "--config", str(folder / "sweep.toml"), "--db", str(db), "--workers", "0",
+                 "--threads", "1", "--quiet"]) == 0
+    return {"kodak": kodak, "sweep": folder / "sweep.toml", "db": db}
+
+
+def require_tool(ok: bool, message: str) -> None:
+    """A test's optional tool (Ray, a browser): a skip on a developer's machine, a failure under CI."""
+    if not ok:
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

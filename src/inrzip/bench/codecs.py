@@ -38,6 +38,7 @@ class Codec(ABC):
     """One classical codec. ``quality`` means whatever the encoder's own knob means (see each class)."""
 
     name: ClassVar[str]
+    suffix: ClassVar[str]  # file name suffix of the bytes ``encode`` returns (the report's downloads)
     qualities: ClassVar[tuple[float, ...]]  # the default sweep, low rate to high rate
     library: ClassVar[str]  # the distribution whose version is recorded with results
     options: ClassVar[dict[str, Any]] = {}  # fixed encoder settings; part of every task key
@@ -121,6 +122,7 @@ class JPEG(Codec):
     """Pillow / libjpeg, quality 1..95, default 4:2:0 subsampling and standard tables."""
 
     name = "jpeg"
+    suffix = ".jpg"
     qualities = (5, 10, 15, 20, 30, 40, 50, 60, 70, 80, 90, 95)
     library = "pillow"
     options = {"subsampling": "4:2:0"}
@@ -147,6 +149,7 @@ class WebP(Codec):
     """Pillow / libwebp lossy, quality 0..100, ``method=6`` (slowest, best compression)."""
 
     name = "webp"
+    suffix = ".webp"
     qualities = (5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
     library = "pillow"
     options = {"method": 6}
@@ -169,6 +172,7 @@ class JPEG2000(Codec):
     ``quality`` is the compression ratio, so 24 / quality is the target bpp for 8-bit RGB."""
 
     name = "jpeg2000"
+    suffix = ".j2k"
     qualities = (240, 160, 120, 80, 60, 48, 32, 24, 16, 12, 8)  # ~0.1 .. 3 bpp
     library = "pillow"
     options = {"quality_mode": "rates", "irreversible": True, "mct": 1, "no_jp2": True}
@@ -189,6 +193,7 @@ class AVIF(Codec):
     """AV1 intra: Pillow's AVIF plugin (quality 0..100, speed 6) or, without it, imagecodecs' libavif."""
 
     name = "avif"
+    suffix = ".avif"
     qualities = (10, 20, 30, 40, 50, 60, 70, 80, 90)
     library = "pillow"
     options = {"speed": 6}
@@ -229,6 +234,7 @@ class HEIC(Codec):
     """HEVC intra in HEIF through pillow-heif (x265 / libde265), 4:4:4: our BPG stand-in. Quality 0..100."""
 
     name = "heic"
+    suffix = ".heic"
     qualities = (5, 10, 15, 20, 25, 30, 35, 40, 50, 60, 70)  # x265 is steep: 50 is ~1.8 bpp on kodim01
     library = "pillow-heif"
     options = {"chroma": 444}
@@ -280,6 +286,7 @@ class JPEGXL(Codec):
     trail codecs it beats perceptually; look at its SSIM curve too."""
 
     name = "jpegxl"
+    suffix = ".jxl"
     qualities = (10, 20, 30, 40, 50, 60, 70, 80, 90, 95)
     library = "imagecodecs"
     options = {"effort": 7}
@@ -326,15 +333,15 @@ def rd_metrics(ref: np.ndarray, rec: np.ndarray, nbytes: int) -> dict[str, float
     return {"bpp": nbytes * 8.0 / (h * w), "psnr": psnr(b, a), "ssim": ssim(b, a)}
 
 
-def encode_point(codec: Codec, rgb: np.ndarray, quality: float) -> dict[str, float]:
-    """One real encode + decode of ``rgb`` at ``quality``: bytes, bpp, PSNR, SSIM, seconds."""
+def encode_point(codec: Codec, rgb: np.ndarray, quality: float) -> dict[str, Any]:
+    """One real encode + decode of ``rgb`` at ``quality``: bytes, bpp, PSNR, SSIM, seconds, and the file (data)."""
     import time
 
     t0 = time.perf_counter()
     data = codec.encode(rgb, quality)
     seconds = time.perf_counter() - t0
     row = rd_metrics(rgb, codec.decode(data), len(data))
-    return {"quality": quality, "bytes": len(data), **row, "seconds": seconds}
+    return {"quality": quality, "bytes": len(data), **row, "seconds": seconds, "data": data}
 
 
 def sweep_codec(name: str, rgb: np.ndarray, qualities: tuple[float, ...] | None = None) -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
 """What a benchmark task does: the executors (a codec point, a fit written at several bit depths) and the
 units of work that fit several sweep points in one pass (``bench --together``).
 
-Executors are plain functions ``Task -> list[Result]`` in a registry, so a Ray backend only needs to call
-the same functions remotely; ``fit_encodings`` and ``run_unit`` are the only calls into ``inrzip.api``
-(``encode_bits`` for one fit, ``encode_many`` for several in one pass).
+Executors are plain functions ``Task -> list[Result]`` in a registry, so the Ray backend (``ray_backend``)
+calls the same ``run_unit`` remotely; ``fit_encodings`` and ``run_unit`` are the only calls into ``inrzip.api``
+(``encode_bits`` for one fit, ``encode_many`` for several in one pass). Each row carries its encoded file
+(``Result.file``) back to the coordinator, which stores it beside the row for ``inrzip report``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from .db import Result
 from .sweep import Task
 
 __all__ = ["EXECUTORS", "Executor", "register_executor", "versions", "compress_config", "fit_encodings", "run_task",
-           "make_units", "run_unit"]
+           "make_units", "run_unit", "source_png", "crop_key"]
 
 Executor = Callable[[Task, str], list[Result]]
 EXECUTORS: dict[str, Executor] = {}
@@ -63,6 +64,24 @@ def _pixels(task: Task) -> np.ndarray:
     return _crop(load_rgb(task.path), task)
 
 
+def crop_key(params: dict[str, Any]) -> str:
+    """How the ``sources`` table names a task's crop: canonical JSON of ``crop``, "" for the whole image."""
+    from .sweep import canonical
+
+    return canonical(params["crop"]) if params.get("crop") else ""
+
+
+def source_png(task: Task) -> bytes:
+    """The picture the task encodes (cropped, 8-bit RGB) as a lossless PNG: the report's original."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(_pixels(task), "RGB").save(buf, "PNG", optimize=True)
+    return buf.getvalue()
+
+
 @register_executor("codec")
 def run_codec(task: Task, device: str) -> list[Result]:
     """One real encode + decode of a classical codec at one quality."""
@@ -71,7 +90,8 @@ def run_codec(task: Task, device: str) -> list[Result]:
     codec = get_codec(task.method)
     point = encode_point(codec, _pixels(task), task.params["quality"])
     return [Result(task.key, 0, task.image, task.method, task.config, point["psnr"], point["ssim"],
-                   point["bytes"], None, point["bpp"], point["seconds"], "cpu", versions(codec.versions()))]
+                   point["bytes"], None, point["bpp"], point["seconds"], "cpu", versions(codec.versions()),
+                   file=point["data"], file_format=task.method)]
 
 
 def compress_config(params: dict[str, Any], device: str) -> Any:
@@ -127,7 +147,7 @@ def _fit_rows(task: Task, encodings: list[Any], device: str) -> list[Result]:
         r = enc.report
         rows.append(Result(task.key, int(r["bits"]), task.image, task.method, task.config, r["psnr"], r.get("ssim"),
                            int(r["file_bytes"]), float(r["estimated_bytes"]), float(r["bpp"]),
-                           float(r["fit_seconds"]), where, vers))
+                           float(r["fit_seconds"]), where, vers, file=enc.data, file_format="inr"))
     return rows
 
 

@@ -18,14 +18,15 @@ from .bdrate import bd_psnr, bd_rate
 from .db import ResultsDB
 from .pareto import average_per_config, frontier_rows
 
-__all__ = ["load_published", "method_curves", "plot_rd", "bd_table", "format_bd_table", "psnr_at_bpp",
+__all__ = ["read_rows", "load_published", "method_curves", "plot_rd", "bd_table", "format_bd_table", "psnr_at_bpp",
            "format_psnr_at_bpp"]
 
 Row = dict[str, Any]
 PUBLISHED = " (published)"
 
 
-def _read_rows(db_path: str | Path, image: str | None = None) -> list[Row]:
+def read_rows(db_path: str | Path, image: str | None = None) -> list[Row]:
+    """Every result row of an existing database (one image's if given); a user error if there are none."""
     if not Path(db_path).is_file():
         raise InputError(f"{db_path}: no such results database; run `inrzip bench` or `inrzip bench-codecs` first")
     with ResultsDB(db_path) as db:
@@ -65,7 +66,7 @@ def plot_rd(db_path: str | Path, out: str | Path, image: str | None = None, meth
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = _read_rows(db_path, image)
+    rows = read_rows(db_path, image)
     curves = method_curves(rows)
     n_img = {m: len({r["image"] for r in rows if r["method"] == m}) for m in curves}
     fig, axes = plt.subplots(1, 2, figsize=(13, 5))
@@ -124,7 +125,7 @@ def _bd(anchor: Sequence[Row] | dict, test: Sequence[Row] | dict) -> tuple[float
 def bd_table(db_path: str | Path, anchor: str, image: str | None = None, published: str | Path | None = None,
              published_names: Sequence[str] | None = None) -> list[Row]:
     """BD-rate (%) and BD-PSNR (dB) of every method vs ``anchor`` (a method or a "X (published)" curve)."""
-    rows = _read_rows(db_path, image)
+    rows = read_rows(db_path, image)
     pub = load_published(published, published_names) if published else {}
     ours = sorted({r["method"] for r in rows})
     if anchor not in ours and anchor not in pub:
@@ -164,7 +165,7 @@ def psnr_at_bpp(db_path: str | Path, rates: Sequence[float], image: str | None =
     from scipy.interpolate import PchipInterpolator
 
     out = {}
-    for m, pts in sorted(method_curves(_read_rows(db_path, image)).items()):
+    for m, pts in sorted(method_curves(read_rows(db_path, image)).items()):
         front = frontier_rows(pts, "bpp", "psnr")
         x, y = np.log([p["bpp"] for p in front]), [p["psnr"] for p in front]
         f = PchipInterpolator(x, y) if len(front) >= 2 else None

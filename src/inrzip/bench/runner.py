@@ -1,10 +1,12 @@
-"""Run benchmark tasks in a local process pool; the coordinator alone writes the results database.
+"""Run benchmark tasks on an executor (the local process pool by default, or Ray); the coordinator
+alone writes the results database.
 
-Resumable and interrupt-safe by construction: a task's rows are committed in one transaction when
-it finishes (``db.ResultsDB.add_task``), and a rerun skips every key already in the database. A
-Ctrl-C terminates the workers and leaves the database consistent; a kill -9 of the coordinator
-takes its workers with it (Linux parent-death signal), and at worst loses the tasks in flight.
-What each task does is in ``execute.py``.
+Resumable and interrupt-safe by construction: a task's rows (and their files) are committed in one
+transaction when it finishes (``db.ResultsDB.add_task``), and a rerun skips every key already in the
+database. A Ctrl-C terminates the workers and leaves the database consistent; a kill -9 of the
+coordinator takes its workers with it (Linux parent-death signal), and at worst loses the tasks in flight.
+What each task does is in ``execute.py``; where it runs, in ``backends.py`` (``local`` here, ``ray`` in
+``ray_backend.py``).
 """
 
 from __future__ import annotations
@@ -17,19 +19,21 @@ import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from ..errors import InrzipError
+from . import ray_backend  # noqa: F401  (registers the "ray" executor; imports Ray only when used)
+from .backends import BACKENDS, Finish, RunOptions, finish_unit
 from .db import Result, ResultsDB
-from .execute import make_units, run_unit
+from .execute import crop_key, make_units, run_unit, source_png
 from .sweep import Task
 
-__all__ = ["run_tasks", "RunSummary", "format_summary", "bench", "bench_codecs"]
+__all__ = ["run_tasks", "RunSummary", "format_summary", "bench", "bench_codecs", "run_local"]
 
 
 def _worker_init(parent: int, threads: int) -> None:
@@ -70,17 +74,26 @@ def _unique(tasks: list[Task]) -> list[Task]:
 
 
 def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: str = "cpu",
-              progress: bool = True, threads: int | None = None, together: int = 1) -> RunSummary:
-    """Run every task not yet in ``db_path``; ``workers=0`` runs inline (debugging, no pool).
+              progress: bool = True, threads: int | None = None, together: int = 1, executor: str = "local",
+              ray_address: str | None = None, keep_files: bool = True, command: str | None = None) -> RunSummary:
+    """Run every task not yet in ``db_path`` on ``executor`` (``BACKENDS``: local, ray).
 
-    ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or busy machines).
-    ``together``: fit up to this many sweep points of one network (and image size) in one pass (``make_units``)."""
+    ``workers``: local processes (0 runs inline: debugging, no pool), or Ray tasks at once on a local Ray
+    instance. ``threads``: torch threads per worker (default: cores / workers; 1 is best for tiny nets or
+    busy machines). ``together``: fit up to this many sweep points of one network (and image size) in one
+    pass (``make_units``). ``ray_address``: a running Ray cluster (default: start a local instance).
+    ``keep_files``: store each encoded file and each source picture beside its rows (``inrzip report``
+    shows them). ``command``: the command line, stored with each task."""
+    backend = BACKENDS.get(executor)
+    options = RunOptions(workers=workers, device=device, threads=threads, ray_address=ray_address)
     tasks = _unique(tasks)
     start = time.perf_counter()
     with ResultsDB(db_path) as db:
         done = db.done_keys()
         pending = [t for t in tasks if t.key not in done]
         summary = RunSummary(total=len(tasks), skipped=len(tasks) - len(pending))
+        if keep_files:
+            _store_sources(db, pending)
         bar = tqdm(total=len(tasks), initial=summary.skipped, unit="task", desc="bench", disable=not progress,
                    dynamic_ncols=True, smoothing=0.1)
 
@@ -89,20 +102,15 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
                 summary.failed.append((_label(task), f"{type(error).__name__}: {error}"))
                 bar.write(f"inrzip: task failed: {_label(task)}: {error}")
             else:
-                db.add_task(task.key, task.image, task.method, task.config, rows or [])
+                rows = rows if keep_files else [replace(r, file=None) for r in rows or []]
+                db.add_task(task.key, task.image, task.method, task.config, rows or [], command=command,
+                            image_sha256=task.image_sha256)
                 summary.ran += 1
             bar.update(1)
 
         try:
-            if workers <= 0:
-                if threads:
-                    import torch
-
-                    torch.set_num_threads(threads)
-                for unit in make_units(pending, together):
-                    _run_inline(unit, device, finish)
-            elif pending:
-                _run_pool(make_units(pending, together), workers, device, finish, threads)
+            if pending:
+                backend(make_units(pending, together), finish, options)
         except KeyboardInterrupt:
             bar.write("inrzip: interrupted; finished tasks are saved, rerun the same command to resume")
             raise
@@ -112,23 +120,45 @@ def run_tasks(tasks: list[Task], db_path: str | Path, workers: int = 1, device: 
     return summary
 
 
-def _finish_unit(unit: list[Task], rows: list[list[Result]] | None, error: BaseException | None,
-                 finish: Callable) -> None:
-    """Report a unit task by task; a failing unit fails all its tasks (retried on the next run)."""
-    for task, r in zip(unit, rows if rows is not None else [None] * len(unit)):
-        finish(task, r, error)
+def _store_sources(db: ResultsDB, tasks: list[Task]) -> None:
+    """Keep the picture each pending task encodes (once per image and crop): the report's original."""
+    have = db.source_keys()
+    for task in tasks:
+        key = (task.image_sha256, crop_key(task.params))
+        if key in have:
+            continue
+        have.add(key)
+        try:
+            png = source_png(task)
+        except (InrzipError, OSError):
+            continue  # the task itself will fail and say why
+        db.add_source(key[0], key[1], task.image, task.path, png)
 
 
-def _run_inline(unit: list[Task], device: str, finish: Callable) -> None:
+@BACKENDS.register("local")
+def run_local(units: list[list[Task]], finish: Finish, options: RunOptions) -> None:
+    """The default executor: a pool of ``workers`` local processes, or inline in this process (``workers=0``)."""
+    if options.workers <= 0:
+        if options.threads:
+            import torch
+
+            torch.set_num_threads(options.threads)
+        for unit in units:
+            _run_inline(unit, options.device, finish)
+    else:
+        _run_pool(units, options.workers, options.device, finish, options.threads)
+
+
+def _run_inline(unit: list[Task], device: str, finish: Finish) -> None:
     try:
         rows = run_unit(unit, device)
     except Exception as exc:
-        _finish_unit(unit, None, exc, finish)
+        finish_unit(unit, None, exc, finish)
     else:
-        _finish_unit(unit, rows, None, finish)
+        finish_unit(unit, rows, None, finish)
 
 
-def _run_pool(pending: list[list[Task]], workers: int, device: str, finish: Callable, threads: int | None) -> None:
+def _run_pool(pending: list[list[Task]], workers: int, device: str, finish: Finish, threads: int | None) -> None:
     """Keep at most ``2 * workers`` units queued, so Ctrl-C cancels the rest at once."""
     threads = threads or max(1, (os.cpu_count() or 1) // workers)
     ex = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
@@ -152,15 +182,15 @@ def _run_pool(pending: list[list[Task]], workers: int, device: str, finish: Call
     ex.shutdown(wait=True)
 
 
-def _collect(fut: Future, unit: list[Task], finish: Callable) -> None:
+def _collect(fut: Future, unit: list[Task], finish: Finish) -> None:
     try:
         rows = fut.result()
     except BrokenProcessPool:
         raise
     except Exception as exc:
-        _finish_unit(unit, None, exc, finish)
+        finish_unit(unit, None, exc, finish)
     else:
-        _finish_unit(unit, rows, None, finish)
+        finish_unit(unit, rows, None, finish)
 
 
 def _terminate(ex: ProcessPoolExecutor) -> None:
@@ -202,24 +232,26 @@ def _print_report(db_path: str | Path, tasks: list[Task], summary: RunSummary) -
 
 
 def bench(folder: str | Path, sweep_file: str | Path, db_path: str | Path, workers: int = 1,
-          device: str = "cpu", progress: bool = True, threads: int | None = None, together: int = 1) -> RunSummary:
-    """Run a TOML sweep over the images in ``folder`` into ``db_path`` (resumable); print the summary."""
+          device: str = "cpu", progress: bool = True, threads: int | None = None, together: int = 1,
+          **run: Any) -> RunSummary:
+    """Run a TOML sweep over the images in ``folder`` into ``db_path`` (resumable); print the summary.
+    ``run``: the other options of ``run_tasks`` (executor, ray_address, keep_files, command)."""
     from .sweep import load_sweep, sweep_tasks
 
     tasks = sweep_tasks(load_sweep(sweep_file), folder)
     summary = run_tasks(tasks, db_path, workers=workers, device=device, progress=progress, threads=threads,
-                        together=together)
+                        together=together, **run)
     _print_report(db_path, tasks, summary)
     return summary
 
 
 def bench_codecs(folder: str | Path, codecs: list[str], db_path: str | Path, workers: int = 1,
                  images: str | list[str] = "*.png", limit: int | None = None, crop: list[int] | None = None,
-                 progress: bool = True) -> RunSummary:
+                 progress: bool = True, **run: Any) -> RunSummary:
     """Sweep classical codecs over their default qualities on the images in ``folder`` (resumable)."""
     from .sweep import codec_tasks, list_images
 
     tasks = codec_tasks(list_images(folder, images, limit), {c: [] for c in codecs}, crop)
-    summary = run_tasks(tasks, db_path, workers=workers, progress=progress)
+    summary = run_tasks(tasks, db_path, workers=workers, progress=progress, **run)
     _print_report(db_path, tasks, summary)
     return summary

@@ -7,6 +7,7 @@ Errors a user can cause print one line ``inrzip: error: ...`` and exit with stat
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 from ..errors import InrzipError
@@ -37,7 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 2 user error, 130 interrupted)."""
     try:
+        argv = sys.argv[1:] if argv is None else list(argv)
         args = build_parser().parse_args(argv)
+        args.command_line = shlex.join(["inrzip", *argv])  # stored with bench results ("the command that made it")
         return args.handler(args)
     except InrzipError as exc:
         print(f"inrzip: error: {exc}", file=sys.stderr)
