@@ -26,6 +26,25 @@ def test_generator_chunks_equal_whole_and_streams_differ():
     assert 0.0 <= whole.min() and whole.max() < 1.0 and abs(whole.mean() - 0.5) < 0.03
 
 
+@pytest.mark.parametrize("seed,stream,start", [(0, 0, 0), (12345, 3, 1000), (2 ** 63 + 5, 17, 10 ** 9), (-3, 0, 7)])
+def test_torch_generator_is_the_numpy_one_bit_for_bit(seed, stream, start):
+    assert np.array_equal(rng.uniform_torch(seed, stream, start, 5000).numpy(), rng.uniform(seed, stream, start, 5000))
+    assert np.array_equal(rng.symmetric_uniform_torch(seed, stream, (50, 100), 0.3, start).numpy(),
+                          rng.symmetric_uniform(seed, stream, (50, 100), 0.3, start))
+
+
+def test_tree_dot_is_a_fixed_order_sum():
+    from inrzip.nets.parameterizations import tree_dot
+
+    g = torch.Generator().manual_seed(0)
+    rows, z = torch.randn(40, 1000, generator=g, dtype=torch.float64), torch.randn(1000, generator=g, dtype=torch.float64)
+    out = tree_dot(rows, z)
+    assert torch.allclose(out, rows @ z, rtol=1e-12, atol=1e-12)
+    # the order is fixed: rows alone or together, same bits; float32 results equal BLAS's here
+    assert torch.equal(torch.stack([tree_dot(r[None], z)[0] for r in rows]), out)
+    assert torch.equal(out.float(), (rows @ z).float())
+
+
 def test_param_counts_match_paper():
     # D'OH Table 2: MLP(9,40) occupancy = 14961, with PE 17361; MLP(4,20) = 1781.
     assert param_count(NetworkSpec(3, 1, 40, 9)) == 14961

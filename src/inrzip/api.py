@@ -30,7 +30,7 @@ from .errors import InrzipError
 from .fit import FitResult, fit_many, resolve_fit
 from .fit.runtime import resolve_device
 from .limits import DEFAULT_LIMITS, Limits
-from .nets.networks import Layers, NetworkSpec, forward, param_count, parse_arch
+from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .quant import QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
@@ -139,7 +139,7 @@ def resolve(cfg: CompressConfig, signal: Signal) -> CompressConfig:
 def field_of(spec: NetworkSpec, layers: Layers, device: torch.device | str = "cpu") -> Field:
     """The network as a function of coordinates (inference), on ``device``."""
     layers = [(w.detach().to(device), b.detach().to(device)) for w, b in layers]
-    return lambda x: forward(spec, layers, x)
+    return lambda x: infer(spec, layers, x)
 
 
 @dataclass

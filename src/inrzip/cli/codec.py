@@ -39,7 +39,9 @@ def add_parsers(sub: Any) -> None:
     d = sub.add_parser("decompress", help="decode an .inr file (image, grid, mesh...)")
     d.add_argument("input", help=".inr file")
     d.add_argument("-o", "--output", required=True, help="output path; format from the suffix")
-    d.add_argument("--scale", type=float, default=1.0, help="image resolution factor (INRs are resolution-free)")
+    d.add_argument("--scale", type=float, default=1.0,
+                   help="image size factor: above 1 the network is evaluated between the fitted pixels, below 1 "
+                        "each pixel averages the area it covers (docs/resolution.md)")
     d.add_argument("--resolution", type=int, help="occupancy: grid points per axis (default: the encoded one)")
     d.add_argument("--device", default="cpu")
     d.add_argument("--max-pixels", type=int, default=DEFAULT_LIMITS.max_pixels, help="refuse larger outputs")

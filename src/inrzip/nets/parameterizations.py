@@ -26,10 +26,10 @@ from . import rng
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
-           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS"]
+           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot"]
 
 _MAX_LATENT = 1 << 24
-_B_CHUNK = 1 << 22  # entries of B generated at once when materialising on decode (32 MB of float64)
+_B_CHUNK = 1 << 21  # entries of B generated at once when materialising on decode (16 MB of float64 per buffer)
 
 
 class Parameterization(nn.Module, ABC):
@@ -149,10 +149,24 @@ def latent_size(spec: NetworkSpec, ratio: float | None = None, dim: int | None =
     return n
 
 
-def _b_rows(seed: int, layer: int, rows: slice, latent: int, bound: float) -> np.ndarray:
+def b_rows(seed: int, layer: int, rows: slice, latent: int, bound: float) -> torch.Tensor:
     """Rows ``rows`` of B_layer (float64), drawn from the portable stream (seed, layer)."""
     count = rows.stop - rows.start
-    return rng.symmetric_uniform(seed, layer, (count, latent), bound, start=rows.start * latent)
+    return rng.symmetric_uniform_torch(seed, layer, (count, latent), bound, start=rows.start * latent)
+
+
+def tree_dot(rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``rows @ z`` in float64 summed in one fixed pairwise order (zero-padded to a power of two, then halves
+    added elementwise), not a BLAS kernel's: every library, CPU and GPU gives the same bits."""
+    p = rows * z
+    n = p.shape[-1]
+    size = 1 << max(0, (n - 1).bit_length())
+    if size != n:
+        p = torch.nn.functional.pad(p, (0, size - n))
+    while p.shape[-1] > 1:
+        half = p.shape[-1] // 2
+        p = p[..., :half] + p[..., half:]
+    return p[..., 0]
 
 
 @PARAMETERIZATIONS.register()
@@ -184,7 +198,7 @@ class DOH(Parameterization):
         """The fixed matrices B_l stacked, (total weights, n) float32 on z's device, generated once."""
         if self._B is None:
             bounds = doh_b_bounds(self.spec, self.latent, self.init)
-            blocks = [torch.from_numpy(_b_rows(self.seed, k, slice(0, o * i), self.latent, a).astype(np.float32))
+            blocks = [b_rows(self.seed, k, slice(0, o * i), self.latent, a).float()
                       for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]
             self._B = torch.cat(blocks).to(self.z.device)
         return self._B
@@ -225,18 +239,17 @@ class DOH(Parameterization):
 
     @classmethod
     def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
-        """W_l = B_l z in float64, B generated in chunks: identical on every machine, bounded memory."""
-        z = tensors["z"].astype(np.float64)
+        """W_l = B_l z in float64 (``tree_dot``), B generated in chunks: identical on every machine, bounded memory."""
+        z = torch.from_numpy(tensors["z"].astype(np.float64))
         n, seed = z.shape[0], header["seed"]
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
         layers = []
         rows_per_chunk = max(1, _B_CHUNK // n)
         for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
-            flat = np.empty(o * i, dtype=np.float64)
-            for r in range(0, o * i, rows_per_chunk):
-                rows = slice(r, min(o * i, r + rows_per_chunk))
-                flat[rows] = _b_rows(seed, k, rows, n, a) @ z
-            layers.append((torch.from_numpy(flat.astype(np.float32).reshape(o, i)), torch.from_numpy(tensors[f"b{k}"])))
+            parts = [tree_dot(b_rows(seed, k, slice(r, min(o * i, r + rows_per_chunk)), n, a), z)
+                     for r in range(0, o * i, rows_per_chunk)]
+            w = torch.cat(parts).to(torch.float32).reshape(o, i)
+            layers.append((w, torch.from_numpy(tensors[f"b{k}"])))
         return layers
 
 

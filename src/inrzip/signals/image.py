@@ -99,12 +99,18 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     fitted image's (h, w) when resampling it (``image_grid``); with ``sub`` > 1 each pixel is the mean of
     ``sub`` x ``sub`` samples over its area (a box filter: no aliasing in a smaller image)."""
     coords = image_grid(h, w, device, source, sub)
+    if sub == 1:  # quantize chunk by chunk in torch: the same float32 ops as ``_quantize``, no full float copy
+        peak = (1 << depth) - 1
+        pixels = np.empty((h * w, channels), dtype=np.uint16 if depth > 8 else np.uint8)
+        for s in range(0, h * w, _CHUNK):
+            y = (field(coords[s:s + _CHUNK]) + 0.5).float()
+            pixels[s:s + _CHUNK] = y.mul_(peak).round_().clamp_(0, peak).to(torch.int32).cpu().numpy()
+        return pixels.reshape(h, w, channels)
     out = np.empty((coords.shape[0], channels), dtype=np.float32)
     for s in range(0, coords.shape[0], _CHUNK):
         out[s:s + _CHUNK] = (field(coords[s:s + _CHUNK]) + 0.5).float().cpu().numpy()
-    if sub > 1:
-        out = out.reshape(h, sub, w, sub, channels).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
-    return _quantize(out.reshape(h, w, channels), depth)
+    out = out.reshape(h, sub, w, sub, channels).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
+    return _quantize(out, depth)
 
 
 @SIGNALS.register()

@@ -1,0 +1,107 @@
+"""Decode time of 768x512 files (MLP and D'OH 28x9), and that the pixels are those of the golden files.
+
+    python benchmarks/decode_speed.py [--repeats 7] [--threads 2] [--baseline /path/to/old/checkout/src]
+
+Decodes ``tests/golden/v1/kodim23_{mlp,doh}_28x9_*.inr`` (written by the code of commit d533178) ``--repeats``
+times in this process after one warm-up and reports the median wall time of the whole ``decompress`` and of
+its two parts (``decoded_layers``: entropy decoding, dequantization and D'OH's B z; the render). The decoded
+pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
+source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from inrzip.api import decoded_layers, decompress  # noqa: E402
+
+GOLDEN = ROOT / "tests" / "golden" / "v1"
+FILES = ("kodim23_mlp_28x9_minmax16", "kodim23_doh_28x9_minmax8")
+
+
+def _sha(a: np.ndarray) -> str:
+    a = np.ascontiguousarray(a)
+    h = hashlib.sha256()
+    h.update(str((a.dtype.str, a.shape)).encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up: allocator, thread pool
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+_BASELINE = """
+import statistics, sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads({threads})
+import inrzip
+data = Path({path!r}).read_bytes()
+inrzip.decompress(data)
+t = []
+for _ in range({repeats}):
+    t0 = time.perf_counter(); inrzip.decompress(data); t.append(time.perf_counter() - t0)
+print(statistics.median(t))
+"""
+
+
+def baseline_seconds(src: Path, path: Path, threads: int, repeats: int) -> float:
+    code = _BASELINE.format(threads=threads, path=str(path), repeats=repeats)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, cwd="/")
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--baseline", type=Path, help="src/ of an older checkout to time in the same run")
+    ap.add_argument("--json", type=Path)
+    a = ap.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    manifest = json.loads((GOLDEN / "manifest.json").read_text())
+    rows = []
+    print("| file | decompress s | layers s | render s | pixels as golden |" + (" baseline s |" if a.baseline else ""))
+    print("|---|---|---|---|---|" + ("---|" if a.baseline else ""))
+    for name in FILES:
+        path = GOLDEN / f"{name}.inr"
+        data = path.read_bytes()
+        total = _median_seconds(lambda: decompress(data), a.repeats)
+        layers = _median_seconds(lambda: decoded_layers(data), a.repeats)
+        same = _sha(decompress(data)) == manifest[name]["decoded_sha256"]
+        row = {"file": name, "decompress_s": total, "layers_s": layers, "render_s": total - layers,
+               "pixels_identical": same}
+        if a.baseline:
+            row["baseline_s"] = baseline_seconds(a.baseline, path, a.threads, a.repeats)
+        rows.append(row)
+        print(f"| {name} | {total:.3f} | {layers:.3f} | {total - layers:.3f} | {same} |"
+              + (f" {row['baseline_s']:.3f} |" if a.baseline else ""), flush=True)
+    if a.json:
+        a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
+                                      "date": time.strftime("%Y-%m-%d %H:%M"), "rows": rows}, indent=1))
+    return 0 if all(r["pixels_identical"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
