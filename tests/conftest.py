@@ -47,6 +47,7 @@ batch_size = 1024
 [[method]]
 name = "mlp"
 parameterization = "mlp"
+lr = 2e-4  # a calm rate: at 1e-3 this 10x2 net amplifies float noise (alignment-dependent GEMM kernels) by dB
 [[method]]
 name = "doh"
 parameterization = "doh"

@@ -36,13 +36,18 @@ def test_torch_generator_is_the_numpy_one_bit_for_bit(seed, stream, start):
 def test_tree_dot_is_a_fixed_order_sum():
     from inrzip.nets.parameterizations import tree_dot
 
-    g = torch.Generator().manual_seed(0)
-    rows, z = torch.randn(40, 1000, generator=g, dtype=torch.float64), torch.randn(1000, generator=g, dtype=torch.float64)
-    out = tree_dot(rows, z)
-    assert torch.allclose(out, rows @ z, rtol=1e-12, atol=1e-12)
-    # the order is fixed: rows alone or together, same bits; float32 results equal BLAS's here
-    assert torch.equal(torch.stack([tree_dot(r[None], z)[0] for r in rows]), out)
-    assert torch.equal(out.float(), (rows @ z).float())
+    rs = np.random.default_rng(0)
+    for n in (1, 2, 3, 1000, 1024, 1025, 4990):
+        rows, z = rs.standard_normal((40, n)), rs.standard_normal(n)
+        out = tree_dot(rows, z)
+        np.testing.assert_allclose(out, rows @ z, rtol=1e-10, atol=1e-10)
+        # the order is fixed: row by row or together, the same bits; it is the zero-padded pairwise tree
+        assert np.array_equal(np.stack([tree_dot(r[None], z)[0] for r in rows]), out)
+        padded = np.zeros((40, 1 << max(0, (n - 1).bit_length())))
+        padded[:, :n] = rows * z
+        while padded.shape[1] > 1:
+            padded = padded[:, :padded.shape[1] // 2] + padded[:, padded.shape[1] // 2:]
+        assert np.array_equal(padded[:, 0], out)
 
 
 def test_param_counts_match_paper():

@@ -180,11 +180,62 @@ def _finish(signal: Signal, prep: Prepared, result: FitResult) -> Fitted:
 
 def train(source: str | Path | Signal, cfg: CompressConfig | None = None,
           signal_options: dict[str, Any] | None = None) -> Fitted:
-    """Fit the network ``cfg`` asks for to ``source``."""
+    """Fit the network ``cfg`` asks for to ``source`` (until ``target_psnr`` is reached, when one is set)."""
     signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
     prep = prepare(signal, cfg)
-    result = fit_many([signal], prep.spec, [prep.param], prep.config.fit)[0]
+    target = _TargetCheck(signal, prep) if prep.config.target_psnr is not None else None
+    result = fit_many([signal], prep.spec, [prep.param], prep.config.fit, target)[0]
+    if target is not None:
+        result.events.append(target.summary())
     return _finish(signal, prep, result)
+
+
+class _TargetCheck:
+    """Epoch hook of ``--target-psnr``: every few seconds of fitting, write the current network at the
+    requested bits, decode it and stop once it reaches the target. Checks are spaced so they cost about a tenth
+    of the fitting time (and never run twice within ``MIN_GAP`` seconds)."""
+
+    MIN_GAP = 2.0
+
+    def __init__(self, signal: Signal, prep: Prepared) -> None:
+        if signal.quality_metric != "psnr":
+            raise InrzipError(f"--target-psnr needs a signal scored by PSNR; {signal.kind} is scored by "
+                              f"{signal.quality_metric}")
+        self.signal, self.prep = signal, prep
+        self.start, self.fit_clock, self.cost, self.next_at = time.perf_counter(), 0.0, 0.0, 0.0
+        self.best, self.reached_at = -np.inf, None
+
+    def __call__(self, epoch: int, means: list[float]) -> bool:
+        fitting = time.perf_counter() - self.start - self.cost
+        if fitting < self.next_at:
+            return False
+        t0 = time.perf_counter()
+        quality = _decoded_quality(self.signal, self.prep)
+        self.cost += time.perf_counter() - t0
+        self.best = max(self.best, quality)
+        self.next_at = fitting + max(self.MIN_GAP, 10 * (time.perf_counter() - t0))
+        if quality >= self.prep.config.target_psnr:
+            self.reached_at = (epoch, fitting, quality)
+            return True
+        return False
+
+    def summary(self) -> str:
+        target = self.prep.config.target_psnr
+        if self.reached_at is None:
+            return f"target {target:.2f} dB not reached; the best check gave {self.best:.2f} dB"
+        epoch, seconds, quality = self.reached_at
+        return f"target {target:.2f} dB reached after {seconds:.1f} s of fitting (epoch {epoch}): {quality:.2f} dB"
+
+
+def _decoded_quality(signal: Signal, prep: Prepared) -> float:
+    """The quality ``write`` would report for the network as it is now (its stored tensors quantized at the
+    config's bits, written and decoded)."""
+    cfg = prep.config
+    header = {**network_header(prep.spec, prep.param, cfg.quantizer, cfg.bits, signal.kind), **signal.meta()}
+    stored = {k: v.detach().cpu().numpy() for k, v in prep.param.stored().items()}
+    data, _, _ = pack(header, stored, cfg.quantizer, cfg.bits)
+    _, dspec, layers = unpack(data)
+    return signal.evaluate(field_of(dspec, layers))[signal.quality_metric]
 
 
 def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndarray]) -> dict[str, QTensor] | None:
@@ -217,6 +268,7 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
         "bzip2_pickle_bytes": sizes.bzip2_pickle_bytes, "stored_values": sizes.stored_values,
         **f.signal.rate_report(sizes.file_bytes, sizes.estimated_bytes),
         "target_params": param_count(f.spec), "epochs": f.result.epochs, "fit_seconds": f.result.seconds,
+        "fit_events": list(f.result.events),
         "encode_seconds": time.perf_counter() - t0, "config": config,
     }
     return Encoded(data, report, sizes)

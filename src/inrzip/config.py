@@ -79,6 +79,8 @@ class CompressConfig:
     qat: bool | None = option(None, "quantization-aware training at --bits with --quantizer (straight-through)")
     preset: str | None = option(None, "paper: the D'OH supplement's Table 1 settings (2000 epochs, batch 1024, ...)",
                                 choices=("paper",))
+    target_psnr: float | None = option(None, "stop fitting as soon as the decoded file (at --bits) reaches this PSNR, "
+                                       "checked every few seconds", metavar="DB")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

@@ -86,6 +86,8 @@ def cmd_compress(a: Any) -> int:
           f"bzip2(pickle) {r['bzip2_pickle_bytes']} B")
     print(f"  fit {r['epochs']} epochs in {r['fit_seconds']:.1f} s; unquantized network "
           + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")))
+    for event in r.get("fit_events", []):
+        print(f"  note: {event}")
     return 0
 
 

@@ -1,19 +1,28 @@
-"""Learning-rate schedules: epoch -> factor of the initial rate."""
+"""Learning-rate schedules as a function of the run's progress, so a time budget plans the whole schedule.
+
+``progress`` is the fraction of the planned run done: epochs done / epochs, or seconds spent / time budget,
+whichever is further along. The rate warms up linearly over the first ``warmup_epochs`` / epochs of the run,
+then decays exponentially to ``gamma ** epochs`` of its start at the end of the run, whether the run ends by
+epochs or by the clock (a budget that stops the fit early no longer leaves the rate high).
+"""
 
 from __future__ import annotations
 
-from typing import Callable
-
 from ..config import FitConfig
 
-__all__ = ["lr_schedule"]
+__all__ = ["lr_factor", "progress"]
 
 
-def lr_schedule(cfg: FitConfig) -> Callable[[int], float]:
-    """Linear warm-up over ``warmup_epochs``, then ``gamma`` per epoch (the D'OH supplement's Table 1 shape)."""
-    gamma, warmup = float(cfg.gamma), int(cfg.warmup_epochs or 0)
+def progress(epochs_done: float, elapsed: float, cfg: FitConfig) -> float:
+    """Fraction of the planned run done, in [0, 1]."""
+    p = epochs_done / max(cfg.epochs, 1)
+    if cfg.time_budget:
+        p = max(p, elapsed / cfg.time_budget)
+    return min(max(p, 0.0), 1.0)
 
-    def factor(epoch: int) -> float:
-        warm = min(1.0, (epoch + 1) / warmup) if warmup > 0 else 1.0
-        return warm * gamma ** epoch
-    return factor
+
+def lr_factor(cfg: FitConfig, p: float) -> float:
+    """Factor of the initial rate at progress ``p``: warm-up, then ``gamma`` per epoch of the planned run."""
+    warm = (cfg.warmup_epochs or 0) / max(cfg.epochs, 1)
+    ramp = min(1.0, p / warm) if warm > 0 else 1.0
+    return ramp * float(cfg.gamma) ** (p * cfg.epochs)

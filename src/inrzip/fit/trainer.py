@@ -14,6 +14,7 @@ of the time budget, whichever comes first.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass, field
@@ -30,12 +31,15 @@ from ..quant import QATState, get_quantizer
 from ..signals.base import Signal
 from . import engine as engines
 from .defaults import resolve_fit
+from .guard import Guard
 from .losses import LOSSES, LossFn
 from .optim import make_optimizer
 from .runtime import tune_allocator, using_threads
-from .schedules import lr_schedule
+from .schedules import lr_factor, progress
 
-__all__ = ["FitResult", "fit", "fit_many", "SHARED_SETTINGS"]
+__all__ = ["FitResult", "fit", "fit_many", "SHARED_SETTINGS", "EpochHook"]
+
+log = logging.getLogger(__name__)
 
 # Settings that fix the shared batches and the loop; the others (lr, betas, gamma, warm-up, loss, QAT)
 # may differ per model.
@@ -48,9 +52,10 @@ class FitResult:
     """What a fit did: epochs run, seconds, the loss history and, after QAT, the tables training saw."""
 
     epochs: int = 0
-    seconds: float = 0.0
-    history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, mean loss, seconds)
+    seconds: float = 0.0  # fitting time: the clock stops while ``on_epoch`` hooks (quality checks) run
+    history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, mean loss, fit seconds)
     qat_states: dict[str, QATState] = field(default_factory=dict)  # per stored tensor, when QAT ran
+    events: list[str] = field(default_factory=list)  # rollbacks, restored best states, early stops
 
 
 @dataclass
@@ -84,16 +89,20 @@ class _Model:
         return self.param.layers_from({k: states[k](v) for k, v in self.param.stored().items()})
 
 
+# Called after every epoch with (epochs done, per-model mean losses); returning True ends the fit there.
+EpochHook = Callable[[int, list[float]], "bool | None"]
+
+
 def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConfig,
-        on_epoch: Callable[[int, float], None] | None = None) -> FitResult:
-    """Fit ``param`` so that the network matches ``signal``; returns timing and the loss history."""
+        on_epoch: Callable[[int, float], bool | None] | None = None) -> FitResult:
+    """Fit ``param`` so that the network matches ``signal``; returns timing and the loss history.
+    ``on_epoch(epoch, mean_loss)`` may return True to stop."""
     hook = None if on_epoch is None else (lambda epoch, means: on_epoch(epoch, means[0]))
     return fit_many([signal], spec, [param], cfg, hook)[0]
 
 
 def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequence[Parameterization],
-             cfg: FitConfig | Sequence[FitConfig],
-             on_epoch: Callable[[int, list[float]], None] | None = None) -> list[FitResult]:
+             cfg: FitConfig | Sequence[FitConfig], on_epoch: EpochHook | None = None) -> list[FitResult]:
     """Fit ``params[k]`` to ``signals[k]`` (or one shared signal) together; one ``FitResult`` per model."""
     k = len(params)
     signals = [signals] * k if isinstance(signals, Signal) else list(signals)
@@ -156,8 +165,7 @@ def _loss_fn(models: list[_Model]) -> Callable[[torch.Tensor, torch.Tensor], tor
     return lambda pred, targets: torch.stack([m.loss(pred[j], targets[j]) for j, m in enumerate(models)])
 
 
-def _train(spec: NetworkSpec, models: list[_Model], on_epoch: Callable[[int, list[float]], None] | None
-           ) -> list[FitResult]:
+def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) -> list[FitResult]:
     c0 = models[0].cfg
     device = torch.device(c0.device)
     eng = engines.resolve_engine(c0.engine, c0.epochs * models[0].signal.num_samples() * len(models))
@@ -167,17 +175,21 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: Callable[[int, lis
         groups.append({"params": [t for t in m.param.parameters() if t.requires_grad], "lr": m.cfg.lr,
                        "betas": m.cfg.betas})
     opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt.torch_opt, [lr_schedule(m.cfg) for m in models])
+    guard = Guard(opt.torch_opt, [m.cfg.loss for m in models])
     predict = _predictor(spec, models, eng.forward(spec, device, c0.precision))
     loss_fn = _loss_fn(models)
     gens = [torch.Generator().manual_seed(c0.seed) for _ in models]
-    start = time.perf_counter()
-    out_of_time = lambda: c0.time_budget is not None and time.perf_counter() - start >= c0.time_budget  # noqa: E731
+    steps = max(1, math.ceil(models[0].signal.num_samples() / c0.batch_size))
+    start, paused = time.perf_counter(), [0.0]  # paused: seconds spent in on_epoch (checks are not fitting)
+    clock = lambda: time.perf_counter() - start - paused[0]  # noqa: E731
+    out_of_time = lambda: c0.time_budget is not None and clock() >= c0.time_budget  # noqa: E731
     bar = tqdm(range(c0.epochs), desc="fitting", unit="epoch", disable=not c0.progress, leave=False)
+    means = [math.nan] * len(models)
     for epoch in bar:
-        qat = [m.qat_active(epoch, time.perf_counter() - start) for m in models]
+        qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
         for inputs, targets in _batches(models, gens, device):
+            _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0))
             losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)
             opt.torch_opt.zero_grad(set_to_none=True)
             losses.sum().backward()
@@ -185,27 +197,39 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: Callable[[int, lis
             totals, n = totals + losses.detach(), n + 1
             if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
                 break
-        sched.step()
-        means = _epoch_means(totals, n, epoch)
-        elapsed = time.perf_counter() - start
+        means = (totals.cpu() / max(n, 1)).tolist()
+        _record(models, guard.after_epoch(epoch + 1, means))
         for m, mean in zip(models, means):
-            m.result.history.append((epoch + 1, mean, elapsed))
+            m.result.history.append((epoch + 1, mean, clock()))
             m.result.epochs = epoch + 1
         bar.set_postfix(loss=f"{means[0]:.4g}" if len(means) == 1 else f"{min(means):.4g}..{max(means):.4g}")
-        if on_epoch is not None:
-            on_epoch(epoch + 1, means)
-        if out_of_time():
+        if _call(on_epoch, epoch + 1, means, paused) or out_of_time() or \
+                all(guard.lr_scale(k) == 0 for k in range(len(models))):
             break
     bar.close()
+    _record(models, guard.finish(means))
     for m in models:
-        m.result.seconds = time.perf_counter() - start
+        m.result.seconds = clock()
     return [m.result for m in models]
 
 
-def _epoch_means(totals: torch.Tensor, n: int, epoch: int) -> list[float]:
-    means = (totals.cpu() / max(n, 1)).tolist()
-    bad = [j for j, v in enumerate(means) if not math.isfinite(v)]
-    if bad:
-        which = "" if len(means) == 1 else f" of model(s) {bad}"
-        raise InrzipError(f"training{which} diverged at epoch {epoch + 1} (loss {means[bad[0]]}); lower --lr")
-    return means
+def _call(hook: EpochHook | None, epoch: int, means: list[float], paused: list[float]) -> bool:
+    """Run the epoch hook with the fit's clock stopped; True ends the fit."""
+    if hook is None:
+        return False
+    t0 = time.perf_counter()
+    stop = bool(hook(epoch, means))
+    paused[0] += time.perf_counter() - t0
+    return stop
+
+
+def _set_rates(opt: torch.optim.Optimizer, models: list[_Model], guard: Guard, p: float) -> None:
+    """Each model's rate at progress ``p`` of the planned run, times its guard's scale after rollbacks."""
+    for k, (group, m) in enumerate(zip(opt.param_groups, models)):
+        group["lr"] = m.cfg.lr * lr_factor(m.cfg, p) * guard.lr_scale(k)
+
+
+def _record(models: list[_Model], events: list[tuple[int, str]]) -> None:
+    for k, text in events:
+        models[k].result.events.append(text)
+        log.warning("inrzip: %s%s", "" if len(models) == 1 else f"model {k}: ", text)

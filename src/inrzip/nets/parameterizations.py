@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,10 +27,10 @@ from . import rng
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
-           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot"]
+           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot", "doh_weights"]
 
 _MAX_LATENT = 1 << 24
-_B_CHUNK = 1 << 21  # entries of B generated at once when materialising on decode (16 MB of float64 per buffer)
+_B_CHUNK = 1 << 16  # entries of B generated at once when decoding: 512 KB of float64, within a core's cache
 
 
 class Parameterization(nn.Module, ABC):
@@ -96,7 +97,11 @@ class MLP(Parameterization):
     """Weights trained directly, SIREN reference init (biases: PyTorch's U(+-1/sqrt(fan_in)))."""
 
     name = "mlp"
-    base_lr: ClassVar[float] = 2e-4  # the sweep in docs/fitting.md (256x256 crops, batch 8192, 300 epochs)
+    # Peak rate and decay over the planned run: 1e-3 falling to 0.05 of itself at the end of the run (by epochs
+    # or by the time budget) beat 2e-4 / 0.74 on every crop and budget measured (docs/fitting.md, "Time to
+    # quality"); a high rate without that decay is worse than the old default.
+    base_lr: ClassVar[float] = 1e-3
+    final_lr_fraction = 0.05
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, **_: Any) -> None:
         super().__init__(spec)
@@ -155,18 +160,42 @@ def b_rows(seed: int, layer: int, rows: slice, latent: int, bound: float) -> tor
     return rng.symmetric_uniform_torch(seed, layer, (count, latent), bound, start=rows.start * latent)
 
 
-def tree_dot(rows: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """``rows @ z`` in float64 summed in one fixed pairwise order (zero-padded to a power of two, then halves
-    added elementwise), not a BLAS kernel's: every library, CPU and GPU gives the same bits."""
+def tree_dot(rows: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``rows @ z`` (float64) summed in one fixed order, not a BLAS kernel's, so every library and device gives
+    the same bits: the products, zero-padded to a power of two, are summed by adding halves elementwise. (The
+    first halving skips adding the padding's zeros, except where that turns -0.0 into +0.0, as it would.)"""
     p = rows * z
     n = p.shape[-1]
-    size = 1 << max(0, (n - 1).bit_length())
-    if size != n:
-        p = torch.nn.functional.pad(p, (0, size - n))
-    while p.shape[-1] > 1:
-        half = p.shape[-1] // 2
-        p = p[..., :half] + p[..., half:]
-    return p[..., 0]
+    if n == 1:
+        return p[..., 0] + 0.0
+    half = 1 << ((n - 1).bit_length() - 1)  # the first halving of the padded length 2 * half >= n
+    out = np.empty(p.shape[:-1] + (half,), dtype=np.float64)
+    np.add(p[..., :n - half], p[..., half:n], out=out[..., :n - half])
+    np.add(p[..., n - half:half], 0.0, out=out[..., n - half:])
+    while out.shape[-1] > 1:
+        h = out.shape[-1] // 2
+        out = out[..., :h] + out[..., h:]
+    return out[..., 0]
+
+
+def doh_weights(seed: int, layer: int, count: int, latent: int, bound: float, z: np.ndarray,
+                workers: int = 1) -> np.ndarray:
+    """W_layer = B_layer z (float32, ``count`` weights) with B generated in cache-sized row blocks, never whole;
+    ``workers`` threads share the blocks (NumPy releases the GIL)."""
+    rows = max(1, _B_CHUNK // latent)
+
+    def block(r: int) -> np.ndarray:
+        n_rows = min(count, r + rows) - r
+        b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
+        return tree_dot(b, z)
+
+    starts = range(0, count, rows)
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            parts = list(pool.map(block, starts))
+    else:
+        parts = [block(r) for r in starts]
+    return np.concatenate(parts).astype(np.float32)
 
 
 @PARAMETERIZATIONS.register()
@@ -239,18 +268,13 @@ class DOH(Parameterization):
 
     @classmethod
     def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
-        """W_l = B_l z in float64 (``tree_dot``), B generated in chunks: identical on every machine, bounded memory."""
-        z = torch.from_numpy(tensors["z"].astype(np.float64))
+        """W_l = B_l z in float64 (``doh_weights``): identical on every machine, bounded memory."""
+        z = tensors["z"].astype(np.float64)
         n, seed = z.shape[0], header["seed"]
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
-        layers = []
-        rows_per_chunk = max(1, _B_CHUNK // n)
-        for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
-            parts = [tree_dot(b_rows(seed, k, slice(r, min(o * i, r + rows_per_chunk)), n, a), z)
-                     for r in range(0, o * i, rows_per_chunk)]
-            w = torch.cat(parts).to(torch.float32).reshape(o, i)
-            layers.append((w, torch.from_numpy(tensors[f"b{k}"])))
-        return layers
+        workers = torch.get_num_threads()
+        return [(torch.from_numpy(doh_weights(seed, k, o * i, n, a, z, workers).reshape(o, i)),
+                 torch.from_numpy(tensors[f"b{k}"])) for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds))]
 
 
 def make_parameterization(name: str, spec: NetworkSpec, **kwargs: Any) -> Parameterization:

@@ -41,6 +41,7 @@ class Signal(ABC):
     fit_defaults: ClassVar[dict[str, Any]] = {}  # FitConfig fields, e.g. batch size, epochs, time budget
     default_lrs: ClassVar[dict[str, float]] = {}  # by parameterization: "mlp": lr; "doh": lr x latent size
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
+    quality_metric: ClassVar[str] = "psnr"  # the key of ``evaluate`` that says how good a decode is
 
     out_features: int  # network outputs per coordinate
 

@@ -94,6 +94,7 @@ class OccupancySignal(Signal):
     fit_defaults: ClassVar[dict[str, Any]] = {"batch_size": 20000, "epochs": 250, "gamma": 0.999, "time_budget": 600.0}
     default_lrs: ClassVar[dict[str, float]] = {"mlp": 1e-4, "doh": 3e-6 * 4240}
     default_doh_init: ClassVar[str] = "siren"
+    quality_metric: ClassVar[str] = "iou"
 
     def __init__(self, grid: np.ndarray, norm: meshio.Normalisation, margin: float = meshio.DEFAULT_MARGIN) -> None:
         if grid.ndim != 3 or len(set(grid.shape)) != 1:

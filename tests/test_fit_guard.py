@@ -1,0 +1,89 @@
+"""A fit never ends worse than it was: the best state is kept, a divergence is rolled back and reported."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import inrzip
+from inrzip.config import FitConfig
+from inrzip.fit import fit, fit_many
+from inrzip.fit.guard import DIVERGED, Guard
+from inrzip.nets.networks import NetworkSpec
+from inrzip.nets.parameterizations import MLP
+from inrzip.signals.image import ImageSignal
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_guard_keeps_the_best_and_rolls_back_with_a_lower_rate():
+    w = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([{"params": [w], "lr": 0.1}])
+    guard = Guard(opt, ["log10mse"])
+    with torch.no_grad():
+        w.fill_(1.0)
+    assert guard.after_epoch(1, [-2.0]) == []  # best so far: kept
+    with torch.no_grad():
+        w.fill_(5.0)
+    assert guard.after_epoch(2, [-1.9]) == []  # a little worse: not a divergence
+    events = guard.after_epoch(3, [-2.0 + DIVERGED + 0.1])
+    assert len(events) == 1 and "rolled back to epoch 1" in events[0][1]
+    assert torch.equal(w.detach(), torch.ones(3)) and guard.lr_scale(0) == 0.5
+    assert guard.after_epoch(4, [math.nan])[0][1].count("rolled back") == 1  # NaN counts as a divergence
+    with torch.no_grad():
+        w.fill_(7.0)
+    assert "restored the best state" in guard.finish([-1.5])[0][1] and torch.equal(w.detach(), torch.ones(3))
+
+
+def _psnr(loss: float) -> float:
+    return -10.0 * loss  # log10mse on [0, 1] pixels
+
+
+def test_an_absurd_learning_rate_is_rolled_back_and_reported(capsys):
+    image = inrzip.api.load(DATA / "kodim23_64.png")
+    enc = inrzip.encode(image, parameterization="mlp", arch="16x2", bits=16, epochs=40, batch_size=512, lr=0.5,
+                        progress=False)
+    events = enc.report["fit_events"]
+    assert events and any("diverged" in e for e in events), events
+    # the file is no worse than the best state the fit saw
+    losses = [h[1] for h in inrzip.api.train(image, inrzip.CompressConfig(
+        parameterization="mlp", arch="16x2", fit=FitConfig(epochs=40, batch_size=512, lr=0.5, progress=False)))
+              .result.history]
+    best = max(_psnr(v) for v in losses if math.isfinite(v))
+    assert enc.report["float_psnr"] >= best - 1.0 and enc.report["psnr"] >= best - 1.0
+    assert math.isfinite(enc.report["psnr"])
+
+
+def test_only_the_diverging_model_of_a_pass_is_rolled_back():
+    image = ImageSignal.load(DATA / "kodim23_64.png")
+    spec = NetworkSpec(2, 3, 16, 2)
+    cfgs = [FitConfig(epochs=30, batch_size=512, lr=lr, progress=False) for lr in (1e-3, 0.5)]
+    good, bad = fit_many(image, spec, [MLP(spec, seed=1), MLP(spec, seed=1)], cfgs)
+    assert bad.events and not any("diverged" in e for e in good.events)
+    alone = fit(image, spec, MLP(spec, seed=1), cfgs[0])
+    np.testing.assert_allclose([h[1] for h in good.history], [h[1] for h in alone.history], rtol=1e-4)
+
+
+def test_target_psnr_stops_early_and_the_file_reaches_it(tmp_path, capsys):
+    from inrzip.cli import main
+
+    # an easy image: a smooth colour ramp
+    y, x = np.mgrid[0:48, 0:64] / 64.0
+    ramp = np.stack([x, y, 0.5 * (x + y)], axis=-1)
+    src = tmp_path / "ramp.png"
+    from PIL import Image
+
+    Image.fromarray((ramp * 255).astype(np.uint8)).save(src)
+    out = tmp_path / "ramp.inr"
+    assert main(["compress", str(src), "-o", str(out), "--mlp", "--arch", "16x2", "--bits", "12", "--epochs", "3000",
+                 "--batch-size", "1024", "--target-psnr", "36", "--quiet", "--json"]) == 0
+    report = __import__("json").loads(capsys.readouterr().out)
+    assert report["epochs"] < 3000  # stopped early
+    assert report["psnr"] >= 36.0  # the written file reaches the target
+    assert any("target 36.00 dB reached" in e for e in report["fit_events"]), report["fit_events"]
+    decoded = inrzip.decompress(out.read_bytes())
+    truth = np.asarray(Image.open(src)).astype(np.float64) / 255
+    assert inrzip.metrics.psnr(decoded / 255.0, truth) >= 36.0
