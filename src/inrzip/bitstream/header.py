@@ -6,6 +6,7 @@ and the parameterization its own (``Parameterization.header``: D'OH's seed, late
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..errors import FormatError
@@ -36,8 +37,13 @@ def header_spec(header: dict[str, Any]) -> NetworkSpec:
     if not (1 <= ints["in"] <= 1024 and 1 <= ints["out"] <= 64 and 1 <= ints["width"] <= 4096
             and 0 <= ints["hidden"] <= 64 and 0 <= ints["pe"] <= 32 and 1 <= ints["bits"] <= 16):
         raise FormatError("header network shape is out of range")
-    if header["act"] not in ACTIVATIONS or not isinstance(header["omega"], float):
-        raise FormatError(f"unknown activation {header['act']!r}")
+    if not isinstance(header["act"], str) or header["act"] not in ACTIVATIONS:
+        raise FormatError(f"unknown activation {header['act']!r}; upgrade inrzip")
+    omega = header["omega"]
+    if not (isinstance(omega, float) and math.isfinite(omega) and omega > 0):
+        raise FormatError(f"header has an invalid sine frequency omega {omega!r} (a positive finite number)")
+    if not isinstance(header["quant"], str) or not isinstance(header["param"], str) or not isinstance(header["kind"], str):
+        raise FormatError("header has a non-text kind, parameterization or quantizer")
     if header["quant"] not in QUANTIZERS:
         raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
     return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"])

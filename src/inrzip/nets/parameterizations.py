@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import FormatError, InrzipError
+from ..limits import WORK_FLOATS
 from ..registry import Registry
 from . import rng
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
@@ -29,7 +30,7 @@ __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "pa
            "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS"]
 
 _MAX_LATENT = 1 << 24
-_B_CHUNK = 1 << 22  # entries of B generated at once when materialising on decode (32 MB of float64)
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 class Parameterization(nn.Module, ABC):
@@ -229,13 +230,18 @@ class DOH(Parameterization):
         z = tensors["z"].astype(np.float64)
         n, seed = z.shape[0], header["seed"]
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
+        if not all(math.isfinite(a) for a in bounds):  # a hostile omega (e.g. 5e-324) makes B infinite
+            raise FormatError("D'OH generator bounds overflow (the header's omega is absurd); the file is corrupt")
         layers = []
-        rows_per_chunk = max(1, _B_CHUNK // n)
+        rows_per_chunk = max(1, WORK_FLOATS // n)  # entries of B at once (32 MB of float64)
         for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
             flat = np.empty(o * i, dtype=np.float64)
             for r in range(0, o * i, rows_per_chunk):
                 rows = slice(r, min(o * i, r + rows_per_chunk))
-                flat[rows] = _b_rows(seed, k, rows, n, a) @ z
+                with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+                    flat[rows] = _b_rows(seed, k, rows, n, a) @ z
+            if not np.abs(flat).max(initial=0.0) <= _F32_MAX:  # also catches NaN
+                raise FormatError(f"D'OH layer {k}: B z overflows float32 (a hostile latent); the file is corrupt")
             layers.append((torch.from_numpy(flat.astype(np.float32).reshape(o, i)), torch.from_numpy(tensors[f"b{k}"])))
         return layers
 
