@@ -462,6 +462,25 @@ def _stop(w: _Worker) -> None:
                 pass
 
 
+# Where a refusal comes from, by the words of its message (first match wins): evidence that mutations reach
+# every layer of the decoder, not only the checksum.
+STAGES = (
+    ("container", ("checksum", "magic", "format version", "truncated", "a count in the file", "corrupt varint",
+                   "header value type", "corrupt header key", "corrupt string", "trailing bytes", "payload length")),
+    ("limits", ("--max-",)),
+    ("entropy decoder", ("entropy",)),
+    ("quantizer side info", ("quantizer values", "side info", "codebook", "codes exceed", "quantizer range",
+                             "range values", "no quantizer values")),
+    ("decoded values and network outputs", ("non-finite", "not finite", "overflow", "degenerate")),
+    ("writer", ("cannot write", "nothing to mesh", "16-bit colour")),
+)
+
+
+def stage(reason: str) -> str:
+    """The decoder stage a refusal message comes from (``header`` when none of ``STAGES`` matches)."""
+    return next((name for name, words in STAGES if any(w in reason for w in words)), "header")
+
+
 @dataclass
 class Summary:
     """Counts and figures of a run (what docs/benchmarks.md reports)."""
@@ -470,6 +489,7 @@ class Summary:
     outcomes: collections.Counter = field(default_factory=collections.Counter)
     by_kind: dict[str, collections.Counter] = field(default_factory=lambda: collections.defaultdict(collections.Counter))
     refusals: collections.Counter = field(default_factory=collections.Counter)
+    stages: collections.Counter = field(default_factory=collections.Counter)
     findings: list[dict[str, Any]] = field(default_factory=list)
     slowest: float = 0.0
     max_peak_growth: int = 0
@@ -482,6 +502,7 @@ class Summary:
         self.by_kind[r.get("kind", "?")][r["outcome"]] += 1
         if r["outcome"] == "refused":
             self.refusals[re.sub(r"-?\d[\d.e+-]*", "N", r["detail"])[:90]] += 1
+            self.stages[stage(r["detail"])] += 1
         elif r["outcome"] != "ok":
             self.findings.append(r)
         self.slowest = max(self.slowest, r.get("seconds", 0.0))
@@ -492,7 +513,8 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {"cases": self.cases, "outcomes": dict(self.outcomes),
                 "by_kind": {k: dict(v) for k, v in sorted(self.by_kind.items())},
-                "refusal_reasons": dict(self.refusals.most_common(40)), "distinct_refusals": len(self.refusals),
+                "refusals_by_stage": dict(self.stages.most_common()),
+                "refusal_reasons": dict(self.refusals.most_common()), "distinct_refusals": len(self.refusals),
                 "findings": self.findings[:200], "slowest_case_seconds": round(self.slowest, 3),
                 "max_peak_growth_bytes": self.max_peak_growth, "max_peak_fraction_of_bound": self.max_peak_fraction,
                 "seconds": round(self.seconds, 1)}
@@ -592,7 +614,8 @@ def main() -> int:
     if a.out:
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(text + "\n")
-    print(json.dumps({k: result[k] for k in ("cases", "outcomes", "slowest_case_seconds", "max_peak_growth_bytes",
+    print(json.dumps({k: result[k] for k in ("cases", "outcomes", "by_kind", "refusals_by_stage", "distinct_refusals",
+                                             "slowest_case_seconds", "max_peak_growth_bytes",
                                              "max_peak_fraction_of_bound", "seconds")}, indent=1))
     bad = sum(v for k, v in s.outcomes.items() if k not in ("ok", "refused"))
     return 1 if bad else 0
