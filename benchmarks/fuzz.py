@@ -471,7 +471,8 @@ STAGES = (
     ("entropy decoder", ("entropy",)),
     ("quantizer side info", ("quantizer values", "side info", "codebook", "codes exceed", "quantizer range",
                              "range values", "no quantizer values")),
-    ("decoded values and network outputs", ("non-finite", "not finite", "overflow", "degenerate")),
+    ("decoded values and network outputs", ("decoded values", "non-finite outputs", "non-finite colours",
+                                            "overflows", "generator bounds overflow")),
     ("writer", ("cannot write", "nothing to mesh", "16-bit colour")),
 )
 

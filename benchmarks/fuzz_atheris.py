@@ -33,6 +33,7 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--timeout", type=int, default=20, help="seconds before an input counts as a hang")
     ap.add_argument("--out", help="write the outcome counts here as JSON")
+    ap.add_argument("--artifacts", default="fuzz-findings", help="folder for libFuzzer's crash and timeout files")
     a = ap.parse_args()
     import torch
 
@@ -65,7 +66,9 @@ def main() -> int:
             raise RuntimeError(f"{outcome}: {detail}")
 
     argv = [sys.argv[0], str(corpus), f"-runs={a.runs}", f"-seed={a.seed}", f"-timeout={a.timeout}",
-            "-rss_limit_mb=4096", f"-max_len={2 * fuzz.MAX_SEED_BYTES}", "-print_final_stats=1"]
+            "-rss_limit_mb=4096", f"-max_len={2 * fuzz.MAX_SEED_BYTES}", "-print_final_stats=1",
+            f"-artifact_prefix={Path(a.artifacts).resolve()}/"]
+    Path(a.artifacts).mkdir(parents=True, exist_ok=True)
     atheris.Setup(argv, target, custom_mutator=mutator)
     atheris.Fuzz()
     return 0

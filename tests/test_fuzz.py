@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
+import subprocess
 import sys
 from pathlib import Path
 
@@ -88,3 +90,17 @@ def test_fuzz_regression_files_decode_or_fail_with_one_line(path, tmp_path):
 
 def test_the_regression_folder_is_not_empty():
     assert REGRESSIONS, "tests/data/fuzz/regressions holds the files fuzz runs found"
+
+
+def test_an_outside_fuzzer_keeping_the_crc_valid_finds_only_decodes_and_one_line_errors(tmp_path):
+    """libFuzzer's own mutator (atheris, coverage-guided) on the same seeds and target: any outcome but a
+    decoded file or one ``inrzip: error:`` line fails the run (docs/benchmarks.md has a longer one)."""
+    pytest.importorskip("atheris")
+    out = tmp_path / "atheris.json"
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fuzz_atheris.py"), "--runs", "500", "--seed", "3",
+                          "--out", str(out), "--artifacts", str(tmp_path / "findings")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Done 500 runs" in run.stderr
+    counts = json.loads(out.read_text())["outcomes"]
+    assert set(counts) <= {"ok", "refused"} and sum(counts.values()) >= 500

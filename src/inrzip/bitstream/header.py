@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, shown
 from ..nets.networks import ACTIVATIONS, NetworkSpec
 from ..nets.parameterizations import Parameterization
 from ..quant import QUANTIZERS
@@ -38,12 +38,12 @@ def header_spec(header: dict[str, Any]) -> NetworkSpec:
             and 0 <= ints["hidden"] <= 64 and 0 <= ints["pe"] <= 32 and 1 <= ints["bits"] <= 16):
         raise FormatError("header network shape is out of range")
     if not isinstance(header["act"], str) or header["act"] not in ACTIVATIONS:
-        raise FormatError(f"unknown activation {header['act']!r}; upgrade inrzip")
+        raise FormatError(f"unknown activation {shown(header['act'])}; upgrade inrzip")
     omega = header["omega"]
     if not (isinstance(omega, float) and math.isfinite(omega) and omega > 0):
-        raise FormatError(f"header has an invalid sine frequency omega {omega!r} (a positive finite number)")
+        raise FormatError(f"header has an invalid sine frequency omega {shown(omega)} (a positive finite number)")
     if not isinstance(header["quant"], str) or not isinstance(header["param"], str) or not isinstance(header["kind"], str):
         raise FormatError("header has a non-text kind, parameterization or quantizer")
     if header["quant"] not in QUANTIZERS:
-        raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
+        raise FormatError(f"unknown quantizer {shown(header['quant'])}; upgrade inrzip")
     return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"])

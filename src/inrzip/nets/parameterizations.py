@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import FormatError, InrzipError
+from ..errors import FormatError, InrzipError, shown
 from ..limits import WORK_FLOATS
 from ..registry import Registry
 from . import rng
@@ -219,7 +219,7 @@ class DOH(Parameterization):
         if not isinstance(n, int) or not 1 <= n <= _MAX_LATENT or not isinstance(header.get("seed"), int):
             raise FormatError("D'OH file lacks a valid latent size or seed")
         if header.get("doh_init", "doh") not in DOH_INITS:
-            raise FormatError(f"unknown D'OH init {header.get('doh_init')!r}")
+            raise FormatError(f"unknown D'OH init {shown(header.get('doh_init'))}")
         out: dict[str, tuple[int, ...]] = {"z": (n,)}
         out.update({f"b{k}": (o,) for k, (o, _) in enumerate(layer_shapes(spec))})
         return out

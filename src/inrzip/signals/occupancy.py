@@ -16,7 +16,7 @@ from typing import Any, Callable, ClassVar, Iterator
 import numpy as np
 import torch
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
 from . import meshio
@@ -163,7 +163,7 @@ class OccupancySignal(Signal):
         n, center, scale, margin = (meta.get(k) for k in ("resolution", "center", "scale", "margin"))
         cap = limits.max_resolution
         if isinstance(n, bool) or not isinstance(n, int) or not MIN_RESOLUTION <= n <= cap:
-            raise FormatError(f"occupancy header has resolution {n!r}; this decoder accepts {MIN_RESOLUTION}..{cap} "
+            raise FormatError(f"occupancy header has resolution {shown(n)}; this decoder accepts {MIN_RESOLUTION}..{cap} "
                               f"({limits.hint('max_resolution')} if you trust this file)")
         if not (isinstance(center, (list, tuple)) and len(center) == 3
                 and all(isinstance(c, float) and abs(c) <= _MAX_COORD for c in center)):

@@ -21,7 +21,7 @@ from typing import Any, ClassVar, Iterator
 import numpy as np
 import torch
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
 from .base import SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
@@ -223,8 +223,8 @@ class RadianceSignal(Signal):
         Rays are made view by view as batches need them, so memory is the views plus one batch."""
         if isinstance(orbit, bool) or not isinstance(orbit, int) or not 0 <= orbit <= limits.max_orbit:
             raise InputError(f"orbit must be 0..{limits.max_orbit} frames (lower --orbit or {limits.hint('max_orbit')})")
-        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale <= 64:
-            raise InputError("scale must be in (0, 64]")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+            raise InputError(f"scale {shown(scale)} is invalid; give a positive --scale")
         if orbit:
             poses = _checked_poses(R.ORBITS[meta["orbit_kind"]], meta["orbit"], int(orbit))
         elif split == "test":
