@@ -105,7 +105,7 @@ def output_format(cls: type[Signal], output: str, given: str | None) -> str:
         fmt = Path(output).suffix.lower().lstrip(".") or ("folder" if "folder" in cls.formats else "")
     if fmt not in cls.formats:
         shown = f"as {fmt!r}" if fmt else "without a suffix"
-        raise InrzipError(f"cannot write a {cls.kind} signal {shown}; give an output suffix or --format, one of "
+        raise InrzipError(f"cannot write the decoded {cls.kind} {shown}; give an output suffix or --format, one of "
                           f"{', '.join(cls.formats)}")
     return fmt
 
