@@ -14,7 +14,7 @@ STAMP  := $(VENV)/.installed
 # except under CI=true, where it fails.
 CHROMIUM_PKG := chromium
 
-.PHONY: install demo test test-all bench clean lint browser
+.PHONY: install demo test test-all bench fuzz clean lint browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ lint: $(STAMP)
 # The quick benchmark set (minutes on 2 cores); each script's docstring has its full-size command.
 bench: $(STAMP)
 	$(PY) benchmarks/fit_throughput.py --archs 28x9 --epochs 1 --repeats 1 --threads 1 --k 2
+
+# The decoder against 100,000 hostile files (about an hour on 2 cores; docs/benchmarks.md). `make test` runs 3,000.
+fuzz: $(STAMP)
+	$(PY) benchmarks/fuzz.py --cases 100000 --seed 0 --workers 2 --timeout 20 --out results/fuzz.json
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .pytest_cache out

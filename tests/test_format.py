@@ -114,3 +114,79 @@ def test_rejects_lying_lengths():
 def test_bzip2_pickle_reference_size_is_measured():
     arrays = {"a": (np.arange(1000) % 7).astype(np.uint16)}
     assert 0 < bzip2_pickle_size(arrays) < 2000
+
+
+# ---- hostile files with a valid checksum: finite-looking side info, absurd sizes ------------------
+
+GOLDEN = __import__("pathlib").Path(__file__).resolve().parent / "golden" / "v1"
+
+
+def _edited(name: str, header: dict | None = None, qparams: dict[int, list[float]] | None = None) -> bytes:
+    """A golden file with header fields or tensors' quantizer side info replaced, re-sealed (valid CRC)."""
+    from inrzip.bitstream.container import TensorRecord
+
+    h, records = read_inr((GOLDEN / name).read_bytes())
+    for i, q in (qparams or {}).items():
+        records[i] = TensorRecord(np.asarray(q, np.float32), records[i].coded)
+    return write_inr({**h, **(header or {})}, records)
+
+
+def _decode_fails(data: bytes, match: str, **options) -> None:
+    """A FormatError, with no NumPy warning on the way (warnings are errors here)."""
+    import warnings
+
+    import inrzip
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(FormatError, match=match):
+            inrzip.decode(data, progress=False, **options)
+
+
+@pytest.mark.parametrize("bad", [[np.nan, 1.0], [0.0, np.inf], [-np.inf, 0.0]])
+def test_non_finite_side_info_is_a_format_error(bad):
+    _decode_fails(_edited("image_mlp_minmax8.inr", qparams={0: bad}), "NaN or infinity")
+
+
+def test_huge_finite_side_info_that_overflows_the_network_is_refused():
+    """The issue's probe: finite but huge decoded weights make NaN pixels; they must not reach a writer."""
+    _decode_fails(_edited("image_mlp_minmax8.inr", qparams={0: [-1e38, 1e38]}), "non-finite outputs")
+    codebook = np.linspace(-1e38, 1e38, 16).tolist()  # sorted, finite: a valid-looking 4-bit codebook
+    _decode_fails(_edited("image_mlp_kmeans4.inr", qparams={0: codebook}), "non-finite outputs")
+    _decode_fails(_edited("occupancy_mlp_kmeans5.inr", qparams={0: np.linspace(-1e38, 1e38, 32).tolist()}),
+                  "non-finite outputs")
+    _decode_fails(_edited("radiance_mlp_minmax8.inr", qparams={0: [-1e38, 1e38]}), "non-finite")
+
+
+def test_doh_latent_that_overflows_b_z_is_refused():
+    _decode_fails(_edited("image_doh_doh_minmax5.inr", qparams={0: [-1e38, 1e38]}), "overflows float32")
+    _decode_fails(_edited("image_doh_doh_minmax5.inr", header={"omega": 5e-324}), "omega")
+
+
+def test_a_tiny_file_claiming_a_huge_network_is_refused_before_allocating():
+    """4096x64 with a 1-entry D'OH latent: 1e9 weights (4 GB) from a few hundred bytes."""
+    data = _edited("image_doh_doh_minmax5.inr", header={"width": 4096, "hidden": 64, "latent": 1})
+    _decode_fails(data, "--max-weights")
+    _decode_fails(_edited("image_mlp_minmax8.inr", header={"h": 8000, "w": 8000, "width": 1000}), "--max-macs")
+    _decode_fails(_edited("image_mlp_minmax8.inr", header={"in": 3}), "inputs")
+    _decode_fails(_edited("image_mlp_minmax8.inr", header={"c": 4}), "outputs")
+    _decode_fails(_edited("image_mlp_minmax8.inr", header={"omega": 0.0}), "omega")
+
+
+def test_radiance_degenerate_cameras_are_refused():
+    h = read_inr((GOLDEN / "radiance_mlp_minmax8.inr").read_bytes())[0]
+    assert h["pose_kind"] == "lookat"
+    _decode_fails(_edited("radiance_mlp_minmax8.inr", header={"test_poses": [0.0] * len(h["test_poses"])}),
+                  "degenerate cameras")
+    _decode_fails(_edited("radiance_mlp_minmax8.inr", header={"samples": 1024, "fine": 1024, "h": 8000, "w": 8000}),
+                  "--max-pixels")
+
+
+def test_rendering_batches_shrink_for_wide_networks():
+    from inrzip.limits import WORK_FLOATS
+    from inrzip.signals.base import batch_rows
+
+    meta = {"in": 2, "out": 3, "width": 12, "hidden": 2, "pe": 0}
+    assert batch_rows(meta, 1 << 16) == 1 << 16  # the historical batch: files decode as they always did
+    assert batch_rows({**meta, "width": 4096}, 1 << 16) * 4096 <= WORK_FLOATS
+    assert batch_rows({**meta, "in": 90, "width": 64}, 4096, per_row=2048) >= 1

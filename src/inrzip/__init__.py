@@ -22,8 +22,9 @@ from .api import (
                   write,
 )
 from .errors import FormatError, InputError, InrzipError
+from .limits import Limits
 from .version import __version__
 
 __all__ = ["CompressConfig", "Encoded", "FitConfig", "Fitted", "compress", "decode", "decompress", "encode",
-           "encode_bits", "info", "prepare", "resolve", "train", "write", "InrzipError", "FormatError", "InputError",
+           "encode_bits", "info", "prepare", "resolve", "train", "write", "Limits", "InrzipError", "FormatError", "InputError",
            "__version__"]

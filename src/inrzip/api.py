@@ -30,12 +30,12 @@ from .errors import InrzipError
 from .fit import FitResult, fit_many, resolve_fit
 from .fit.runtime import resolve_device
 from .limits import DEFAULT_LIMITS, Limits
-from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch
+from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .quant import QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
 
-__all__ = ["CompressConfig", "FitConfig", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
+__all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
            "prepare", "train", "write", "compress", "decompress", "encode", "encode_bits", "encode_many", "decode",
            "decoded_layers", "info", "load", "field_of"]
 
@@ -96,6 +96,8 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
         fit = replace(fit, qat_quantizer=values["quantizer"], qat_bits=values["bits"])
     check_bits(values["bits"])
     get_quantizer(values["quantizer"])
+    if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):
+        raise InrzipError(f"--omega must be a positive number, got {values['omega']!r}")
     return replace(cfg, **values, parameterization=param_name, arch=cfg.arch or signal.default_arch,
                    activation=cfg.activation or signal.default_activation, pe=bool(pe and not signal.encodes_inputs),
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
@@ -116,9 +118,17 @@ def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameteri
     width, hidden = parse_arch(cfg.arch)
     spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, cfg.activation, float(cfg.omega),
                        *_pe(signal, cfg))
+    if weight_count(spec) > DEFAULT_LIMITS.max_weights:
+        raise InrzipError(f"--arch {cfg.arch} has {weight_count(spec)} weights, over the {DEFAULT_LIMITS.max_weights} "
+                          "a decoder accepts by default; choose a smaller --arch")
     seed = cfg.fit.seed if cfg.fit.seed is not None else 0
     param = make_parameterization(cfg.parameterization, spec, seed=seed, latent_dim=cfg.latent_dim,
                                   latent_ratio=cfg.latent_ratio, init=cfg.doh_init)
+    stored = sum(int(t.numel()) for t in param.stored().values())
+    work = param.generator_work(spec, param.header())
+    if stored > DEFAULT_LIMITS.max_params or work > DEFAULT_LIMITS.max_generator_work:
+        raise InrzipError(f"this network stores {stored} values and regenerates {work} generator entries, over what a "
+                          "decoder accepts by default; choose a smaller --arch or --latent")
     return spec, param
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InrzipError", "FormatError", "InputError"]
+__all__ = ["InrzipError", "FormatError", "InputError", "shown"]
 
 
 class InrzipError(Exception):
@@ -15,3 +15,10 @@ class FormatError(InrzipError):
 
 class InputError(InrzipError):
     """A source signal (image, mesh, scene) cannot be read or is out of bounds."""
+
+
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a hostile file's 4096-character string or 65536-entry
+    list must not turn a one-line error into a page."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."

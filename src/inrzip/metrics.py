@@ -22,8 +22,8 @@ def ssim(a: np.ndarray, b: np.ndarray, peak: float = 1.0) -> float:
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     if a.ndim == 3 and a.shape[2] == 1:
         a, b = a[..., 0], b[..., 0]
-    if min(a.shape[:2]) < 7:
-        return float("nan")  # SSIM needs a 7x7 window
+    if min(a.shape[:2]) < 11:
+        return float("nan")  # the Gaussian window (sigma 1.5, truncated at 3.5 sigma) is 11x11
     kw = {"channel_axis": 2} if a.ndim == 3 else {}
     return float(structural_similarity(a, b, data_range=peak, gaussian_weights=True, sigma=1.5,
                                        use_sample_covariance=False, **kw))

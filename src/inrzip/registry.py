@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar
 
-from .errors import InrzipError
+from .errors import InrzipError, shown
 
 __all__ = ["Registry"]
 
@@ -38,4 +38,4 @@ class Registry(dict[str, T], Generic[T]):
         try:
             return self[name]
         except (KeyError, TypeError):
-            raise self.error(f"unknown {self.what} {name!r}; choose from {sorted(self)}{hint}") from None
+            raise self.error(f"unknown {self.what} {shown(name)}; choose from {sorted(self)}{hint}") from None

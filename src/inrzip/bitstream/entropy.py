@@ -56,6 +56,8 @@ def _table(model: int, params: list[int], alphabet: int) -> np.ndarray:
     if model == 0:
         return np.ones(alphabet, dtype=np.int64)
     if model == 1:
+        if len(params) != 2:
+            raise FormatError("corrupt entropy-model parameters")
         c, r = params
         if not (0 <= c < alphabet and 0 <= r < _LAPLACE_ONE):
             raise FormatError("corrupt entropy-model parameters")

@@ -6,9 +6,10 @@ and the parameterization its own (``Parameterization.header``: D'OH's seed, late
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from ..errors import FormatError
+from ..errors import FormatError, shown
 from ..nets.networks import ACTIVATIONS, NetworkSpec
 from ..nets.parameterizations import Parameterization
 from ..quant import QUANTIZERS
@@ -37,10 +38,15 @@ def header_spec(header: dict[str, Any]) -> NetworkSpec:
     if not (1 <= ints["in"] <= 1024 and 1 <= ints["out"] <= 64 and 1 <= ints["width"] <= 4096
             and 0 <= ints["hidden"] <= 64 and 0 <= ints["pe"] <= 32 and 1 <= ints["bits"] <= 16):
         raise FormatError("header network shape is out of range")
-    if header["act"] not in ACTIVATIONS or not isinstance(header["omega"], float):
-        raise FormatError(f"unknown activation {header['act']!r}")
+    if not isinstance(header["act"], str) or header["act"] not in ACTIVATIONS:
+        raise FormatError(f"unknown activation {shown(header['act'])}; upgrade inrzip")
+    omega = header["omega"]
+    if not (isinstance(omega, float) and math.isfinite(omega) and omega > 0):
+        raise FormatError(f"header has an invalid sine frequency omega {shown(omega)} (a positive finite number)")
+    if not isinstance(header["quant"], str) or not isinstance(header["param"], str) or not isinstance(header["kind"], str):
+        raise FormatError("header has a non-text kind, parameterization or quantizer")
     if header["quant"] not in QUANTIZERS:
-        raise FormatError(f"unknown quantizer {header['quant']!r}; upgrade inrzip")
+        raise FormatError(f"unknown quantizer {shown(header['quant'])}; upgrade inrzip")
     return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"],
                        _pe_grid(header, ints["in"]))
 
@@ -56,5 +62,5 @@ def _pe_grid(header: dict[str, Any], axes: int) -> tuple[int, ...]:
     ok = isinstance(value, list) and len(value) == axes and all(
         isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= _MAX_GRID for v in value)
     if not ok:
-        raise FormatError(f"header pe_grid {value!r} must give 1..{_MAX_GRID} samples for each of the {axes} axes")
+        raise FormatError(f"header pe_grid {shown(value)} must give 1..{_MAX_GRID} samples for each of the {axes} axes")
     return tuple(value)

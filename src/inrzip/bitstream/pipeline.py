@@ -14,9 +14,9 @@ import numpy as np
 
 from ..errors import FormatError
 from ..limits import DEFAULT_LIMITS, Limits
-from ..nets.networks import Layers, NetworkSpec
+from ..nets.networks import Layers, NetworkSpec, weight_count
 from ..nets.parameterizations import materialize, parameterization_class
-from ..quant import QTensor, get_quantizer
+from ..quant import QTensor, Quantizer, get_quantizer
 from ..signals import signal_class
 from .container import TensorRecord, read_header, read_inr, write_inr
 from .entropy import bzip2_pickle_size, decode_codes, encode_codes
@@ -64,39 +64,63 @@ def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, 
     return data, deq, report
 
 
+def _check_size(data: bytes, limits: Limits) -> None:
+    if len(data) > limits.max_file_bytes:
+        raise FormatError(f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} for an .inr file "
+                          f"({limits.hint('max_file_bytes')} if you trust it)")
+
+
 def _validate(header: dict[str, Any], spec: NetworkSpec, limits: Limits) -> dict[str, tuple[int, ...]]:
+    """Shapes of the stored tensors, once the header is within every limit (nothing is allocated before)."""
     signal_class(str(header["kind"])).validate_meta(header, limits)
     pcls = parameterization_class(str(header["param"]))
     shapes = pcls.stored_shapes(spec, header)
     total = sum(int(np.prod(s)) for s in shapes.values())
     if total > limits.max_params:
-        raise FormatError(f"file claims {total} stored values, over the limit of {limits.max_params}")
+        raise FormatError(f"file claims {total} stored values, over the limit of {limits.max_params} "
+                          f"({limits.hint('max_params')} if you trust this file)")
+    if weight_count(spec) > limits.max_weights:
+        raise FormatError(f"file describes a network of {weight_count(spec)} weights, over the limit of "
+                          f"{limits.max_weights} ({limits.hint('max_weights')} if you trust this file)")
     if pcls.generator_work(spec, header) > limits.max_generator_work:
-        raise FormatError(f"file asks for a {pcls.name} generator larger than this decoder's limit")
+        raise FormatError(f"file asks for a {pcls.name} generator of {pcls.generator_work(spec, header)} entries, over "
+                          f"the limit of {limits.max_generator_work} ({limits.hint('max_generator_work')} if you trust it)")
     return shapes
 
 
+def _dequantize(name: str, q: Quantizer, rec: TensorRecord, bits: int, shape: tuple[int, ...]) -> np.ndarray:
+    """One tensor's values; non-finite side info or values are a corrupt (or hostile) file, refused here so
+    that no NaN reaches the network or a writer."""
+    count = int(np.prod(shape))
+    expected = q.num_params(bits, count)
+    if expected is not None and rec.qparams.size != expected:
+        raise FormatError(f"tensor {name}: {rec.qparams.size} quantizer values, expected {expected}")
+    if not np.isfinite(rec.qparams).all():
+        raise FormatError(f"tensor {name}: quantizer side info holds NaN or infinity; the file is corrupt")
+    codes = decode_codes(rec.coded, bits, count)
+    values = q.dequantize(QTensor(codes, rec.qparams, bits))
+    if not np.isfinite(values).all():
+        raise FormatError(f"tensor {name}: decoded values are not finite; the file is corrupt")
+    return values.reshape(shape)
+
+
 def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any], NetworkSpec, Layers]:
-    """Decode ``.inr`` bytes into (header, spec, float32 CPU layers)."""
+    """Decode ``.inr`` bytes into (header, spec, float32 CPU layers), every size checked against ``limits``
+    before it is allocated."""
+    _check_size(data, limits)
     header, records = read_inr(data)
     spec = header_spec(header)
     shapes = _validate(header, spec, limits)
     if len(records) != len(shapes):
         raise FormatError(f"file holds {len(records)} tensors, its header implies {len(shapes)}")
     q, bits = get_quantizer(header["quant"]), header["bits"]
-    tensors = {}
-    for (name, shape), rec in zip(shapes.items(), records):
-        count = int(np.prod(shape))
-        expected = q.num_params(bits, count)
-        if expected is not None and rec.qparams.size != expected:
-            raise FormatError(f"tensor {name}: {rec.qparams.size} quantizer values, expected {expected}")
-        codes = decode_codes(rec.coded, bits, count)
-        tensors[name] = q.dequantize(QTensor(codes, rec.qparams, bits)).reshape(shape)
+    tensors = {name: _dequantize(name, q, rec, bits, shape) for (name, shape), rec in zip(shapes.items(), records)}
     return header, spec, materialize(header["param"], spec, header, tensors)
 
 
 def peek(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Header only (for ``inrzip info``), validated like a full decode."""
+    _check_size(data, limits)
     header = read_header(data)
     _validate(header, header_spec(header), limits)
     return header

@@ -1,4 +1,5 @@
-"""``inrzip compress``, ``decompress`` and ``info``."""
+"""``inrzip compress``, ``decompress`` and ``info``: files or standard input/output (``-``), outputs never
+overwritten without ``--force``, every limit a ``--max-x`` flag (``cli/files.py``)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 
 from ..api import decode, encode, info, load
 from ..errors import InrzipError
-from ..limits import DEFAULT_LIMITS, Limits
-from ..signals import signal_class
+from ..signals import Signal, signal_class
+from .files import STDIO, add_limit_flags, check_output, limits_from_args, message_stream, read_input, write_output
 from .flags import add_config_flags, config_from_args
 
-__all__ = ["add_parsers", "SIGNAL_OPTIONS"]
+__all__ = ["add_parsers", "SIGNAL_OPTIONS", "SOURCE_LIMITS", "DECODE_LIMITS", "output_format"]
 
 # Loader options by signal kind; a kind ignores the others' (given only when set).
 SIGNAL_OPTIONS: dict[str, tuple[type, str]] = {
@@ -20,50 +21,54 @@ SIGNAL_OPTIONS: dict[str, tuple[type, str]] = {
     "size": (int, "NeRF scenes: image side in pixels the views are resized to"),
     "samples": (int, "NeRF scenes: coarse samples per ray"),
     "fine": (int, "NeRF scenes: fine (importance) samples per ray"),
+    "frame": (int, "animated images (GIF, APNG, WebP, multi-page TIFF): the frame to compress, from 0"),
 }
+# The limits each side checks (flags --max-x); the others do not apply there.
+SOURCE_LIMITS = ("max_pixels", "max_resolution", "max_samples", "max_mesh_bytes", "max_scene_bytes", "max_json_bytes")
+DECODE_LIMITS = ("max_pixels", "max_params", "max_weights", "max_generator_work", "max_macs", "max_resolution",
+                 "max_samples", "max_orbit", "max_file_bytes")
 
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("compress", help="fit a network to a signal and write an .inr file")
     p.add_argument("source", help="image file, mesh file or NeRF scene folder")
-    p.add_argument("-o", "--output", required=True, help="output .inr path")
+    p.add_argument("-o", "--output", required=True, help="output .inr path; - for standard output")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     add_config_flags(p)
     s = p.add_argument_group("signal (by kind)")
     for name, (typ, help_) in SIGNAL_OPTIONS.items():
         s.add_argument(f"--{name}", type=typ, help=help_)
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_LIMITS.max_pixels, help="refuse larger images")
+    add_limit_flags(p, SOURCE_LIMITS)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(handler=cmd_compress)
 
     d = sub.add_parser("decompress", help="decode an .inr file (image, grid, mesh...)")
-    d.add_argument("input", help=".inr file")
-    d.add_argument("-o", "--output", required=True, help="output path; format from the suffix")
+    d.add_argument("input", help=".inr file; - for standard input")
+    d.add_argument("-o", "--output", required=True,
+                   help="output path, format from its suffix (or --format); - for standard output")
+    d.add_argument("--format", help="output format: images png (default for -o -), npy, tif, webp...; occupancy npy "
+                   "(default), ply, obj, stl, off; radiance npy (default), gif, mp4, folder (PNGs)")
+    d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     d.add_argument("--scale", type=float, default=1.0,
                    help="image size factor: above 1 the network is evaluated between the fitted pixels, below 1 "
                         "each pixel averages the area it covers (docs/resolution.md)")
     d.add_argument("--resolution", type=int, help="occupancy: grid points per axis (default: the encoded one)")
     d.add_argument("--device", default="cpu")
-    d.add_argument("--max-pixels", type=int, default=DEFAULT_LIMITS.max_pixels, help="refuse larger outputs")
+    add_limit_flags(d, DECODE_LIMITS)
     d.set_defaults(handler=cmd_decompress)
 
     i = sub.add_parser("info", help="print an .inr file's header")
-    i.add_argument("input")
+    i.add_argument("input", help=".inr file; - for standard input")
     i.add_argument("--json", action="store_true")
+    add_limit_flags(i, DECODE_LIMITS)
     i.set_defaults(handler=cmd_info)
-
-
-def read_file(path: str) -> bytes:
-    p = Path(path)
-    if not p.is_file():
-        raise InrzipError(f"{path}: no such file")
-    return p.read_bytes()
 
 
 def _signal_options(a: Any) -> dict[str, Any]:
     """Options for the signal loader: only those given (each kind ignores the others' options)."""
     given = {k: getattr(a, k) for k in SIGNAL_OPTIONS if getattr(a, k, None) is not None}
-    return {"max_pixels": a.max_pixels, "progress": not a.quiet, **given}
+    return {"limits": limits_from_args(a), "progress": not a.quiet, **given}
 
 
 def _fmt(v: Any) -> str:
@@ -71,38 +76,62 @@ def _fmt(v: Any) -> str:
 
 
 def cmd_compress(a: Any) -> int:
+    check_output(a.output, a.force)  # before the fit, not after it
     signal = load(a.source, **_signal_options(a))
     enc = encode(signal, config_from_args(a))
-    enc.save(a.output)
+    write_output(a.output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
+    out = message_stream(a.output)
     if a.json:
-        print(json.dumps({**enc.report, "output": a.output}, indent=2))
+        print(json.dumps({**enc.report, "output": a.output}, indent=2), file=out)
         return 0
     r = enc.report
     quality = "  ".join(f"{k.upper()} {_fmt(r[k])}" for k in ("psnr", "ssim", "iou") if k in r)
     rate = f"bpp {r['bpp']:.4f} (estimate {r['estimated_bpp']:.4f})" if "bpp" in r else ""
-    print(f"{a.output}: {quality}  {rate}")
+    print(f"{a.output}: {quality}  {rate}", file=out)
     print(f"  file {r['file_bytes']} B ({r['file_bytes'] / 1000:.2f} kB); params x bits estimate "
           f"{r['estimated_bytes']:.0f} B = {r['stored_values']} values x {r['bits']} bits; "
-          f"bzip2(pickle) {r['bzip2_pickle_bytes']} B")
+          f"bzip2(pickle) {r['bzip2_pickle_bytes']} B", file=out)
     print(f"  fit {r['epochs']} epochs in {r['fit_seconds']:.1f} s; unquantized network "
-          + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")))
+          + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")), file=out)
     for event in r.get("fit_events", []):
-        print(f"  note: {event}")
+        print(f"  note: {event}", file=out)
     return 0
 
 
+def output_format(cls: type[Signal], output: str, given: str | None) -> str:
+    """The format a decoded ``cls`` signal is written in: ``--format``, else the output's suffix, else (standard
+    output) the kind's default. Checked before decoding, so a typo costs nothing."""
+    if given:
+        fmt = given.lower().lstrip(".")
+    elif output == STDIO:
+        fmt = cls.formats[0]
+    else:
+        fmt = Path(output).suffix.lower().lstrip(".") or ("folder" if "folder" in cls.formats else "")
+    if fmt not in cls.formats:
+        shown = f"as {fmt!r}" if fmt else "without a suffix"
+        raise InrzipError(f"cannot write the decoded {cls.kind} {shown}; give an output suffix or --format, one of "
+                          f"{', '.join(cls.formats)}")
+    return fmt
+
+
 def cmd_decompress(a: Any) -> int:
-    limits = Limits(max_pixels=a.max_pixels)
+    limits = limits_from_args(a)
+    check_output(a.output, a.force)
+    data = read_input(a.input, limits)
+    cls = signal_class(info(data, limits)["kind"])
+    fmt = output_format(cls, a.output, a.format)
     options = {"scale": a.scale} if a.resolution is None else {"scale": a.scale, "resolution": a.resolution}
-    header, out = decode(read_file(a.input), limits=limits, device=a.device, **options)
-    signal_class(header["kind"]).save(out, Path(a.output), header)
+    header, out = decode(data, limits=limits, device=a.device, progress=False, **options)
+    suffix = "" if fmt == "folder" else f".{fmt}"
+    write_output(a.output, suffix, lambda tmp: cls.save(out, tmp, header), a.force)
     shape = "x".join(str(s) for s in getattr(out, "shape", ()))
-    print(f"{a.output}: {header['kind']} {shape}")
+    print(f"{a.output}: {header['kind']} {shape}", file=message_stream(a.output))
     return 0
 
 
 def cmd_info(a: Any) -> int:
-    meta = info(read_file(a.input))
+    limits = limits_from_args(a)
+    meta = info(read_input(a.input, limits), limits)
     if a.json:
         print(json.dumps(meta, indent=2))
     else:

@@ -8,6 +8,7 @@ Each field of ``CompressConfig`` / ``FitConfig`` with ``cli=True`` becomes ``--f
 from __future__ import annotations
 
 import argparse
+import functools
 import typing
 from dataclasses import Field
 from typing import Any
@@ -21,9 +22,15 @@ def flag_name(f: Field) -> str:
     return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
+@functools.lru_cache(maxsize=None)
+def _hints(owner: type) -> dict[str, Any]:
+    """A config class's resolved type hints, once (resolving them per field was most of the CLI's start-up)."""
+    return typing.get_type_hints(owner)
+
+
 def _kwargs(f: Field, owner: type) -> dict[str, Any]:
     """argparse keywords for one field, from its type hint (``int | None`` -> ``type=int``...)."""
-    hint = typing.get_type_hints(owner)[f.name]
+    hint = _hints(owner)[f.name]
     args = [a for a in typing.get_args(hint) if a is not type(None)] or [hint]
     base = args[0]
     kw: dict[str, Any] = {"dest": f.name, "default": None, "help": f.metadata.get("help", "")}

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import FormatError, InrzipError
+from ..errors import FormatError, InrzipError, shown
 from ..registry import Registry
 from . import rng
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
@@ -186,8 +186,9 @@ def doh_weights(seed: int, layer: int, count: int, latent: int, bound: float, z:
 
     def block(r: int) -> np.ndarray:
         n_rows = min(count, r + rows) - r
-        b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
-        return tree_dot(b, z)
+        with np.errstate(over="ignore", invalid="ignore"):  # a hostile latent overflows: the caller refuses it
+            b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
+            return tree_dot(b, z)
 
     starts = range(0, count, rows)
     if workers > 1 and len(starts) > 1:
@@ -195,7 +196,8 @@ def doh_weights(seed: int, layer: int, count: int, latent: int, bound: float, z:
             parts = list(pool.map(block, starts))
     else:
         parts = [block(r) for r in starts]
-    return np.concatenate(parts).astype(np.float32)
+    with np.errstate(over="ignore"):
+        return np.concatenate(parts).astype(np.float32)
 
 
 @PARAMETERIZATIONS.register()
@@ -261,7 +263,7 @@ class DOH(Parameterization):
         if not isinstance(n, int) or not 1 <= n <= _MAX_LATENT or not isinstance(header.get("seed"), int):
             raise FormatError("D'OH file lacks a valid latent size or seed")
         if header.get("doh_init", "doh") not in DOH_INITS:
-            raise FormatError(f"unknown D'OH init {header.get('doh_init')!r}")
+            raise FormatError(f"unknown D'OH init {shown(header.get('doh_init'))}")
         out: dict[str, tuple[int, ...]] = {"z": (n,)}
         out.update({f"b{k}": (o,) for k, (o, _) in enumerate(layer_shapes(spec))})
         return out
@@ -272,9 +274,16 @@ class DOH(Parameterization):
         z = tensors["z"].astype(np.float64)
         n, seed = z.shape[0], header["seed"]
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
+        if not all(math.isfinite(a) for a in bounds):  # a hostile omega (e.g. 5e-324) makes B infinite
+            raise FormatError("D'OH generator bounds overflow (the header's omega is absurd); the file is corrupt")
         workers = torch.get_num_threads()
-        return [(torch.from_numpy(doh_weights(seed, k, o * i, n, a, z, workers).reshape(o, i)),
-                 torch.from_numpy(tensors[f"b{k}"])) for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds))]
+        layers = []
+        for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
+            w = doh_weights(seed, k, o * i, n, a, z, workers)
+            if not np.isfinite(w).all():  # inf after the cast to float32, or NaN
+                raise FormatError(f"D'OH layer {k}: B z overflows float32 (a hostile latent); the file is corrupt")
+            layers.append((torch.from_numpy(w.reshape(o, i)), torch.from_numpy(tensors[f"b{k}"])))
+        return layers
 
 
 def make_parameterization(name: str, spec: NetworkSpec, **kwargs: Any) -> Parameterization:

@@ -12,13 +12,16 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
+import numpy as np
 import torch
 
 from ..errors import FormatError, InputError
-from ..limits import Limits
+from ..limits import WORK_FLOATS, Limits
+from ..nets.networks import NetworkSpec, weight_count
 from ..registry import Registry
 
-__all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal"]
+__all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal", "check_network", "check_work", "batch_rows",
+           "finite_outputs", "NON_FINITE"]
 
 # A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -104,6 +107,9 @@ class Signal(ABC):
         """Render the decoded output (array, grid, views) from the field, within ``limits``; options such
         as scale. Options another kind uses are ignored."""
 
+    # Output formats ``save`` writes (by suffix), the first being the default where no suffix says (stdout)
+    formats: ClassVar[tuple[str, ...]] = ()
+
     @classmethod
     @abstractmethod
     def save(cls, output: Any, path: Path, meta: Meta) -> None:
@@ -111,6 +117,54 @@ class Signal(ABC):
 
 
 SIGNALS: Registry[type[Signal]] = Registry("signal kind", FormatError)
+
+
+def _spec(meta: Meta) -> NetworkSpec | None:
+    """The network a validated header describes (its shape fields only); None for a signal's own fields (the
+    encoder scoring the network it has just fitted)."""
+    if not all(k in meta for k in ("in", "out", "width", "hidden", "pe")):
+        return None
+    return NetworkSpec(meta["in"], meta["out"], meta["width"], meta["hidden"], pe_freqs=meta["pe"])
+
+
+def check_network(meta: Meta, in_features: int, out_features: int) -> None:
+    """A file's network must take this kind's coordinates and give its outputs, or rendering would fail.
+    (A signal's own fields, without the network's, have nothing to check.)"""
+    if "in" not in meta and "out" not in meta:
+        return
+    if meta.get("in") != in_features or meta.get("out") != out_features:
+        raise FormatError(f"{meta.get('kind')} header: the network maps {meta.get('in')} inputs to {meta.get('out')} "
+                          f"outputs, this kind needs {in_features} to {out_features}; the file is corrupt")
+
+
+def check_work(meta: Meta, queries: int, limits: Limits, lower: str) -> None:
+    """Refuse, before rendering, a decode whose network evaluations exceed ``limits.max_macs``."""
+    spec = _spec(meta)
+    macs = 0 if spec is None else queries * weight_count(spec)
+    if macs > limits.max_macs:
+        raise FormatError(f"decoding needs {macs:.3g} network multiply-adds ({queries} queries), over the limit of "
+                          f"{limits.max_macs:.3g}; {lower} or {limits.hint('max_macs')}")
+
+
+def batch_rows(meta: Meta, default: int, per_row: int = 1) -> int:
+    """Rows per forward pass: ``default``, fewer for wide networks, so that a batch's widest activation stays
+    within ``WORK_FLOATS`` whatever width a file claims (``per_row`` network queries per row: NeRF samples)."""
+    spec = _spec(meta)
+    if spec is None:
+        return default
+    widest = max(spec.encoded_features, spec.width, spec.out_features) * per_row
+    return max(1, min(default, WORK_FLOATS // widest))
+
+
+NON_FINITE = "the decoded network gives non-finite outputs (NaN or infinity); the file is corrupt"
+
+
+def finite_outputs(values: np.ndarray) -> np.ndarray:
+    """Network outputs must be finite: a hostile file with huge weights overflows to inf/NaN, which would
+    reach a writer as undefined pixels."""
+    if not np.isfinite(values).all():
+        raise FormatError(NON_FINITE)
+    return values
 
 
 def signal_class(kind: str) -> type[Signal]:

@@ -3,7 +3,9 @@ do not stretch past the range as COIN's x in [-1, 2] did). Decodes at any resolu
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, Iterator
@@ -15,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import FormatError, InputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
-from .base import SIGNALS, Field, Meta, Signal
+from .base import SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work, finite_outputs
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
@@ -24,36 +26,105 @@ DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / 
 _CHUNK = 1 << 16
 
 
-def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
-    """Read any Pillow image as float32 HxWxC in [0, 1] and its bit depth (8 or 16).
+def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None) -> tuple[np.ndarray, int]:
+    """Read any Pillow image as float32 HxWxC in [0, 1] and its bit depth (8 or 16), as it is displayed.
 
-    Grayscale stays 1 channel, alpha is kept as a channel, palette images are expanded,
-    16-bit grayscale keeps 16 bits; CMYK/YCbCr become RGB.
+    Grayscale stays 1 channel, alpha is kept as a channel, palette images are expanded, 16-bit grayscale
+    keeps 16 bits (16-bit colour is read at 8 bits per channel, as Pillow decodes it); CMYK/YCbCr become
+    RGB; the EXIF orientation is applied. An animated image needs ``frame`` (multi-picture JPEGs: the
+    primary picture). The size is checked before any pixel is decoded; every failure is an ``InputError``.
     """
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with warnings.catch_warnings(), _pillow_bomb_limit(max_pixels):
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked below
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > max_pixels or w < 1 or h < 1:
                     raise InputError(f"{path}: image is {w}x{h}; inrzip accepts up to {max_pixels} pixels "
-                                     "(raise it with --max-pixels)")
-                return _to_array(im)
+                                     f"({Limits.hint('max_pixels')})")
+                pixels, depth = _to_array(_upright(_select_frame(im, path, frame)))
     except InputError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+    except Image.DecompressionBombError:
+        raise InputError(f"{path}: image is over {2 * Image.MAX_IMAGE_PIXELS} pixels (a decompression bomb?); inrzip "
+                         f"accepts up to {max_pixels} pixels ({Limits.hint('max_pixels')})") from None
+    except UnidentifiedImageError:
         raise InputError(f"{path}: not a readable image") from None
-    except (OSError, ValueError, SyntaxError) as exc:
-        raise InputError(f"{path}: cannot read image ({exc})") from None
+    except Exception as exc:  # Pillow raises many types on hostile files (OSError, SyntaxError, struct.error...)
+        raise InputError(f"{path}: cannot read image ({_reason(exc)})") from None
+    if not np.isfinite(pixels).all():
+        raise InputError(f"{path}: image holds NaN or infinite pixel values (a float image); give finite pixels")
+    return pixels, depth
+
+
+_PILLOW_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _pillow_bomb_limit(max_pixels: int) -> Iterator[None]:
+    """Pillow refuses images over 2x its ``MAX_IMAGE_PIXELS`` (179 MP) on its own; a user who raised
+    ``--max-pixels`` past that gets Pillow's limit raised too, while this read runs."""
+    default = Image.MAX_IMAGE_PIXELS
+    if default is None or max_pixels <= 2 * default:
+        yield
+        return
+    with _PILLOW_LOCK:
+        Image.MAX_IMAGE_PIXELS = max_pixels
+        try:
+            yield
+        finally:
+            Image.MAX_IMAGE_PIXELS = default
+
+
+def _reason(exc: Exception) -> str:
+    """One short line about why a reader failed."""
+    text = " ".join(str(exc).split())[:120]
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _select_frame(im: Image.Image, path: Path, frame: int | None) -> Image.Image:
+    """The frame to compress: a still image is itself; an animated one (GIF, APNG, WebP, multi-page TIFF)
+    needs ``frame``; a multi-picture JPEG (MPO, phone cameras) is its primary picture unless ``frame`` says."""
+    animated = bool(getattr(im, "is_animated", False))
+    if frame is None:
+        if animated and im.format != "MPO":
+            raise InputError(f"{path}: an animated image (more than one frame); inrzip compresses one still image: "
+                             "choose one with --frame N (0 = the first)")
+        return im
+    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
+        raise InputError(f"frame {frame!r} is invalid; give --frame N with N >= 0")
+    try:
+        im.seek(frame)
+    except EOFError:
+        raise InputError(f"{path}: has no frame {frame} (frames count from 0)") from None
+    return im
+
+
+# EXIF orientation (tag 0x0112) -> the transpose that shows the image upright (as ImageOps.exif_transpose)
+_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+                8: Image.Transpose.ROTATE_90}
+
+
+def _upright(im: Image.Image) -> Image.Image:
+    """The image as a viewer displays it: its EXIF orientation applied. Unreadable EXIF counts as none."""
+    try:
+        orientation = im.getexif().get(0x0112, 1)
+    except Exception:  # a broken EXIF block must not stop the pixels being read
+        orientation = 1
+    method = _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+    return im.transpose(method) if method is not None else im
 
 
 def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
     mode = im.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         a = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(a).all():
+            return a.astype(np.float32)[..., None], 16  # refused by the caller
         if mode == "F" or a.max(initial=0) > 255 or mode.startswith("I;16"):
             return (np.clip(a, 0, 65535) / 65535.0).astype(np.float32)[..., None], 16
-        return (a / 255.0).astype(np.float32)[..., None], 8
+        return (np.clip(a, 0, 255) / 255.0).astype(np.float32)[..., None], 8
     if mode == "P":
         im = im.convert("RGBA" if "transparency" in im.info else "RGB")
     elif mode == "1":
@@ -88,29 +159,47 @@ def image_grid(h: int, w: int, device: torch.device | str = "cpu", source: tuple
 
 
 def _quantize(values: np.ndarray, depth: int) -> np.ndarray:
+    """Integers of ``depth`` bits; clipping first keeps huge values from overflowing (same integers)."""
     peak = (1 << depth) - 1
-    return np.clip(np.rint(values * peak), 0, peak).astype(np.uint16 if depth > 8 else np.uint8)
+    return np.rint(np.clip(values, 0.0, 1.0) * np.float32(peak)).astype(np.uint16 if depth > 8 else np.uint8)
 
 
 @torch.no_grad()
 def render_image(field: Field, h: int, w: int, channels: int, depth: int, device: torch.device | str = "cpu",
-                 source: tuple[int, int] | None = None, sub: int = 1) -> np.ndarray:
-    """Evaluate the field on an h x w grid in chunks; integer image of the given bit depth. ``source``: the
-    fitted image's (h, w) when resampling it (``image_grid``); with ``sub`` > 1 each pixel is the mean of
-    ``sub`` x ``sub`` samples over its area (a box filter: no aliasing in a smaller image)."""
-    coords = image_grid(h, w, device, source, sub)
-    if sub == 1:  # quantize chunk by chunk in torch: the same float32 ops as ``_quantize``, no full float copy
-        peak = (1 << depth) - 1
-        pixels = np.empty((h * w, channels), dtype=np.uint16 if depth > 8 else np.uint8)
-        for s in range(0, h * w, _CHUNK):
-            y = (field(coords[s:s + _CHUNK]) + 0.5).float()
-            pixels[s:s + _CHUNK] = y.mul_(peak).round_().clamp_(0, peak).to(torch.int32).cpu().numpy()
-        return pixels.reshape(h, w, channels)
-    out = np.empty((coords.shape[0], channels), dtype=np.float32)
-    for s in range(0, coords.shape[0], _CHUNK):
-        out[s:s + _CHUNK] = (field(coords[s:s + _CHUNK]) + 0.5).float().cpu().numpy()
-    out = out.reshape(h, sub, w, sub, channels).mean(axis=(1, 3), dtype=np.float64).astype(np.float32)
-    return _quantize(out, depth)
+                 source: tuple[int, int] | None = None, sub: int = 1, chunk: int = _CHUNK) -> np.ndarray:
+    """Evaluate the field on an h x w grid, ``chunk`` samples at a time; integer image of the given bit depth.
+    ``source``: the fitted image's (h, w) when resampling it (``image_grid``); with ``sub`` > 1 each pixel is the
+    mean of ``sub`` x ``sub`` samples over its area (a box filter: no aliasing in a smaller image). Coordinates
+    are made per chunk (the same values as ``image_grid``), so memory is the output plus a chunk."""
+    sh, sw = source if source is not None else (None, None)
+    ys, xs = _axis(h, device, sh, sub), _axis(w, device, sw, sub)
+    out = np.empty((h * w, channels), dtype=np.uint16 if depth > 8 else np.uint8)
+    if sub == 1:
+        for s in range(0, h * w, chunk):
+            idx = torch.arange(s, min(h * w, s + chunk), device=device)
+            out[s:s + chunk] = _to_levels(field(torch.stack([xs[idx % w], ys[idx // w]], dim=1)), depth)
+        return out.reshape(h, w, channels)
+    image = out.reshape(h, w, channels)
+    tile_w = max(1, min(w, chunk // (sub * sub)))
+    tile_h = max(1, chunk // (tile_w * sub * sub))
+    for r in range(0, h, tile_h):
+        for c in range(0, w, tile_w):
+            rows, cols = min(h, r + tile_h) - r, min(w, c + tile_w) - c
+            gy, gx = torch.meshgrid(ys[r * sub:(r + rows) * sub], xs[c * sub:(c + cols) * sub], indexing="ij")
+            y = field(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)).float()
+            mean = y.reshape(rows, sub, cols, sub, channels).double().mean(dim=(1, 3)).float()
+            image[r:r + rows, c:c + cols] = _to_levels(mean.reshape(-1, channels), depth).reshape(rows, cols, channels)
+    return image
+
+
+def _to_levels(y: torch.Tensor, depth: int) -> np.ndarray:
+    """Network outputs (centred on 0) as integers of ``depth`` bits: the float32 ops of ``_quantize``, in torch;
+    non-finite outputs (a hostile file) are refused."""
+    peak = (1 << depth) - 1
+    v = (y + 0.5).float()
+    if not bool(torch.isfinite(v).all()):
+        finite_outputs(np.array([np.nan]))  # raises the one message for it
+    return v.mul_(peak).round_().clamp_(0, peak).to(torch.int32).cpu().numpy()
 
 
 @SIGNALS.register()
@@ -136,8 +225,10 @@ class ImageSignal(Signal):
         return path.is_file() and path.suffix.lower() in SUFFIXES
 
     @classmethod
-    def load(cls, path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, **_: Any) -> "ImageSignal":
-        return cls(*read_image(Path(path), max_pixels))
+    def load(cls, path: Path, limits: Limits = DEFAULT_LIMITS, max_pixels: int | None = None, frame: int | None = None,
+             **_: Any) -> "ImageSignal":
+        """An image file; ``frame`` picks one frame of an animated image (read_image)."""
+        return cls(*read_image(Path(path), limits.max_pixels if max_pixels is None else max_pixels, frame))
 
     def num_samples(self) -> int:
         return self.h * self.w
@@ -189,11 +280,25 @@ class ImageSignal(Signal):
     @classmethod
     def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         h, w, c, d = (meta.get(k) for k in ("h", "w", "c", "depth"))
-        if not all(isinstance(v, int) for v in (h, w, c, d)) or c not in (1, 2, 3, 4) or d not in (8, 16):
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (h, w, c, d)) or c not in (1, 2, 3, 4) \
+                or d not in (8, 16):
             raise FormatError("image header is missing or has invalid shape fields")
         if not (1 <= h and 1 <= w and h * w <= limits.max_pixels):
             raise FormatError(f"image header claims {w}x{h} pixels, over the limit of {limits.max_pixels} "
-                              "(raise it with --max-pixels if you trust this file)")
+                              f"({limits.hint('max_pixels')} if you trust this file)")
+        check_network(meta, cls.in_features, c)
+
+    @classmethod
+    def output_size(cls, meta: Meta, limits: Limits, scale: float = 1.0) -> tuple[int, int]:
+        """(h, w) of a decode at ``scale``, refused before rendering if over the pixel or work limits."""
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+            raise InputError(f"scale {scale!r} is invalid; give a positive --scale, e.g. 2")
+        h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
+        if h * w > limits.max_pixels:
+            raise FormatError(f"decoding at {w}x{h} exceeds {limits.max_pixels} pixels; lower --scale or "
+                              f"{limits.hint('max_pixels')}")
+        check_work(meta, h * w, limits, "lower --scale")
+        return h, w
 
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0,
@@ -203,30 +308,27 @@ class ImageSignal(Signal):
         is evaluated at the new pixel centres (it is defined between the samples it was fitted to, and the
         band-limited encoding keeps it smooth there); below 1 each pixel averages the area it covers (``sub`` x
         ``sub`` samples), like a box downscale, so thumbnails are not aliased."""
-        if not (isinstance(scale, (int, float)) and math.isfinite(scale) and scale > 0):
-            raise InputError(f"scale must be a positive number, got {scale!r}")
-        h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
+        h, w = cls.output_size(meta, limits, scale)
         sub = 1 if scale >= 1 else min(math.ceil(1 / scale), 64)
-        if h * w * sub * sub > limits.max_pixels:
-            raise FormatError(f"decoding at {w}x{h} (x{sub * sub} samples each) exceeds {limits.max_pixels} pixels; "
-                              "lower --scale or raise --max-pixels")
+        if sub > 1:
+            check_work(meta, h * w * sub * sub, limits, "lower --scale")
         source = None if (h, w) == (meta["h"], meta["w"]) else (meta["h"], meta["w"])
-        return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub)
+        return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub, batch_rows(meta, _CHUNK))
+
+    formats = ("png", "npy", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "tga", "jpg", "jpeg", "gif")
 
     @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
+        """``.npy``: the integer array; otherwise an image file (8-bit, or 16-bit grayscale) by its suffix."""
         path = Path(path)
         if path.suffix.lower() == ".npy":
-            np.save(path, output)
+            np.save(path, output, allow_pickle=False)
             return
         c = output.shape[2]
-        if output.dtype == np.uint16:
-            if c != 1:
-                raise InputError("16-bit colour output: write .npy")
-            Image.fromarray(np.ascontiguousarray(output[..., 0])).save(path)  # mode I;16
-            return
-        arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / LA / RGB / RGBA
+        if output.dtype == np.uint16 and c != 1:
+            raise InputError(f"{path}: 16-bit colour output can only be written as .npy (or --format npy)")
+        arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / I;16 / LA / RGB / RGBA
         try:
             Image.fromarray(arr).save(path)
         except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: cannot write image ({exc}); use .png") from None
+            raise InputError(f"{path}: cannot write image ({_reason(exc)}); use .png") from None

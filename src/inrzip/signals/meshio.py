@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..limits import DEFAULT_LIMITS
+from ..limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "MESH_SUFFIXES", "DEFAULT_MARGIN", "Normalisation", "load_mesh", "grid_axis", "index_to_coords",
@@ -91,6 +92,25 @@ def _as_single_mesh(loaded, path: Path):
 MAX_MESH_BYTES = DEFAULT_LIMITS.max_mesh_bytes
 
 
+_MAX_COORD = 1e15  # |vertex coordinate|: beyond, the normalisation's float32 centre and scale would overflow
+
+
+def _check_arrays(mesh, path: Path) -> None:
+    """The raw vertices and faces of a file, before trimesh processes them (which would silently drop
+    non-finite vertices): each defect is a one-line ``InputError``."""
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    if len(v) == 0 or len(f) == 0:
+        if len(v):
+            raise InputError(f"{path}: a point cloud without faces; occupancy needs a triangle mesh")
+        raise InputError(f"{path}: no triangles found (empty, or not a mesh file); give an OBJ/PLY/STL/OFF with faces")
+    if not np.isfinite(v).all():
+        raise InputError(f"{path}: mesh has NaN or infinite vertex coordinates")
+    if np.abs(v).max() > _MAX_COORD:
+        raise InputError(f"{path}: vertex coordinates reach {np.abs(v).max():.3g}, over {_MAX_COORD:.0e}; rescale the mesh")
+    if f.ndim != 2 or f.shape[1] != 3 or f.min() < 0 or f.max() >= len(v):
+        raise InputError(f"{path}: a face refers to a vertex that does not exist; the file is corrupt")
+
+
 def load_mesh(path: str | Path, max_bytes: int = MAX_MESH_BYTES):
     """Read a triangle mesh (vertices merged) and check it can bound a volume.
 
@@ -105,19 +125,21 @@ def load_mesh(path: str | Path, max_bytes: int = MAX_MESH_BYTES):
         raise InputError(f"{path}: no such file")
     size = path.stat().st_size
     if size > max_bytes:
-        raise InputError(f"{path}: {size >> 20} MB is over the {max_bytes >> 20} MB limit for a mesh file; "
-                         "decimate it first (occupancy at 512^3 needs far fewer triangles)")
+        raise InputError(f"{path}: {size} bytes is over the {max_bytes} byte limit for a mesh file; decimate it "
+                         f"first (occupancy at 512^3 needs far fewer triangles) or {Limits.hint('max_mesh_bytes')}")
     try:
-        loaded = trimesh.load(path, process=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the file is checked below; trimesh's own warnings are not the user's
+            loaded = trimesh.load(path, process=False)
+    except IndexError:
+        raise InputError(f"{path}: a face refers to a vertex that does not exist; the file is corrupt") from None
     except Exception:  # trimesh raises many types (even ImportError) on garbage input
         raise InputError(f"{path}: not a readable {path.suffix[1:].upper()} mesh; give a valid OBJ/PLY/STL/OFF file") from None
     mesh = _as_single_mesh(loaded, path)
-    if len(mesh.vertices) == 0 or len(mesh.faces) == 0:
-        if len(mesh.vertices):
-            raise InputError(f"{path}: a point cloud without faces; occupancy needs a triangle mesh")
-        raise InputError(f"{path}: no triangles found (empty, or not a mesh file); give an OBJ/PLY/STL/OFF with faces")
-    if not np.isfinite(mesh.vertices).all():
-        raise InputError(f"{path}: mesh has NaN or infinite vertex coordinates")
+    _check_arrays(mesh, path)
+    mesh.process()  # merge duplicate vertices, drop degenerate faces: what trimesh.load(process=True) does
+    if len(mesh.faces) == 0:
+        raise InputError(f"{path}: no triangles left after removing degenerate ones; give a mesh with faces")
     if not mesh.is_winding_consistent:
         trimesh.repair.fix_winding(mesh)
     return mesh

@@ -10,27 +10,27 @@ decoded mesh comes back in the source's own frame and units.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
 from . import meshio
-from .base import SIGNALS, Field, Meta, Signal
+from .base import NON_FINITE, SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
 
 __all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
            "check_resolution", "OUTPUT_WRITERS"]
 
 DEFAULT_RESOLUTION = 128  # the paper uses 512; 128 keeps CPU fits to minutes
-MAX_RESOLUTION = DEFAULT_LIMITS.max_resolution  # refuse larger grids (1024^3 = 1 GB of booleans) unless force=True
+MAX_RESOLUTION = DEFAULT_LIMITS.max_resolution  # refuse larger grids (1024^3 = 1 GB of booleans): --max-resolution
 MIN_RESOLUTION = 8
 THRESHOLD = 0.5  # network output >= 0.5 means "inside"
-_RENDER_CHUNK = 1 << 18  # grid points per forward pass when rendering
+_RENDER_CHUNK = 1 << 18  # grid points per forward pass when rendering (fewer for wide networks)
+_MAX_COORD = 1e15  # |centre| and scale of a mesh's frame: beyond, decoded vertices would overflow
 
 
 def check_resolution(n: Any, force: bool = False, limit: int = MAX_RESOLUTION) -> int:
@@ -39,7 +39,7 @@ def check_resolution(n: Any, force: bool = False, limit: int = MAX_RESOLUTION) -
         raise InputError(f"resolution {n!r} is invalid; give an integer grid side >= {MIN_RESOLUTION}, e.g. 128")
     if n > limit and not force:
         raise InputError(f"resolution {n} is over the cap of {limit} ({n}^3 grid points); "
-                         "lower --resolution or pass force=True if you have the memory")
+                         f"lower --resolution or {Limits.hint('max_resolution')} if you have the memory")
     return int(n)
 
 
@@ -52,12 +52,16 @@ def grid_coords(flat: torch.Tensor, n: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu") -> np.ndarray:
-    """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated chunk by chunk (bounded memory)."""
+def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", chunk: int = _RENDER_CHUNK) -> np.ndarray:
+    """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated ``chunk`` points at a time (bounded memory);
+    non-finite outputs (a hostile file) are refused rather than thresholded."""
     out = np.empty(n ** 3, dtype=bool)
-    for s in range(0, n ** 3, _RENDER_CHUNK):
-        idx = torch.arange(s, min(n ** 3, s + _RENDER_CHUNK), device=device)
-        out[s:s + idx.numel()] = (field(grid_coords(idx, n))[:, 0] >= THRESHOLD).cpu().numpy()
+    for s in range(0, n ** 3, chunk):
+        idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
+        values = field(grid_coords(idx, n))[:, 0]
+        if not bool(torch.isfinite(values).all()):
+            raise FormatError(NON_FINITE)
+        out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
     return out.reshape(n, n, n)
 
 
@@ -110,12 +114,13 @@ class OccupancySignal(Signal):
 
     @classmethod
     def load(cls, path: Path, resolution: int | None = None, margin: float = meshio.DEFAULT_MARGIN,
-             force: bool = False, cache: bool = True, progress: bool = False, **_: Any) -> "OccupancySignal":
+             force: bool = False, cache: bool = True, progress: bool = False, limits: Limits = DEFAULT_LIMITS,
+             **_: Any) -> "OccupancySignal":
         """Mesh file -> ground-truth grid (cached on disk; see ``meshio.cache_dir``)."""
-        n = check_resolution(DEFAULT_RESOLUTION if resolution is None else resolution, force)
+        n = check_resolution(DEFAULT_RESOLUTION if resolution is None else resolution, force, limits.max_resolution)
         if not (isinstance(margin, (int, float)) and 0.0 <= margin < 0.5):
             raise InputError(f"margin {margin!r} out of range; use a fraction in [0, 0.5), e.g. 0.05")
-        mesh = meshio.load_mesh(path)
+        mesh = meshio.load_mesh(path, limits.max_mesh_bytes)
         norm = meshio.Normalisation.fit(mesh.vertices, margin)
         grid = meshio.occupancy_grid(mesh, n, norm, margin, cache=cache, progress=progress)
         if not grid.any():
@@ -162,21 +167,26 @@ class OccupancySignal(Signal):
         n, center, scale, margin = (meta.get(k) for k in ("resolution", "center", "scale", "margin"))
         cap = limits.max_resolution
         if isinstance(n, bool) or not isinstance(n, int) or not MIN_RESOLUTION <= n <= cap:
-            raise FormatError(f"occupancy header has resolution {n!r}; this decoder accepts {MIN_RESOLUTION}..{cap}")
+            raise FormatError(f"occupancy header has resolution {shown(n)}; this decoder accepts {MIN_RESOLUTION}..{cap} "
+                              f"({limits.hint('max_resolution')} if you trust this file)")
         if not (isinstance(center, (list, tuple)) and len(center) == 3
-                and all(isinstance(c, float) and math.isfinite(c) for c in center)):
+                and all(isinstance(c, float) and abs(c) <= _MAX_COORD for c in center)):
             raise FormatError("occupancy header lacks a valid center (3 finite floats)")
-        if not (isinstance(scale, float) and math.isfinite(scale) and scale > 0):
+        if not (isinstance(scale, float) and 0 < scale <= _MAX_COORD):
             raise FormatError("occupancy header lacks a valid positive scale")
         if not (isinstance(margin, float) and 0.0 <= margin < 0.5):
             raise FormatError("occupancy header has an invalid margin")
+        check_network(meta, cls.in_features, cls.out_features)
 
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, resolution: int | None = None,
                     device: str = "cpu", force: bool = False, **_: Any) -> np.ndarray:
         """Boolean (r, r, r) grid at any resolution r (default: the training grid's)."""
         n = check_resolution(meta["resolution"] if resolution is None else resolution, force, limits.max_resolution)
-        return render_occupancy(field, n, device)
+        check_work(meta, n ** 3, limits, "lower --resolution")
+        return render_occupancy(field, n, device, batch_rows(meta, _RENDER_CHUNK))
+
+    formats = ("npy", "ply", "obj", "stl", "off")
 
     @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:

@@ -14,16 +14,17 @@ make time budgets and the per-epoch learning-rate decay far too coarse.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import torch
 
-from ..errors import FormatError, InputError
+from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
-from .base import SIGNALS, Field, Meta, Signal
+from .base import SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
 from .nerf import datasets, render, video
 from .nerf import rays as R
 
@@ -35,6 +36,7 @@ _POSE_WIDTH = {"lookat": 3, "matrix": 12}
 _ORBIT_WIDTH = {"sphere": 2, "spiral": 7}
 MAX_SAMPLES = DEFAULT_LIMITS.max_samples
 MAX_ORBIT = DEFAULT_LIMITS.max_orbit
+_MAX_CAMERA = 1e8  # |camera values| in a header (positions, focal length, depth range): beyond is corrupt
 
 
 def render_config(meta: Meta) -> render.RenderConfig:
@@ -46,8 +48,21 @@ def meta_poses(meta: Meta) -> np.ndarray:
     """(N, 3, 4) held-out camera poses rebuilt from the header (look-at positions or matrices)."""
     flat = np.asarray(meta["test_poses"], np.float64)
     if meta["pose_kind"] == "lookat":
-        return R.look_at(flat.reshape(-1, 3))
+        return _checked_poses(R.look_at, flat.reshape(-1, 3))
     return flat.reshape(-1, 3, 4)
+
+
+def _checked_poses(make: Any, *args: Any) -> np.ndarray:
+    """Poses from header values; degenerate ones (a camera at its target, a zero up vector) are a corrupt
+    file, not NumPy warnings and NaN rays."""
+    try:
+        with np.errstate(divide="raise", over="raise", invalid="raise"):
+            poses = make(*args)
+    except (FloatingPointError, ValueError, IndexError):
+        raise FormatError("radiance header has degenerate cameras; the file is corrupt") from None
+    if not np.isfinite(poses).all():
+        raise FormatError("radiance header has degenerate cameras; the file is corrupt")
+    return poses
 
 
 def _pose_fields(poses: np.ndarray) -> dict[str, Any]:
@@ -91,9 +106,12 @@ class RadianceSignal(Signal):
     out_features = 4  # raw density + raw RGB
 
     def __init__(self, scene: datasets.Scene, samples: int = DEFAULT_SAMPLES, fine: int = 0,
-                 rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True) -> None:
-        if not 1 <= samples <= MAX_SAMPLES or not 0 <= fine <= MAX_SAMPLES or rays_per_epoch < 1:
-            raise InputError(f"samples must be 1..{MAX_SAMPLES}, fine 0..{MAX_SAMPLES}, rays per epoch >= 1")
+                 rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
+        cap = limits.max_samples
+        if not 1 <= samples <= cap or not 0 <= fine <= cap or rays_per_epoch < 1:
+            raise InputError(f"samples must be 1..{cap}, fine 0..{cap} ({limits.hint('max_samples')}), "
+                             "rays per epoch >= 1")
         self.scene, self.progress = scene, progress
         self.cfg = render.RenderConfig(scene.near, scene.far, samples, fine, scene.white_background)
         train = scene.splits["train"]
@@ -111,8 +129,9 @@ class RadianceSignal(Signal):
 
     @classmethod
     def load(cls, path: Path, size: int = datasets.DEFAULT_SIZE, samples: int = DEFAULT_SAMPLES, fine: int = 0,
-             rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True, **_: Any) -> "RadianceSignal":
-        return cls(datasets.load_scene(path, size), samples, fine, rays_per_epoch, progress)
+             rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True, limits: Limits = DEFAULT_LIMITS,
+             **_: Any) -> "RadianceSignal":
+        return cls(datasets.load_scene(path, size, limits=limits), samples, fine, rays_per_epoch, progress, limits)
 
     def num_samples(self) -> int:
         return self.rays_per_epoch
@@ -167,45 +186,66 @@ class RadianceSignal(Signal):
             raise FormatError("radiance header lacks integer h, w, samples or fine")
         h, w, samples, fine = ints
         floats = [meta.get(k) for k in ("focal", "near", "far")]
-        if not all(isinstance(v, float) and np.isfinite(v) for v in floats) or not floats[1] < floats[2] or floats[0] <= 0:
-            raise FormatError("radiance header has a bad focal length or near/far range")
-        if not (1 <= samples <= MAX_SAMPLES and 0 <= fine <= MAX_SAMPLES and h >= 1 and w >= 1):
-            raise FormatError(f"radiance header: samples 1..{MAX_SAMPLES}, fine 0..{MAX_SAMPLES}, positive size")
+        if not all(isinstance(v, float) and abs(v) <= _MAX_CAMERA for v in floats) or not floats[1] < floats[2] \
+                or floats[0] <= 0 or not isinstance(meta.get("ndc"), bool):
+            raise FormatError("radiance header has a bad focal length, near/far range or NDC flag")
+        cap = limits.max_samples
+        if not (1 <= samples <= cap and 0 <= fine <= cap and h >= 1 and w >= 1):
+            raise FormatError(f"radiance header: samples 1..{cap}, fine 0..{cap} ({limits.hint('max_samples')}), "
+                              "positive size")
         if meta.get("in") != render.ENCODED_WIDTH or meta.get("pe") != 0 or meta.get("out") != 4:
             raise FormatError(f"radiance network must take {render.ENCODED_WIDTH} encoded inputs (pe 0) and give 4 outputs")
+        check_network(meta, cls.in_features, cls.out_features)
         cls._validate_cameras(meta, h * w, limits)
 
     @staticmethod
     def _validate_cameras(meta: Meta, pixels: int, limits: Limits) -> None:
         kind, poses, okind, orbit = (meta.get(k) for k in ("pose_kind", "test_poses", "orbit_kind", "orbit"))
-        if kind not in _POSE_WIDTH or not isinstance(poses, list) or not poses or len(poses) % _POSE_WIDTH[kind]:
+        if not isinstance(kind, str) or kind not in _POSE_WIDTH or not isinstance(poses, list) or not poses \
+                or len(poses) % _POSE_WIDTH[kind]:
             raise FormatError("radiance header has no valid held-out camera poses")
-        if okind not in _ORBIT_WIDTH or not isinstance(orbit, list) or len(orbit) != _ORBIT_WIDTH[okind]:
+        if not isinstance(okind, str) or okind not in _ORBIT_WIDTH or not isinstance(orbit, list) \
+                or len(orbit) != _ORBIT_WIDTH[okind]:
             raise FormatError("radiance header has no valid orbit")
-        if not np.isfinite(poses).all() or not np.isfinite(orbit).all() or not isinstance(meta.get("white"), bool):
+        if not (np.abs(poses) <= _MAX_CAMERA).all() or not (np.abs(orbit) <= _MAX_CAMERA).all() \
+                or not isinstance(meta.get("white"), bool):
             raise FormatError("radiance header has non-finite cameras or no background flag")
-        if pixels > limits.max_pixels:
-            raise FormatError(f"radiance header claims {pixels} pixels per view, over the limit (raise --max-pixels)")
+        views = len(poses) // _POSE_WIDTH[kind]
+        if views * pixels > limits.max_pixels:
+            raise FormatError(f"radiance header claims {views} views of {pixels} pixels, over the limit of "
+                              f"{limits.max_pixels} ({limits.hint('max_pixels')} if you trust this file)")
 
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, split: str = "test",
                     orbit: int = 0, scale: float = 1.0, device: torch.device | str = "cpu", progress: bool = True,
                     **_: Any) -> np.ndarray:
-        """(N, H, W, 3) float32 views: the held-out cameras (``split='test'``) or an ``orbit`` of N frames."""
-        max_pixels = limits.max_pixels
-        if not 0 <= orbit <= limits.max_orbit or not 0 < scale <= 64:
-            raise InputError(f"orbit must be 0..{limits.max_orbit} frames and scale in (0, 64]")
+        """(N, H, W, 3) float32 views: the held-out cameras (``split='test'``) or an ``orbit`` of N frames.
+        Rays are made view by view as batches need them, so memory is the views plus one batch."""
+        if isinstance(orbit, bool) or not isinstance(orbit, int) or not 0 <= orbit <= limits.max_orbit:
+            raise InputError(f"orbit must be 0..{limits.max_orbit} frames (lower --orbit or {limits.hint('max_orbit')})")
+        if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 < scale < float("inf"):
+            raise InputError(f"scale {shown(scale)} is invalid; give a positive --scale")
         if orbit:
-            poses = R.ORBITS[meta["orbit_kind"]](meta["orbit"], int(orbit))
+            poses = _checked_poses(R.ORBITS[meta["orbit_kind"]], meta["orbit"], int(orbit))
         elif split == "test":
             poses = meta_poses(meta)
         else:
             raise InputError(f"the file holds only the held-out (test) cameras, not {split!r}; use --split test or --orbit N")
         h, w = max(1, round(meta["h"] * scale)), max(1, round(meta["w"] * scale))
-        if len(poses) * h * w > max_pixels:
-            raise InputError(f"{len(poses)} views at {w}x{h} exceed {max_pixels} pixels; lower --scale or --orbit")
-        rays = R.make_rays(poses, h, w, meta["focal"] * w / meta["w"], meta["ndc"]).to(device)
-        return render.render_views(field, rays, h, w, render_config(meta), progress=progress)
+        if len(poses) * h * w > limits.max_pixels:
+            raise InputError(f"{len(poses)} views at {w}x{h} exceed {limits.max_pixels} pixels; lower --scale or --orbit, "
+                             f"or {limits.hint('max_pixels')}")
+        cfg = render_config(meta)
+        per_ray = cfg.samples + (cfg.samples + cfg.fine if cfg.fine else 0)  # network queries per ray
+        check_work(meta, len(poses) * h * w * per_ray, limits, "lower --scale or --orbit")
+        cfg = replace(cfg, chunk=batch_rows(meta, cfg.chunk, cfg.samples + cfg.fine))
+        focal = meta["focal"] * w / meta["w"]
+        views = (R.make_rays(pose[None], h, w, focal, meta["ndc"]) for pose in poses)
+        batches = render.rebatch(views, cfg.chunk)
+        colours = render.render_batches(field, batches, len(poses) * h * w, cfg, progress=progress)
+        return colours.reshape(-1, h, w, 3)
+
+    formats = ("npy", "gif", "mp4", "folder")
 
     @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:

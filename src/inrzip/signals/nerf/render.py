@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from ...errors import FormatError
 from ...nets.networks import positional_encoding
 
 __all__ = ["POS_FREQS", "DIR_FREQS", "ENCODED_WIDTH", "DENSITY_SHIFT", "RenderConfig", "encode", "stratified_samples",
-           "sample_pdf", "composite", "render_rays", "render_views"]
+           "sample_pdf", "composite", "render_rays", "render_views",
+           "rebatch", "render_batches"]
 
 Field = Callable[[torch.Tensor], torch.Tensor]
 
@@ -126,11 +128,42 @@ def render_rays(field: Field, rays: torch.Tensor, cfg: RenderConfig, perturb: bo
     return _shade(field, rays, t, cfg)[0]
 
 
+def rebatch(parts: Iterable[torch.Tensor], size: int) -> Iterator[torch.Tensor]:
+    """Rows of ``parts`` (e.g. one view's rays each) regrouped into batches of ``size`` rows, the last one
+    shorter: the batches slicing their concatenation would give, without ever holding it."""
+    pending: list[torch.Tensor] = []
+    count = 0
+    for part in parts:
+        pending.append(part)
+        count += part.shape[0]
+        while count >= size:
+            rows = torch.cat(pending)
+            yield rows[:size]
+            rest = rows[size:]
+            pending, count = ([rest] if rest.shape[0] else []), rest.shape[0]
+    if count:
+        yield torch.cat(pending)
+
+
 @torch.no_grad()
+def render_batches(field: Field, batches: Iterable[torch.Tensor], n_rays: int, cfg: RenderConfig,
+                   progress: bool = True, desc: str = "rendering") -> np.ndarray:
+    """(n_rays, 3) float32 colours in [0, 1] of rays given batch by batch (deterministic). Non-finite
+    colours (a hostile file's network overflowing) are refused, never clamped into pixels."""
+    out = np.empty((n_rays, 3), dtype=np.float32)
+    start = 0
+    total = -(-n_rays // cfg.chunk)
+    for rays in tqdm(batches, total=total, desc=desc, unit="chunk", disable=not progress, leave=False):
+        colours = render_rays(field, rays, cfg).float().cpu()
+        if not bool(torch.isfinite(colours).all()):
+            raise FormatError("the decoded network gives non-finite colours (NaN or infinity); the file is corrupt")
+        out[start:start + colours.shape[0]] = colours.clamp(0.0, 1.0).numpy()
+        start += colours.shape[0]
+    return out
+
+
 def render_views(field: Field, rays: torch.Tensor, height: int, width: int, cfg: RenderConfig,
                  progress: bool = True, desc: str = "rendering") -> np.ndarray:
     """(N, H, W, 3) float32 views from their rays (N*H*W, RAY_WIDTH), deterministic, in chunks."""
-    out = torch.empty(rays.shape[0], 3)
-    for s in tqdm(range(0, rays.shape[0], cfg.chunk), desc=desc, unit="chunk", disable=not progress, leave=False):
-        out[s:s + cfg.chunk] = render_rays(field, rays[s:s + cfg.chunk], cfg).float().cpu()
-    return out.clamp(0.0, 1.0).reshape(-1, height, width, 3).numpy()
+    batches = (rays[s:s + cfg.chunk] for s in range(0, rays.shape[0], cfg.chunk))
+    return render_batches(field, batches, rays.shape[0], cfg, progress, desc).reshape(-1, height, width, 3)

@@ -1,0 +1,200 @@
+"""The command line behaves like the Unix tools beside it: ``-`` is standard input, ``-o -`` standard output,
+an existing output is never overwritten without ``--force``, a failed or killed ``compress`` leaves no file
+under the output name, and a size over a limit is refused naming the flag that raises it."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import inrzip
+from inrzip.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN = ROOT / "tests" / "golden" / "v1"
+IMAGE = GOLDEN / "image_mlp_minmax8.inr"
+GRAY16 = GOLDEN / "gray16_mlp_minmax10.inr"
+OCCUPANCY = GOLDEN / "occupancy_mlp_kmeans5.inr"
+RADIANCE = GOLDEN / "radiance_mlp_minmax8.inr"
+CROP = ROOT / "tests" / "data" / "kodim23_64.png"
+FAST = ["--arch", "8x1", "--epochs", "1", "--quiet"]
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("inrzip: error: "), err
+    return err[0]
+
+
+def _stdin(monkeypatch, data: bytes) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+
+
+# ---- standard input and output ------------------------------------------------------------------
+
+def test_decompress_to_stdout_writes_png_by_default(capsysbinary):
+    assert main(["decompress", str(IMAGE), "-o", "-"]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out.startswith(b"\x89PNG")
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(captured.out))), inrzip.decompress(IMAGE.read_bytes()))
+    assert b"image 64x64x3" in captured.err  # the message goes to stderr, stdout carries only the data
+
+
+@pytest.mark.parametrize("path,fmt", [(IMAGE, "npy"), (GRAY16, "npy"), (OCCUPANCY, None), (RADIANCE, None)])
+def test_decompress_to_stdout_as_npy(capsysbinary, path, fmt):
+    argv = ["decompress", str(path), "-o", "-"] + (["--format", fmt] if fmt else [])  # default npy: grids, views
+    assert main(argv) == 0
+    got = np.load(io.BytesIO(capsysbinary.readouterr().out), allow_pickle=False)
+    assert np.array_equal(got, inrzip.decode(path.read_bytes(), progress=False)[1])
+
+
+def test_decompress_and_info_read_stdin(monkeypatch, capsys, tmp_path):
+    _stdin(monkeypatch, IMAGE.read_bytes())
+    assert main(["info", "-", "--json"]) == 0
+    assert '"kind": "image"' in capsys.readouterr().out
+    _stdin(monkeypatch, IMAGE.read_bytes())
+    assert main(["decompress", "-", "-o", str(tmp_path / "x.png")]) == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "x.png")), inrzip.decompress(IMAGE.read_bytes()))
+    _stdin(monkeypatch, b"INRZ\x01 not really")
+    assert main(["info", "-"]) == 2
+    _one_line_error(capsys)
+
+
+def test_stdin_over_the_file_limit_is_refused(monkeypatch, capsys):
+    _stdin(monkeypatch, IMAGE.read_bytes())
+    assert main(["info", "-", "--max-file-bytes", "100"]) == 2
+    assert "--max-file-bytes" in _one_line_error(capsys)
+
+
+def test_a_real_pipe_through_stdin_and_stdout(tmp_path):
+    """``inrzip decompress - -o - < file > out.png`` in a shell, the way it is used."""
+    out = subprocess.run([sys.executable, "-m", "inrzip.cli", "decompress", "-", "-o", "-"],
+                         stdin=IMAGE.open("rb"), capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(out.stdout))), inrzip.decompress(IMAGE.read_bytes()))
+
+
+def test_format_flag_and_bad_formats(tmp_path, capsys):
+    assert main(["decompress", str(IMAGE), "-o", str(tmp_path / "weird.bin"), "--format", "png"]) == 0
+    assert (tmp_path / "weird.bin").read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    assert main(["decompress", str(IMAGE), "-o", str(tmp_path / "noext")]) == 2
+    assert "--format" in _one_line_error(capsys)
+    assert main(["decompress", str(OCCUPANCY), "-o", "-", "--format", "png"]) == 2
+    assert "npy, ply" in _one_line_error(capsys)
+    assert main(["decompress", str(RADIANCE), "-o", "-", "--format", "folder"]) == 2
+    assert "folder" in _one_line_error(capsys)
+
+
+def test_compress_to_stdout(capsysbinary):
+    assert main(["compress", str(CROP), "-o", "-", *FAST]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out[:4] == b"INRZ" and inrzip.info(captured.out)["h"] == 64
+    assert b"PSNR" in captured.err
+
+
+# ---- never overwrite without --force ------------------------------------------------------------
+
+def test_compress_refuses_an_existing_output_before_fitting(tmp_path, capsys):
+    out = tmp_path / "k.inr"
+    out.write_bytes(b"precious")
+    t0 = time.perf_counter()
+    assert main(["compress", str(CROP), "-o", str(out), "--arch", "8x1", "--epochs", "100000", "--quiet"]) == 2
+    assert time.perf_counter() - t0 < 10  # refused at once, not after the fit (the check has no clock)
+    assert "--force" in _one_line_error(capsys)
+    assert out.read_bytes() == b"precious"
+    assert main(["compress", str(CROP), "-o", str(out), *FAST, "--force"]) == 0
+    assert out.read_bytes()[:4] == b"INRZ"
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()  # the usual mode, not the temporary file's 0600
+    assert [p.name for p in tmp_path.iterdir()] == ["k.inr"]  # no temporary file left behind
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_decompress_refuses_an_existing_output(tmp_path, capsys):
+    out = tmp_path / "x.png"
+    out.write_bytes(b"precious")
+    assert main(["decompress", str(IMAGE), "-o", str(out)]) == 2
+    assert "--force" in _one_line_error(capsys)
+    assert out.read_bytes() == b"precious"
+    assert main(["decompress", str(IMAGE), "-o", str(out), "-f"]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+    folder = tmp_path / "folder.png"
+    folder.mkdir()
+    assert main(["decompress", str(IMAGE), "-o", str(folder), "--force"]) == 2
+    assert "is a folder" in _one_line_error(capsys) and folder.is_dir()
+
+
+def test_missing_output_folder_fails_before_fitting(tmp_path, capsys):
+    assert main(["compress", str(CROP), "-o", str(tmp_path / "no" / "k.inr"), *FAST]) == 2
+    assert "does not exist" in _one_line_error(capsys)
+
+
+def test_a_failed_compress_leaves_no_file(tmp_path, capsys):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
+    assert main(["compress", str(bad), "-o", str(tmp_path / "o.inr"), *FAST]) == 2
+    _one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.png"]
+
+
+@pytest.mark.parametrize("sig,status", [(signal.SIGKILL, -9), (signal.SIGINT, 130)])
+def test_killing_compress_during_the_fit_leaves_no_file(tmp_path, sig, status):
+    """``kill -9`` (or Ctrl-C) while fitting: nothing under the output name, no stray temporary file; an old
+    output replaced with --force is still the old one."""
+    out = tmp_path / "k.inr"
+    out.write_bytes(b"old file")
+    proc = subprocess.Popen([sys.executable, "-m", "inrzip.cli", "compress", str(CROP), "-o", str(out), "--force",
+                             "--arch", "8x1", "--epochs", "1000000", "--threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    seen = b""
+    while b"it/s" not in seen and b"epoch" not in seen and proc.poll() is None:  # the progress bar: fitting
+        seen += os.read(proc.stderr.fileno(), 4096)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=120) == status
+    proc.stderr.close()
+    assert out.read_bytes() == b"old file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k.inr"]
+
+
+# ---- limits name their flags --------------------------------------------------------------------
+
+def test_decode_sizes_over_the_limits_name_the_flag(tmp_path, capsys):
+    cases = [
+        (["decompress", str(IMAGE), "-o", str(tmp_path / "a.png"), "--scale", "2000"], "--max-pixels"),
+        (["decompress", str(IMAGE), "-o", str(tmp_path / "a.png"), "--max-macs", "1000"], "--max-macs"),
+        (["decompress", str(IMAGE), "-o", str(tmp_path / "a.png"), "--max-weights", "10"], "--max-weights"),
+        (["decompress", str(IMAGE), "-o", str(tmp_path / "a.png"), "--max-params", "10"], "--max-params"),
+        (["decompress", str(OCCUPANCY), "-o", str(tmp_path / "a.npy"), "--resolution", "2048"], "--max-resolution"),
+        (["decompress", str(OCCUPANCY), "-o", str(tmp_path / "a.npy"), "--max-resolution", "8"], "--max-resolution"),
+        (["decompress", str(GOLDEN / "image_doh_doh_minmax5.inr"), "-o", str(tmp_path / "a.png"),
+          "--max-generator-work", "1000"], "--max-generator-work"),
+        (["render", str(RADIANCE), "-o", str(tmp_path / "o.gif"), "--orbit", "5000"], "--max-orbit"),
+        (["render", str(RADIANCE), "-o", str(tmp_path / "o.gif"), "--scale", "8", "--max-pixels", "10000"],
+         "--max-pixels"),
+        (["info", str(IMAGE), "--max-file-bytes", "10"], "--max-file-bytes"),
+    ]
+    for argv, flag in cases:
+        assert main(argv) == 2, argv
+        assert flag in _one_line_error(capsys), argv
+    assert not any(tmp_path.iterdir())
+
+
+def test_render_to_stdout_and_from_stdin(monkeypatch, capsysbinary):
+    _stdin(monkeypatch, RADIANCE.read_bytes())
+    assert main(["render", "-", "-o", "-", "--quiet"]) == 0
+    views = np.load(io.BytesIO(capsysbinary.readouterr().out), allow_pickle=False)
+    assert views.shape == (2, 16, 16, 3)
