@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from inrzip.api import CompressConfig, FitConfig, encode_bits  # noqa: E402
 from inrzip.bench.bdrate import bd_psnr, bd_rate  # noqa: E402
 from inrzip.errors import InputError  # noqa: E402
+from inrzip.signals.image import ImageSignal, read_image  # noqa: E402
 
 KODAK_SUBSET = "kodim03,kodim06,kodim09,kodim12,kodim15,kodim18,kodim21,kodim24"
 FIT_FIELDS = set(FitConfig.__dataclass_fields__)
@@ -46,6 +47,16 @@ def parse_variant(text: str) -> dict[str, object]:
                 pass
         out[key] = {"true": True, "false": False}.get(raw.lower(), value) if isinstance(value, str) else value
     return out
+
+
+def source(path: Path, half: bool) -> ImageSignal:
+    """The image, or its 2x2 box downscale (a quarter of the pixels: a quicker check of the same question)."""
+    pixels, depth = read_image(path)
+    if half:
+        h, w = pixels.shape[0] // 2 * 2, pixels.shape[1] // 2 * 2
+        pixels = pixels[:h, :w].reshape(h // 2, 2, w // 2, 2, -1).mean(axis=(1, 3), dtype=np.float64)
+        pixels = (np.rint(pixels * 255) / 255).astype(np.float32)  # an 8-bit image, as a photo would be
+    return ImageSignal(np.ascontiguousarray(pixels), depth)
 
 
 def config(variant: dict[str, object], args: argparse.Namespace) -> CompressConfig:
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--time-budget", type=float)
     ap.add_argument("--threads", type=int)
+    ap.add_argument("--half", action="store_true", help="box-downscale every image 2x first")
     ap.add_argument("--out", type=Path, default=Path("results/rd_compare"))
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
@@ -105,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     for stem in a.images.split(","):
         for name in a.variants:
             t0 = time.perf_counter()
-            encs = encode_bits(a.data / f"{stem}.png", config(parse_variant(name), a), bits)
+            encs = encode_bits(source(a.data / f"{stem}.png", a.half), config(parse_variant(name), a), bits)
             points.setdefault(stem, {})[name] = [
                 {"bits": e.report["bits"], "bpp": e.report["bpp"], "psnr": e.report["psnr"],
                  "float_psnr": e.report["float_psnr"], "epochs": e.report["epochs"]} for e in encs]

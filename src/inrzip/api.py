@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import ratecontrol
 from .bitstream.header import network_header
 from .bitstream.pipeline import SizeReport, pack, peek, unpack
 from .config import CompressConfig, FitConfig
@@ -32,7 +33,7 @@ from .fit.runtime import resolve_device
 from .limits import DEFAULT_LIMITS, Limits
 from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
-from .quant import QTensor, check_bits, get_quantizer
+from .quant import Distributional, QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
 
 __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
@@ -47,9 +48,9 @@ NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freq
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
-                  "doh_init": "doh"},
+                  "betas": (0.99, 0.999), "doh_init": "doh"},
         "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse",
-                      "gamma": 0.999, "doh_init": "doh"},
+                      "gamma": 0.999, "betas": (0.99, 0.999), "doh_init": "doh"},
     },
 }
 _FIT_FIELDS = {f.name for f in fields(FitConfig)}
@@ -256,17 +257,19 @@ def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndar
     return {k: f.result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
 
 
-def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool = True) -> Encoded:
+def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool = True,
+          qtensors: dict[str, QTensor] | None = None) -> Encoded:
     """Quantize ``f`` (at ``bits`` with ``quantizer``; default: its config's), write the file, decode the bytes
     and score them: the report is what a user who decodes the file gets. After QAT at this quantizer and
-    depth the file keeps the tables training saw, unless ``qat_tables`` is False (a fresh quantization)."""
+    depth the file keeps the tables training saw, unless ``qat_tables`` is False (a fresh quantization);
+    ``qtensors`` gives the quantization outright (e.g. a quantizer with non-default options)."""
     bits = f.config.bits if bits is None else bits
     quantizer = quantizer or f.config.quantizer
     check_bits(bits)
     t0 = time.perf_counter()
-    header = {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
-    stored = {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
-    tables = _qat_tensors(f, quantizer, bits, stored) if qat_tables else None
+    header = _header(f, quantizer, bits)
+    stored = _stored(f)
+    tables = qtensors or (_qat_tensors(f, quantizer, bits, stored) if qat_tables else None)
     data, _, sizes = pack(header, stored, quantizer, bits, tables)
     _, dspec, layers = unpack(data)
     metrics = f.signal.evaluate(field_of(dspec, layers))
@@ -284,11 +287,63 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
     return Encoded(data, report, sizes)
 
 
+def _header(f: Fitted, quantizer: str, bits: int) -> dict[str, Any]:
+    return {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
+
+
+def _stored(f: Fitted) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
+
+
 def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int],
                 signal_options: dict[str, Any] | None = None) -> list[Encoded]:
-    """One fit, one file per bit depth (post-training quantization)."""
-    fitted = train(source, cfg, signal_options)
+    """One fit, one file per bit depth (post-training quantization); with ``cfg.bpp``, the one file of
+    ``encode_at_rate``."""
+    signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
+    if cfg.bpp is not None:
+        return [encode_at_rate(signal, cfg)]
+    fitted = train(signal, cfg)
     return [write(fitted, b) for b in bits]
+
+
+def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
+    """The best file at or under ``cfg.bpp`` bits per pixel: the network sized for the rate, then the bits and
+    range clipping of the quantization fitted to it (``ratecontrol``; docs/rate.md)."""
+    if not signal.rate_report(8, 8):
+        raise InrzipError(f"--bpp is for images; a {signal.kind} file's size is set by --arch, --latent and --bits")
+    budget = ratecontrol.target_bytes(cfg.bpp, signal.num_samples())
+    net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
+    planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget)
+    fitted = train(signal, planned)
+    if fitted.config.fit.qat_quantizer is not None:  # trained for one quantization: keep it, the plan sized it
+        enc = write(fitted)
+    else:
+        stored = _stored(fitted)
+
+        def tables(bits: int, k: float) -> dict[str, QTensor]:
+            q = Distributional(k=k)
+            return {name: q.quantize(v.ravel(), bits) for name, v in stored.items()}
+
+        def size_at(bits: int, k: float) -> int:
+            return len(pack(_header(fitted, "distributional", bits), stored, "distributional", bits,
+                            tables(bits, k))[0])
+
+        def quality_at(bits: int, k: float) -> float:
+            enc = write(fitted, bits, "distributional", qtensors=tables(bits, k))
+            return enc.report[signal.quality_metric]
+
+        def error_at(bits: int, k: float) -> float:
+            q = Distributional(k=k)
+            return sum(float(np.square(q.dequantize(t) - stored[n].ravel()).sum()) for n, t in tables(bits, k).items())
+
+        best = ratecontrol.choose(size_at, quality_at, planned.bits, budget, error_at)
+        enc = write(fitted, best.bits, "distributional", qtensors=tables(best.bits, best.k))
+        enc.report["clip_k"] = best.k
+    enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
+    if enc.sizes.file_bytes < 0.95 * budget:
+        enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
+                                        f"{budget} B the rate allows")
+    return enc
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],

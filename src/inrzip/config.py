@@ -33,7 +33,8 @@ class FitConfig:
     lr: float | None = option(None, "learning rate (default per parameterization and kind: docs/fitting.md)")
     loss: str | None = option(None, "training loss (default: the signal's; log10mse for images)",
                               choices=("mse", "log10mse", "bce"))
-    betas: tuple[float, float] | None = option(None, "Adam betas (default 0.99 0.999, D'OH Table 1; NeRF 0.9 0.999)",
+    betas: tuple[float, float] | None = option(None, "Adam betas (default: MLP 0.9 0.999; D'OH 0.99 0.999, its "
+                                               "Table 1; NeRF 0.9 0.999)",
                                                metavar="B")
     gamma: float | None = option(None, "LR decay per epoch (default: set by the run length, docs/fitting.md)")
     warmup_epochs: int | None = option(None, "linear learning-rate warm-up, in epochs (default 0)")
@@ -81,6 +82,8 @@ class CompressConfig:
                                 choices=("paper",))
     target_psnr: float | None = option(None, "stop fitting as soon as the decoded file (at --bits) reaches this PSNR, "
                                        "checked every few seconds", metavar="DB")
+    bpp: float | None = option(None, "images: write the best file at or under this many bits per pixel (the network "
+                               "is sized for it, the quantization fitted to it; docs/rate.md)", metavar="BPP")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

@@ -19,7 +19,7 @@ import torch
 __all__ = ["Guard", "DIVERGED", "SLACK", "MAX_ROLLBACKS", "log_score"]
 
 DIVERGED = 0.5  # decades of loss above the best: 5 dB of PSNR for an image
-SLACK = 0.01  # decades a final epoch may be above the best before the best is restored (0.1 dB)
+SLACK = 0.02  # decades a final epoch may be above the best before the best is restored (0.2 dB)
 MAX_ROLLBACKS = 4
 
 

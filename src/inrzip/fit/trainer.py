@@ -232,4 +232,5 @@ def _set_rates(opt: torch.optim.Optimizer, models: list[_Model], guard: Guard, p
 def _record(models: list[_Model], events: list[tuple[int, str]]) -> None:
     for k, text in events:
         models[k].result.events.append(text)
-        log.warning("inrzip: %s%s", "" if len(models) == 1 else f"model {k}: ", text)
+        level = logging.WARNING if "diverged" in text else logging.INFO  # a restored best state is routine
+        log.log(level, "inrzip: %s%s", "" if len(models) == 1 else f"model {k}: ", text)

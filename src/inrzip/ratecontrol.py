@@ -1,0 +1,115 @@
+"""Compress to a target rate (``--bpp``): size the network for the rate, then write the best file under it.
+
+Two steps, because a file's size is only known once the trained tensors are entropy-coded:
+
+1. ``plan``: before fitting, choose the network so that its stored values at the planned bits fill the byte
+   budget (``EFFICIENCY``: coded bytes per raw byte, about 0.9 for trained weights at 7-8 bits: measured on
+   256x256 crops at 0.3 and 1 bpp, docs/rate.md). D'OH's latent
+   ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is widened
+   (``WIDTHS``), since a latent larger than the weights it generates buys nothing.
+2. ``choose``: after fitting, for the planned bits and one either side, choose the range clipping ``k`` of the
+   distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
+   error of the stored values, unless its file is over the target, then the smallest ``k`` whose file fits
+   (bisection: a wider range means coarser steps, fewer distinct codes and a smaller file). Each candidate is
+   decoded and the best is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Callable
+
+from .config import CompressConfig
+from .errors import InrzipError
+from .nets.networks import NetworkSpec, parse_arch, weight_count
+from .nets.parameterizations import parameterization_class
+
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "Candidate", "plan", "choose", "target_bytes"]
+
+EFFICIENCY = 0.9
+MAX_RATIO = 0.8
+WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
+_K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
+
+
+@dataclass
+class Candidate:
+    """One way to write the fitted network: its bits, clipping and resulting size and quality."""
+
+    bits: int
+    k: float
+    size: int
+    quality: float = math.nan
+
+
+def target_bytes(bpp: float, pixels: int) -> int:
+    if not (isinstance(bpp, (int, float)) and 0 < bpp < 64):
+        raise InrzipError(f"--bpp {bpp!r} is invalid; give bits per pixel between 0 and 64, e.g. 0.3")
+    return int(bpp * pixels / 8)
+
+
+def _stored_values(spec: NetworkSpec, cfg: CompressConfig, latent: int = 1) -> int:
+    """Values the file stores for this network (a latent of ``latent`` values where there is one)."""
+    shapes = parameterization_class(cfg.parameterization).stored_shapes(spec, {"latent": latent, "seed": 0})
+    return sum(math.prod(s) for s in shapes.values())
+
+
+def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec], budget: int,
+         header_bytes: int = 160) -> CompressConfig:
+    """``cfg`` (resolved) with its network sized so the stored values at ``cfg.bits`` fill ``budget`` bytes.
+    ``spec_for`` gives the network spec of a config (the signal decides its inputs and outputs)."""
+    values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
+    width, hidden = parse_arch(cfg.arch)
+    if not parameterization_class(cfg.parameterization).has_latent:
+        for w in WIDTHS:  # the widest network of this depth that fits the budget
+            trial = replace(cfg, arch=f"{w}x{hidden}")
+            if _stored_values(spec_for(trial), trial) <= values:
+                cfg = trial
+        return cfg
+    for w in sorted({width, *WIDTHS}):  # the narrowest one whose latent stays under MAX_RATIO of its weights
+        trial = replace(cfg, arch=f"{w}x{hidden}")
+        spec = spec_for(trial)
+        latent = values - (_stored_values(spec, trial) - 1)  # what the biases leave
+        if w >= width and 0 < latent <= MAX_RATIO * weight_count(spec):
+            return replace(trial, latent_dim=latent, latent_ratio=latent / weight_count(spec))
+    spec = spec_for(cfg)
+    latent = max(1, values - (_stored_values(spec, cfg) - 1))
+    return replace(cfg, latent_dim=latent, latent_ratio=latent / weight_count(spec))
+
+
+def _largest_under(size_at: Callable[[float], int], budget: int, iters: int = 14) -> float | None:
+    """Smallest clipping k (finest steps) whose file fits ``budget``; None if even the widest range does not."""
+    lo, hi = _K_RANGE
+    if size_at(hi) > budget:
+        return None
+    if size_at(lo) <= budget:
+        return lo
+    for _ in range(iters):  # size falls as k grows: bisect in log k
+        mid = math.sqrt(lo * hi)
+        lo, hi = (mid, hi) if size_at(mid) > budget else (lo, mid)
+    return hi
+
+
+_K_GRID = tuple(2.0 ** (e / 4) for e in range(0, 25))  # 1 .. 64 std, quarter octaves
+
+
+def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, float], float], bits: int,
+           budget: int, error_at: Callable[[int, float], float]) -> Candidate:
+    """The best-quality (bits, k) whose file fits ``budget``, among the planned bits and one either side;
+    ``error_at`` is the stored values' quantization error (cheap: no decoding) that picks k within a depth."""
+    found = []
+    for b in (bits - 1, bits, bits + 1):
+        if not 1 <= b <= 16:
+            continue
+        k_fit = _largest_under(lambda kk, b=b: size_at(b, kk), budget)
+        if k_fit is None:
+            continue
+        k = max(k_fit, min(_K_GRID, key=lambda kk, b=b: error_at(b, kk)))
+        found.append(Candidate(b, k, size_at(b, k)))
+    if not found:
+        raise InrzipError(f"no file of this network fits {budget} bytes even at {bits - 1} bits; "
+                          "raise --bpp or choose a smaller --arch")
+    for c in found:
+        c.quality = quality_at(c.bits, c.k)
+    return max(found, key=lambda c: c.quality)
