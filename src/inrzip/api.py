@@ -412,4 +412,4 @@ def decompress(data: bytes, **options: Any) -> np.ndarray:
 def info(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Header fields plus sizes, without decoding the payload."""
     header = peek(bytes(data), limits)
-    return {**header, "file_bytes": len(data)}
+    return {**header, "file_bytes": len(data), **signal_class(header["kind"]).header_rate(header, len(data))}

@@ -7,7 +7,7 @@ Two steps, because a file's size is only known once the trained tensors are entr
    256x256 crops at 0.3 and 1 bpp, docs/rate.md). D'OH's latent
    ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is widened
    (``WIDTHS``), since a latent larger than the weights it generates buys nothing.
-2. ``choose``: after fitting, for the planned bits and one either side, choose the range clipping ``k`` of the
+2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits), choose the range clipping ``k`` of the
    distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
    error of the stored values, unless its file is over the target, then the smallest ``k`` whose file fits
    (bisection: a wider range means coarser steps, fewer distinct codes and a smaller file). Each candidate is
@@ -98,17 +98,16 @@ def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, floa
            budget: int, error_at: Callable[[int, float], float]) -> Candidate:
     """The best-quality (bits, k) whose file fits ``budget``, among the planned bits and one either side;
     ``error_at`` is the stored values' quantization error (cheap: no decoding) that picks k within a depth."""
-    found = []
-    for b in (bits - 1, bits, bits + 1):
-        if not 1 <= b <= 16:
-            continue
+    found: list[Candidate] = []
+    for b in range(min(bits + 1, 16), 1, -1):  # one above the plan, the plan, one below; lower only if none fit
+        if b < bits - 1 and found:
+            break
         k_fit = _largest_under(lambda kk, b=b: size_at(b, kk), budget)
-        if k_fit is None:
-            continue
-        k = max(k_fit, min(_K_GRID, key=lambda kk, b=b: error_at(b, kk)))
-        found.append(Candidate(b, k, size_at(b, k)))
+        if k_fit is not None:
+            k = max(k_fit, min(_K_GRID, key=lambda kk, b=b: error_at(b, kk)))
+            found.append(Candidate(b, k, size_at(b, k)))
     if not found:
-        raise InrzipError(f"no file of this network fits {budget} bytes even at {bits - 1} bits; "
+        raise InrzipError(f"no file of this network fits {budget} bytes even at 2 bits; "
                           "raise --bpp or choose a smaller --arch")
     for c in found:
         c.quality = quality_at(c.bits, c.k)

@@ -87,6 +87,8 @@ def cmd_compress(a: Any) -> int:
     r = enc.report
     quality = "  ".join(f"{k.upper()} {_fmt(r[k])}" for k in ("psnr", "ssim", "iou") if k in r)
     rate = f"bpp {r['bpp']:.4f} (estimate {r['estimated_bpp']:.4f})" if "bpp" in r else ""
+    if "target_bpp" in r:
+        rate += f"; target {r['target_bpp']} bpp, {r['bits']} bits, clipping {r.get('clip_k', 0):.2f} std"
     print(f"{a.output}: {quality}  {rate}", file=out)
     print(f"  file {r['file_bytes']} B ({r['file_bytes'] / 1000:.2f} kB); params x bits estimate "
           f"{r['estimated_bytes']:.0f} B = {r['stored_values']} values x {r['bits']} bits; "

@@ -86,6 +86,12 @@ class Signal(ABC):
         """Rates in the kind's own unit (images: bits per pixel); nothing for kinds without one."""
         return {}
 
+    @classmethod
+    def header_rate(cls, meta: Meta, file_bytes: int) -> dict[str, float]:
+        """The rate a file of ``file_bytes`` hit, from its header alone (``inrzip info``); nothing for kinds
+        without a rate unit."""
+        return {}
+
     @abstractmethod
     def meta(self) -> Meta:
         """Header fields the decoder needs (shape, normalisation, camera...), small scalars only."""

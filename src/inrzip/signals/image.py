@@ -278,6 +278,10 @@ class ImageSignal(Signal):
         return {"bpp": 8 * file_bytes / pixels, "estimated_bpp": 8 * estimated_bytes / pixels}
 
     @classmethod
+    def header_rate(cls, meta: Meta, file_bytes: int) -> dict[str, float]:
+        return {"bpp": 8 * file_bytes / (meta["h"] * meta["w"])}
+
+    @classmethod
     def validate_meta(cls, meta: Meta, limits: Limits) -> None:
         h, w, c, d = (meta.get(k) for k in ("h", "w", "c", "depth"))
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in (h, w, c, d)) or c not in (1, 2, 3, 4) \

@@ -1,0 +1,108 @@
+"""Compressing to a target rate (``--bpp``): the plan sizes the network, the choice fits the quantization to
+the budget, and the file lands at or under the rate (docs/rate.md)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from inrzip import ratecontrol
+from inrzip.api import CompressConfig, FitConfig, _build, _resolve_network, decode, encode, info, load
+from inrzip.errors import InrzipError
+
+
+@pytest.fixture
+def image(data_dir):
+    return load(data_dir / "kodim23_64.png")
+
+
+def _stored_bytes(signal, cfg: CompressConfig) -> float:
+    spec, param = _build(signal, cfg)
+    return sum(p.numel() for p in param.stored().values()) * cfg.bits / 8
+
+
+@pytest.mark.parametrize("bpp", [0, -1, float("nan"), 100, "0.3"])
+def test_invalid_rates_are_refused(bpp):
+    with pytest.raises(InrzipError, match="--bpp"):
+        ratecontrol.target_bytes(bpp, 1000)
+
+
+@pytest.mark.parametrize("param", ["doh", "mlp"])
+def test_plan_fills_the_budget_and_grows_with_it(image, param):
+    cfg = replace(_resolve_network(CompressConfig(parameterization=param, bits=8), image), fit=FitConfig())
+    sizes = []
+    for budget in (1500, 3000, 6000):
+        planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
+        raw = _stored_bytes(image, planned)
+        assert raw <= (budget - 160) / ratecontrol.EFFICIENCY + 8  # the coded file is expected to fit
+        sizes.append(raw)
+        if param == "doh":
+            spec = _build(image, planned)[0]
+            from inrzip.nets.networks import weight_count
+            assert planned.latent_dim <= ratecontrol.MAX_RATIO * weight_count(spec) + 1
+    assert sizes[0] < sizes[1] < sizes[2]
+    if param == "doh":  # the latent is the fine knob: the planned values fill the budget within a value
+        assert sizes[-1] > 0.9 * (6000 - 160) / ratecontrol.EFFICIENCY
+
+
+def test_choose_keeps_under_budget_and_prefers_quality():
+    # size falls with the clipping k and rises 1000 B a bit; quality rises with bits and falls with clipping error
+    def size_at(b, k):
+        return int(1000 * b - 200 * math.log2(k))
+
+    def error_at(b, k):
+        return abs(math.log2(k) - 2)  # least error at k = 4
+
+    def quality_at(b, k):
+        return b - 0.1 * error_at(b, k)
+
+    grid = [2 ** (e / 64) for e in range(0, 6 * 64 + 1)]  # 1 .. 64, finer than choose's own grid
+    for budget in (4800, 5000, 5500, 6000, 6400):
+        best = ratecontrol.choose(size_at, quality_at, 6, budget, error_at)
+        assert best.size == size_at(best.bits, best.k) <= budget
+        brute = max(quality_at(b, k) for b in (5, 6, 7) for k in grid if size_at(b, k) <= budget)
+        assert best.quality == pytest.approx(brute, abs=0.02)  # the best that fits, found without a search
+    with pytest.raises(InrzipError, match="fits"):
+        ratecontrol.choose(size_at, quality_at, 6, 500, error_at)  # 2 bits at the widest range is 800 B
+    low = ratecontrol.choose(size_at, quality_at, 6, 3000, error_at)  # none of 5-7 bits fits: fewer bits
+    assert low.size <= 3000 and low.bits == 4  # the first depth below the plan that fits: 4 bits at k = 32
+
+
+def test_file_lands_at_or_under_the_rate(image):
+    enc = encode(image, CompressConfig(bpp=3.0, fit=FitConfig(epochs=20, progress=False, seed=1)))
+    r = enc.report
+    budget = 3.0 * 64 * 64 / 8
+    assert len(enc.data) <= budget
+    assert len(enc.data) >= 0.8 * budget, r  # the plan used the rate it was given
+    assert r["bpp"] == pytest.approx(8 * len(enc.data) / (64 * 64))
+    assert info(enc.data)["bpp"] == pytest.approx(r["bpp"])
+    header, pixels = decode(enc.data)
+    ref = image.reference()
+    from inrzip.metrics import psnr
+    assert psnr(pixels / 255.0, ref / 255.0) == pytest.approx(r["psnr"], abs=0.05)
+
+
+def test_bpp_is_for_images(data_dir):
+    mesh = load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
+    with pytest.raises(InrzipError, match="--bpp is for images"):
+        encode(mesh, CompressConfig(bpp=0.3, fit=FitConfig(epochs=1, progress=False)))
+
+
+def test_cli_bpp_and_info_show_the_rate(data_dir, tmp_path):
+    out = tmp_path / "a.inr"
+    run = [sys.executable, "-m", "inrzip.cli"]
+    c = subprocess.run(run + ["compress", str(data_dir / "kodim23_64.png"), "-o", str(out), "--bpp", "2.5",
+                              "--epochs", "10", "--quiet"], capture_output=True, text=True)
+    assert c.returncode == 0, c.stderr
+    assert out.stat().st_size <= 2.5 * 64 * 64 / 8
+    i = subprocess.run(run + ["info", str(out)], capture_output=True, text=True)
+    assert i.returncode == 0, i.stderr
+    shown = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in i.stdout.splitlines())}
+    assert float(shown["bpp"]) == pytest.approx(8 * out.stat().st_size / 4096)
+    bad = subprocess.run(run + ["compress", str(data_dir / "kodim23_64.png"), "-o", str(tmp_path / "b.inr"),
+                                "--bpp", "-1"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--bpp" in bad.stderr
