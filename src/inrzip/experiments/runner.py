@@ -39,7 +39,8 @@ class Experiment:
 
 EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 # Modules whose import registers experiments (one line per module).
-MODULES = ("nerf_quant",)
+MODULES = ("doh_images", "doh_init", "pe_ablation", "occupancy_table", "occupancy_rd", "figures", "quant_study",
+           "nerf_quant")
 
 
 def experiment(name: str, help: str) -> Callable[[Runner], Runner]:
