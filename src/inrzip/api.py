@@ -33,6 +33,7 @@ from .fit.runtime import resolve_device
 from .limits import DEFAULT_LIMITS, Limits
 from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
+from .nets.stacked import Stacked
 from .quant import Distributional, QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
 
@@ -123,8 +124,9 @@ def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameteri
         raise InrzipError(f"--arch {cfg.arch} has {weight_count(spec)} weights, over the {DEFAULT_LIMITS.max_weights} "
                           "a decoder accepts by default; choose a smaller --arch")
     seed = cfg.fit.seed if cfg.fit.seed is not None else 0
-    param = make_parameterization(cfg.parameterization, spec, seed=seed, latent_dim=cfg.latent_dim,
-                                  latent_ratio=cfg.latent_ratio, init=cfg.doh_init)
+    kwargs = {"seed": seed, "latent_dim": cfg.latent_dim, "latent_ratio": cfg.latent_ratio, "init": cfg.doh_init}
+    param = (make_parameterization(cfg.parameterization, spec, **kwargs) if signal.networks == 1 else
+             Stacked(spec, cfg.parameterization, signal.networks, **kwargs))  # NeRF's coarse + fine pair
     stored = sum(int(t.numel()) for t in param.stored().values())
     work = param.generator_work(spec, param.header())
     if stored > DEFAULT_LIMITS.max_params or work > DEFAULT_LIMITS.max_generator_work:

@@ -15,7 +15,8 @@ import numpy as np
 from ..errors import FormatError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..nets.networks import Layers, NetworkSpec, weight_count
-from ..nets.parameterizations import materialize, parameterization_class
+from ..nets.parameterizations import parameterization_class
+from ..nets.stacked import generator_work, materialize_all, network_count, stored_shapes
 from ..quant import QTensor, Quantizer, get_quantizer
 from ..signals import signal_class
 from .container import TensorRecord, read_header, read_inr, write_inr
@@ -74,16 +75,18 @@ def _validate(header: dict[str, Any], spec: NetworkSpec, limits: Limits) -> dict
     """Shapes of the stored tensors, once the header is within every limit (nothing is allocated before)."""
     signal_class(str(header["kind"])).validate_meta(header, limits)
     pcls = parameterization_class(str(header["param"]))
-    shapes = pcls.stored_shapes(spec, header)
+    shapes = stored_shapes(pcls.name, spec, header)  # every network's (``networks``: NeRF's coarse + fine)
     total = sum(int(np.prod(s)) for s in shapes.values())
     if total > limits.max_params:
         raise FormatError(f"file claims {total} stored values, over the limit of {limits.max_params} "
                           f"({limits.hint('max_params')} if you trust this file)")
-    if weight_count(spec) > limits.max_weights:
-        raise FormatError(f"file describes a network of {weight_count(spec)} weights, over the limit of "
+    weights = network_count(header) * weight_count(spec)
+    if weights > limits.max_weights:
+        raise FormatError(f"file describes a network of {weights} weights, over the limit of "
                           f"{limits.max_weights} ({limits.hint('max_weights')} if you trust this file)")
-    if pcls.generator_work(spec, header) > limits.max_generator_work:
-        raise FormatError(f"file asks for a {pcls.name} generator of {pcls.generator_work(spec, header)} entries, over "
+    work = generator_work(pcls.name, spec, header)
+    if work > limits.max_generator_work:
+        raise FormatError(f"file asks for a {pcls.name} generator of {work} entries, over "
                           f"the limit of {limits.max_generator_work} ({limits.hint('max_generator_work')} if you trust it)")
     return shapes
 
@@ -115,7 +118,7 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any]
         raise FormatError(f"file holds {len(records)} tensors, its header implies {len(shapes)}")
     q, bits = get_quantizer(header["quant"]), header["bits"]
     tensors = {name: _dequantize(name, q, rec, bits, shape) for (name, shape), rec in zip(shapes.items(), records)}
-    return header, spec, materialize(header["param"], spec, header, tensors)
+    return header, spec, materialize_all(header["param"], spec, header, tensors)
 
 
 def peek(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:

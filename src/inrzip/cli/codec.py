@@ -21,6 +21,7 @@ SIGNAL_OPTIONS: dict[str, tuple[type, str]] = {
     "size": (int, "NeRF scenes: image side in pixels the views are resized to"),
     "samples": (int, "NeRF scenes: coarse samples per ray"),
     "fine": (int, "NeRF scenes: fine (importance) samples per ray"),
+    "networks": (int, "NeRF scenes: 2 = separate coarse and fine networks, both stored (NeRF); 1 = one for both"),
     "frame": (int, "animated images (GIF, APNG, WebP, multi-page TIFF): the frame to compress, from 0"),
 }
 # The limits each side checks (flags --max-x); the others do not apply there.

@@ -27,7 +27,7 @@ from ..config import FitConfig
 from ..nets.networks import NetworkSpec, parse_arch, weight_count
 from ..signals.occupancy import OccupancySignal
 
-__all__ = ["Model", "MODELS", "SHAPES", "PAPER_IOU", "Settings", "run", "main"]
+__all__ = ["Model", "MODELS", "SHAPES", "PAPER_IOU", "Settings", "compress_config", "run", "main", "DATA"]
 
 DATA = Path(__file__).resolve().parents[4] / "shared" / "data" / "meshes"
 SHAPES = {
@@ -64,6 +64,7 @@ MODELS: dict[str, Model] = {
     "DOH (30%)": Model("doh", "40x9", True, 0.25),
     "DOH (60%)": Model("doh", "40x9", True, 0.50),
     "DOH (100%)": Model("doh", "40x9", True, 0.8585),
+    "DOH (4,20)": Model("doh", "20x4", True, 0.50),  # not in Table 2: a small D'OH for --quick runs and Fig. 6
 }
 DEFAULT_MODELS = ("MLP (9,40)", "MLP+PE (9,40)", "DOH (30%)", "DOH (60%)", "DOH (100%)")
 
@@ -104,7 +105,8 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _config(model: Model, s: Settings) -> CompressConfig:
+def compress_config(model: Model, s: Settings) -> CompressConfig:
+    """The CompressConfig of one Table 2 model under the settings' budget (lr per parameterization)."""
     doh_scale = s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent and model.latent_dim() else 1.0
     lr = {"mlp": s.lr_mlp, "doh": s.lr_doh * doh_scale}[model.parameterization]
     fit = FitConfig(epochs=s.epochs, batch_size=s.batch_size, lr=lr, loss=s.loss, time_budget=s.time_budget,
@@ -194,7 +196,7 @@ def run(s: Settings, out: Path, log=print, resume: bool = False) -> list[dict[st
         log(f"{shape}: ground truth {s.resolution}^3, {signal.grid.mean():.4f} occupied ({time.perf_counter() - t0:.1f} s)")
         for name in s.models:
             model = MODELS[name]
-            encs = encode_bits(signal, _config(model, s), list(s.bits))
+            encs = encode_bits(signal, compress_config(model, s), list(s.bits))
             rows += _rows(shape, name, [e.report for e in encs], s)
             _write(rows, s, out)
             log("  " + name + ": " + ", ".join(f"{e.report['bits']}b IoU {e.report['iou']:.4f}" for e in encs)

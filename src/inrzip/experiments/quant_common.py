@@ -94,8 +94,9 @@ def fit_network(signal: ImageSignal, arch: str, activation: str, cfg: FitConfig,
     return train(signal, request)
 
 
-def continue_fit(f: Fitted, cfg: FitConfig) -> Fitted:
-    """Train an already fitted network further (e.g. QAT after a float warm-up); histories are joined."""
+def continue_fit(f: Fitted, cfg: FitConfig, score: bool = True) -> Fitted:
+    """Train an already fitted network further (e.g. QAT after a float warm-up); histories are joined.
+    ``score=False`` skips measuring the float network (a NeRF evaluation renders every held-out view)."""
     done, spent = f.result.epochs, f.result.seconds
     resolved = resolve_fit(cfg, f.signal, f.param)
     more = fit(f.signal, f.spec, f.param, resolved)
@@ -103,7 +104,7 @@ def continue_fit(f: Fitted, cfg: FitConfig) -> Fitted:
     more.epochs, more.seconds = more.epochs + done, more.seconds + spent
     f.param.cpu()
     return replace(f, result=more, config=replace(f.config, fit=resolved),
-                   float_metrics=f.signal.evaluate(field_of(f.spec, f.param.layers())))
+                   float_metrics=f.signal.evaluate(field_of(f.spec, f.param.layers())) if score else {})
 
 
 def file_row(f: Fitted, quantizer: str, bits: int, qat_tables: bool = True) -> Row:

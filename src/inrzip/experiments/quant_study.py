@@ -39,6 +39,7 @@ from .quant_common import (
     write_rows,
 )
 from .quant_plots import plot_activations, plot_convergence, plot_dictionary, plot_qat, plot_ssim
+from .runner import ArgParser, experiment
 
 __all__ = ["Settings", "EXPERIMENTS", "run_activations", "run_ssim", "run_qat", "run_dictionary", "run_convergence",
            "main"]
@@ -262,6 +263,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = EXPERIMENTS[name](budget, Settings(), args.out)
         print(f"{name}: {len(rows)} rows -> {args.out / (name + '.csv')}, {args.out / (name + '.png')}")
     return 0
+
+
+# --quick: the same code on one CIFAR image and a 16x16 DIV2K crop, tiny networks, 4 epochs, 2 and 3 bits.
+QUICK_BUDGET = Budget(cifar_images=1, div2k_images=1, div2k_crop=16, epochs=4, batch_size=1024, lr=1e-3, bits=(2, 3))
+QUICK_SETTINGS = Settings(cifar_arch="8x1", div2k_archs=("8x1",), qat_bits=(2,), dict_archs=("4x1", "8x1"))
+FIGURES = {"activations": "Fig. 1: sine / ReLU / Gaussian x quantizer x bits",
+           "ssim": "Fig. 2: PSNR and SSIM vs bits per quantizer (+ per-tensor sensitivity)",
+           "qat": "Fig. 3: k-means QAT vs post-training", "dictionary": "Fig. 4: code vs dictionary bytes",
+           "convergence": "Figs 7-8: MSE vs log10(MSE) vs 1/MSE-scaled SGD"}
+
+
+def _register(name: str) -> None:
+    def run(quick: bool, out: Path, argv: Sequence[str]) -> list[Row]:
+        p = ArgParser(prog=f"python -m inrzip.experiments quant-{name}")
+        p.add_argument("--paper", action="store_true", help="paper-sized budget (all images, 2000 epochs)")
+        p.add_argument("--epochs", type=int, help="override the budget's epochs")
+        a = p.parse_args(list(argv))
+        budget = QUICK_BUDGET if quick else BUDGETS["paper" if a.paper else "default"]
+        budget = replace(budget, epochs=a.epochs or budget.epochs)
+        return EXPERIMENTS[name](budget, QUICK_SETTINGS if quick else Settings(), out)
+    experiment(f"quant-{name}", f"seed 000 {FIGURES[name]} (--paper: the paper budget)")(run)
+
+
+for _name in EXPERIMENTS:
+    _register(_name)
 
 
 if __name__ == "__main__":

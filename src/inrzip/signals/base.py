@@ -45,6 +45,7 @@ class Signal(ABC):
     default_lrs: ClassVar[dict[str, float]] = {}  # by parameterization: "mlp": lr; "doh": lr x latent size
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
     quality_metric: ClassVar[str] = "psnr"  # the key of ``evaluate`` that says how good a decode is
+    networks: int = 1  # networks of one spec the signal is fitted with (NeRF's coarse + fine pair: 2)
 
     out_features: int  # network outputs per coordinate
 

@@ -41,7 +41,7 @@ _MAX_CAMERA = 1e8  # |camera values| in a header (positions, focal length, depth
 
 def render_config(meta: Meta) -> render.RenderConfig:
     return render.RenderConfig(near=meta["near"], far=meta["far"], samples=meta["samples"], fine=meta["fine"],
-                               white_background=meta["white"])
+                               white_background=meta["white"], networks=meta.get("networks", 1))
 
 
 def meta_poses(meta: Meta) -> np.ndarray:
@@ -107,13 +107,16 @@ class RadianceSignal(Signal):
 
     def __init__(self, scene: datasets.Scene, samples: int = DEFAULT_SAMPLES, fine: int = 0,
                  rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True,
-                 limits: Limits = DEFAULT_LIMITS) -> None:
+                 limits: Limits = DEFAULT_LIMITS, networks: int = 1) -> None:
         cap = limits.max_samples
         if not 1 <= samples <= cap or not 0 <= fine <= cap or rays_per_epoch < 1:
             raise InputError(f"samples must be 1..{cap}, fine 0..{cap} ({limits.hint('max_samples')}), "
                              "rays per epoch >= 1")
-        self.scene, self.progress = scene, progress
-        self.cfg = render.RenderConfig(scene.near, scene.far, samples, fine, scene.white_background)
+        if networks not in (1, 2) or (networks == 2 and fine < 1):
+            raise InputError("networks must be 1 or 2, and 2 (coarse + fine) needs --fine of at least 1")
+        self.scene, self.progress, self.networks = scene, progress, networks
+        self.cfg = render.RenderConfig(scene.near, scene.far, samples, fine, scene.white_background,
+                                       networks=networks)
         train = scene.splits["train"]
         self.rays = R.make_rays(train.poses, scene.height, scene.width, scene.focal, scene.ndc)  # (N*H*W, 9)
         self.targets = torch.from_numpy(train.images.reshape(-1, 3).copy())
@@ -130,8 +133,11 @@ class RadianceSignal(Signal):
     @classmethod
     def load(cls, path: Path, size: int = datasets.DEFAULT_SIZE, samples: int = DEFAULT_SAMPLES, fine: int = 0,
              rays_per_epoch: int = DEFAULT_RAYS_PER_EPOCH, progress: bool = True, limits: Limits = DEFAULT_LIMITS,
-             **_: Any) -> "RadianceSignal":
-        return cls(datasets.load_scene(path, size, limits=limits), samples, fine, rays_per_epoch, progress, limits)
+             networks: int | None = None, **_: Any) -> "RadianceSignal":
+        """``networks``: 2 fits NeRF's separate coarse and fine networks (needs ``fine``), 1 one network for
+        both passes; default 1."""
+        return cls(datasets.load_scene(path, size, limits=limits), samples, fine, rays_per_epoch, progress, limits,
+                   networks or 1)
 
     def num_samples(self) -> int:
         return self.rays_per_epoch
@@ -159,10 +165,13 @@ class RadianceSignal(Signal):
         self._gen.manual_seed(int(torch.randint(0, 2 ** 62, (1,), generator=generator)))
         for s in range(0, idx.numel(), batch_size):
             b = idx[s:s + batch_size]
-            yield rays[b], targets[b]
+            yield rays[b], targets[b].repeat(1, self.networks)  # a pair: fine and coarse colours, as predict
 
     def predict(self, field: Field, inputs: torch.Tensor) -> torch.Tensor:
-        """Ray colours (B, 3) of rays (B, 9), with stratified jitter (training)."""
+        """Ray colours (B, 3) of rays (B, 9), with stratified jitter (training). A coarse + fine pair gives
+        (B, 6): fine, then coarse colours, so the trainer's MSE is NeRF's loss (their mean)."""
+        if self.networks > 1:
+            return torch.cat(render.render_pair(field, inputs, self.cfg, perturb=True, generator=self._gen), -1)
         return render.render_rays(field, inputs, self.cfg, perturb=True, generator=self._gen)
 
     def meta(self) -> Meta:
@@ -171,7 +180,7 @@ class RadianceSignal(Signal):
         return {"scene": s.format, "h": s.height, "w": s.width, "focal": float(s.focal), "near": float(s.near),
                 "far": float(s.far), "ndc": bool(s.ndc), "white": bool(s.white_background),
                 "samples": self.cfg.samples, "fine": self.cfg.fine, **_pose_fields(s.splits["test"].poses),
-                "orbit_kind": s.orbit_kind, "orbit": orbit}
+                "orbit_kind": s.orbit_kind, "orbit": orbit, **({"networks": 2} if self.networks == 2 else {})}
 
     def evaluate(self, field: Field, device: torch.device | str = "cpu") -> dict[str, float]:
         """Held-out views rendered from the header's cameras (as a decoder would) vs the scene's."""
@@ -193,6 +202,9 @@ class RadianceSignal(Signal):
         if not (1 <= samples <= cap and 0 <= fine <= cap and h >= 1 and w >= 1):
             raise FormatError(f"radiance header: samples 1..{cap}, fine 0..{cap} ({limits.hint('max_samples')}), "
                               "positive size")
+        if meta.get("networks", 1) not in (1, 2) or isinstance(meta.get("networks"), bool) \
+                or (meta.get("networks") == 2 and fine < 1):
+            raise FormatError("radiance header: networks must be 1, or 2 (coarse + fine) with fine samples")
         if meta.get("in") != render.ENCODED_WIDTH or meta.get("pe") != 0 or meta.get("out") != 4:
             raise FormatError(f"radiance network must take {render.ENCODED_WIDTH} encoded inputs (pe 0) and give 4 outputs")
         check_network(meta, cls.in_features, cls.out_features)
@@ -236,9 +248,8 @@ class RadianceSignal(Signal):
             raise InputError(f"{len(poses)} views at {w}x{h} exceed {limits.max_pixels} pixels; lower --scale or --orbit, "
                              f"or {limits.hint('max_pixels')}")
         cfg = render_config(meta)
-        per_ray = cfg.samples + (cfg.samples + cfg.fine if cfg.fine else 0)  # network queries per ray
-        check_work(meta, len(poses) * h * w * per_ray, limits, "lower --scale or --orbit")
-        cfg = replace(cfg, chunk=batch_rows(meta, cfg.chunk, cfg.samples + cfg.fine))
+        check_work(meta, len(poses) * h * w * cfg.queries_per_ray(), limits, "lower --scale or --orbit")
+        cfg = replace(cfg, chunk=batch_rows(meta, cfg.chunk, cfg.networks * (cfg.samples + cfg.fine)))
         focal = meta["focal"] * w / meta["w"]
         views = (R.make_rays(pose[None], h, w, focal, meta["ndc"]) for pose in poses)
         batches = render.rebatch(views, cfg.chunk)

@@ -1,9 +1,11 @@
 """Sampling along rays and volume rendering (NeRF, Mildenhall et al. 2020), batched in torch.
 
-One network (a ``Field``: encoded inputs (B, ENCODED_WIDTH) -> (B, 4) = raw density, raw RGB)
-serves both passes of hierarchical sampling: the coarse pass only places the fine samples, so it
-runs without gradients, and the colour is rendered from the union of coarse and fine samples.
-This keeps NeRF inside the shared one-network trainer and file format (the paper's 4x64 MLP).
+Hierarchical sampling comes in two forms. With one network (a ``Field``: encoded inputs
+(B, ENCODED_WIDTH) -> (B, 4) = raw density, raw RGB) both passes use it: the coarse pass only places
+the fine samples, so it runs without gradients, and the colour is rendered from the union of coarse and
+fine samples. With ``networks = 2`` (NeRF's own scheme) the field is a stacked pair giving (2, B, 4):
+network 0 is the coarse one, rendered and trained on the coarse samples, network 1 the fine one,
+rendered on the union (``render_pair``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from ...errors import FormatError
 from ...nets.networks import positional_encoding
 
 __all__ = ["POS_FREQS", "DIR_FREQS", "ENCODED_WIDTH", "DENSITY_SHIFT", "RenderConfig", "encode", "stratified_samples",
-           "sample_pdf", "composite", "render_rays", "render_views",
+           "sample_pdf", "composite", "render_rays", "render_pair", "render_views",
            "rebatch", "render_batches"]
 
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -42,6 +44,13 @@ class RenderConfig:
     fine: int = 0  # extra importance samples per ray (hierarchical sampling); 0 = off
     white_background: bool = True  # Blender RGBA was composited over white
     chunk: int = 4096  # rays per forward pass when rendering whole views
+    networks: int = 1  # 2: separate coarse and fine networks (the field gives (2, B, 4))
+
+    def queries_per_ray(self) -> int:
+        """Network evaluations per ray when rendering (the decoder's work limit counts them)."""
+        if self.networks > 1:  # the pair is evaluated together: both networks on every sample
+            return self.networks * (self.samples + self.fine)
+        return self.samples + (self.samples + self.fine if self.fine else 0)
 
 
 def encode(points: torch.Tensor, viewdirs: torch.Tensor) -> torch.Tensor:
@@ -115,9 +124,37 @@ def _shade(field: Field, rays: torch.Tensor, t: torch.Tensor, cfg: RenderConfig)
     return composite(raw, t, d.norm(dim=-1), cfg.white_background)
 
 
+def _query(field: Field, rays: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Raw outputs of a stacked pair at depths t (R, S): (2, R, S, 4)."""
+    o, d, view = rays[:, 0:3], rays[:, 3:6], rays[:, 6:9]
+    points = o[:, None, :] + t[..., None] * d[:, None, :]
+    out = field(encode(points, view).reshape(-1, ENCODED_WIDTH))
+    return out.reshape(out.shape[0], *t.shape, -1)
+
+
+def render_pair(field: Field, rays: torch.Tensor, cfg: RenderConfig, perturb: bool = False,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(fine, coarse) colours (R, 3) of rays with NeRF's two networks: the coarse network's weights at the
+    stratified samples place ``cfg.fine`` importance samples (without gradient, as in NeRF), and the fine
+    network is rendered at the sorted union. Both networks see the coarse samples in one pass; at the fine
+    samples only network 1's output is used."""
+    t_c = stratified_samples(rays.shape[0], cfg, perturb, generator, rays.device)
+    norm = rays[:, 3:6].norm(dim=-1)
+    raw_c = _query(field, rays, t_c)
+    coarse, w = composite(raw_c[0], t_c, norm, cfg.white_background)
+    edges = torch.linspace(cfg.near, cfg.far, cfg.samples + 1, device=rays.device).expand(rays.shape[0], -1)
+    t_f = sample_pdf(edges.contiguous(), w.detach(), cfg.fine, perturb, generator)
+    raw_f = _query(field, rays, t_f)[1]
+    t, order = torch.sort(torch.cat([t_c, t_f], -1), -1)
+    raw = torch.cat([raw_c[1], raw_f], 1).gather(1, order[..., None].expand(-1, -1, raw_f.shape[-1]))
+    return composite(raw, t, norm, cfg.white_background)[0], coarse
+
+
 def render_rays(field: Field, rays: torch.Tensor, cfg: RenderConfig, perturb: bool = False,
                 generator: torch.Generator | None = None) -> torch.Tensor:
     """Colours (R, 3) of rays (R, RAY_WIDTH); with ``cfg.fine`` the coarse pass places extra samples."""
+    if cfg.networks > 1:
+        return render_pair(field, rays, cfg, perturb, generator)[0]
     t = stratified_samples(rays.shape[0], cfg, perturb, generator, rays.device)
     if cfg.fine > 0:
         with torch.no_grad():

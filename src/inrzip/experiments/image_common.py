@@ -1,0 +1,124 @@
+"""Shared pieces of the D'OH image experiments: image sets, the compared methods, one fit -> rows per bit depth.
+
+Every row is a real ``.inr`` file written by ``api.write`` and decoded: PSNR/SSIM of the decoded image, bpp of
+the real file, with the papers' ``params x bits`` estimate beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..api import CompressConfig, Fitted, train, write
+from ..config import FitConfig
+from ..errors import InputError
+from ..signals.image import ImageSignal, read_image
+from .quant_common import DATA_ROOT, save_figure
+
+__all__ = ["KODAK_SUBSET", "DIV2K", "METHODS", "Method", "Budget", "load_named", "fit_image", "image_rows",
+           "plot_rd", "ARCHS", "BITS"]
+
+Row = dict[str, Any]
+KODAK_SUBSET = ("kodim03", "kodim06", "kodim09", "kodim12", "kodim15", "kodim18", "kodim21", "kodim24")
+DIV2K = ("0801", "0829", "0845")  # the downscaled validation images in ../shared/data/div2k
+ARCHS = ("20x4", "30x4", "28x9", "40x9")  # D'OH supplement Table 1 target MLPs
+BITS = (4, 5, 6, 8, 16)  # Table 1 quantization levels
+
+
+@dataclass(frozen=True)
+class Method:
+    """A compared model: how the network is parameterized and encoded (CompressConfig fields)."""
+
+    label: str
+    parameterization: str
+    pe: bool
+    pe_band: str = "nyquist"
+
+    def config(self, arch: str, fit: FitConfig, latent_ratio: float | None) -> CompressConfig:
+        return CompressConfig(arch=arch, parameterization=self.parameterization, pe=self.pe, pe_band=self.pe_band,
+                              latent_ratio=latent_ratio if self.parameterization == "doh" else None, fit=fit)
+
+
+METHODS: dict[str, Method] = {m.label: m for m in (
+    Method("doh", "doh", True),  # D'OH uses PE (supplement Fig. 7 caption)
+    Method("mlp", "mlp", False),  # the paper's image MLP baseline: no PE
+    Method("mlp+pe", "mlp", True),  # inrzip's PE: octave frequencies folded to the pixel grid (pe_band nyquist)
+    Method("mlp+pe-octave", "mlp", True, "full"),  # the paper's PE: sin/cos(2^k pi x), k < 10, unfolded
+)}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long each fit runs: an epoch cap and seconds of fitting (whichever ends first)."""
+
+    epochs: int = 300
+    seconds: float | None = 20.0
+    crop: int | None = None  # centre crop side (--quick), None = the whole image
+    latent_ratio: float = 0.6  # D'OH latent / target weights (inrzip's default; the supplement does not state it)
+
+    def fit(self, seed: int = 0) -> FitConfig:
+        return FitConfig(epochs=self.epochs, time_budget=self.seconds, engine="fast", threads=1, progress=False,
+                         seed=seed)
+
+
+def load_named(dataset: str, names: Sequence[str], crop: int | None = None) -> list[tuple[str, ImageSignal]]:
+    """(name, signal) of Kodak (``kodimNN``) or DIV2K (``0801``) images from ../shared/data."""
+    folder = {"kodak": DATA_ROOT / "kodak", "div2k": DATA_ROOT / "div2k" / "downscaled_smiler96"}[dataset]
+    out = []
+    for name in names:
+        path = folder / f"{name}.png"
+        if not path.is_file():
+            raise InputError(f"{path} is missing; check ../shared/data")
+        pixels, depth = read_image(path)
+        if crop:
+            h, w = pixels.shape[:2]
+            pixels = pixels[(h - crop) // 2:(h - crop) // 2 + crop, (w - crop) // 2:(w - crop) // 2 + crop]
+        out.append((name, ImageSignal(np.ascontiguousarray(pixels), depth)))
+    return out
+
+
+def fit_image(signal: ImageSignal, method: Method, arch: str, budget: Budget, seed: int = 0) -> Fitted:
+    return train(signal, method.config(arch, budget.fit(seed), budget.latent_ratio))
+
+
+def image_rows(f: Fitted, bits: Sequence[int], **keys: Any) -> list[Row]:
+    """One row per bit depth: the decoded file's quality and real rate, beside the params x bits estimate."""
+    rows = []
+    for b in bits:
+        enc = write(f, b, "minmax")  # the D'OH supplement's post-training range quantizer
+        r = enc.report
+        rows.append({**keys, "bits": b, "psnr": r["psnr"], "ssim": r["ssim"], "bpp": r["bpp"],
+                     "estimated_bpp": r["estimated_bpp"], "file_bytes": r["file_bytes"],
+                     "stored_values": r["stored_values"], "float_psnr": f.float_metrics["psnr"],
+                     "epochs": r["epochs"], "fit_seconds": round(r["fit_seconds"], 1)})
+    return rows
+
+
+_STYLE = {"doh": ("C3", "o"), "mlp": ("C0", "s"), "mlp+pe": ("C2", "^"), "mlp+pe-octave": ("C1", "v")}
+
+
+def plot_rd(means: Sequence[Row], path: Path, title: str, rate: str = "bpp") -> None:
+    """PSNR vs rate, one curve per (method, arch) through its bit depths (supplement Fig. 5's layout)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.6))
+    archs = sorted({r["arch"] for r in means}, key=str)
+    for (method, arch) in dict.fromkeys((r["method"], r["arch"]) for r in means):
+        pts = sorted((r for r in means if r["method"] == method and r["arch"] == arch), key=lambda r: r["bits"])
+        colour, marker = _STYLE.get(method, ("k", "x"))
+        alpha = 0.4 + 0.6 * (archs.index(arch) + 1) / len(archs)
+        ax.plot([p[rate] for p in pts], [p["psnr"] for p in pts], marker=marker, color=colour, alpha=alpha,
+                label=f"{method} {arch}", ms=4)
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{rate} (real file)" if rate == "bpp" else rate)
+    ax.set_ylabel("PSNR dB (decoded file)")
+    ax.set_title(title, fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, ncol=2)
+    save_figure(fig, path)

@@ -1,0 +1,80 @@
+"""``python -m inrzip.experiments``: the registry lists every experiment of issue 14, and ``--quick`` runs write
+a CSV, a JSON of the configuration and a PNG (about 35 s for all of them on one core)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import pytest
+from conftest import require_shared
+
+from inrzip.experiments.__main__ import main
+from inrzip.experiments.runner import load_all, run_experiment
+
+REQUIRED = ("doh-div2k", "doh-kodak-archs", "doh-init-variance", "pe-ablation", "occupancy-table2", "occupancy-rd",
+            "figures-kodak", "figures-meshes", "nerf-blender", "nerf-llff", "quant-activations", "quant-ssim",
+            "quant-qat", "quant-dictionary", "quant-convergence")
+# experiment -> the ../shared/data folder its --quick needs ("" = only the repo's tests/data)
+DATA = {"doh-div2k": "div2k", "doh-kodak-archs": "kodak", "pe-ablation": "kodak", "figures-kodak": "kodak",
+        "quant-activations": "cifar10", "quant-ssim": "cifar10", "quant-qat": "cifar10",
+        "quant-dictionary": "cifar10", "quant-convergence": "div2k"}
+
+
+def test_list_names_every_required_experiment(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--list"]) == 0
+    listed = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert set(REQUIRED) <= listed
+    assert set(load_all()) == listed
+
+
+def test_unknown_experiment_and_bad_option_are_one_line_errors(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-experiment", "--out", str(tmp_path)]) == 2
+    assert "no-such-experiment" in capsys.readouterr().err
+    assert main(["doh-init-variance", "--quick", "--out", str(tmp_path), "--no-such-flag"]) == 2
+    assert "--no-such-flag" in capsys.readouterr().err
+
+
+def _outputs(out: Path) -> list[dict[str, str]]:
+    """The run's CSV rows, once a CSV, a configuration JSON and a non-empty PNG are there."""
+    csvs = sorted(out.glob("*.csv"))
+    configs = [p for p in out.glob("*.json") if p.name != "run.json"]
+    pngs = sorted(out.glob("*.png"))
+    assert csvs and configs and pngs, sorted(p.name for p in out.iterdir())
+    assert all(p.stat().st_size > 2000 for p in pngs)
+    assert all(isinstance(json.loads(p.read_text()), dict) for p in configs)
+    assert json.loads((out / "run.json").read_text())["quick"] is True
+    with csvs[0].open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert rows
+    return rows
+
+
+@pytest.mark.parametrize("name", [n for n in REQUIRED if n != "occupancy-rd"])
+def test_quick_writes_csv_json_png(name: str, tmp_path: Path) -> None:
+    if DATA.get(name):
+        require_shared(DATA[name])
+    out = run_experiment(name, quick=True, out=tmp_path / name)
+    _outputs(out)
+
+
+def test_occupancy_rd_quick_on_an_unseen_mesh(tmp_path: Path) -> None:
+    """Fig. 6 on a mesh made here (a torus written as STL): IoU and kB per architecture and bit depth."""
+    trimesh = pytest.importorskip("trimesh")
+    mesh = tmp_path / "torus.stl"
+    trimesh.creation.torus(major_radius=1.0, minor_radius=0.3).export(mesh)
+    out = tmp_path / "rd"
+    assert main(["occupancy-rd", "--quick", "--mesh", str(mesh), "--out", str(out)]) == 0
+    rows = _outputs(out)
+    assert {r["mesh"] for r in rows} == {"torus.stl"}
+    cells = {(r["arch"], r["method"], int(r["bits"])) for r in rows}
+    assert len(cells) == len(rows) and len({a for a, _, _ in cells}) >= 2 and len({b for _, _, b in cells}) >= 2
+    for r in rows:
+        assert 0.0 <= float(r["iou"]) <= 1.0 and float(r["kB"]) > 0
+    by = {(r["arch"], r["method"], int(r["bits"])): float(r["kB"]) for r in rows}
+    assert all(by[(a, m, 8)] > by[(a, m, 4)] for a, m, _ in cells)  # more bits, a larger real file
+    assert max(float(r["iou"]) for r in rows) > 0.3  # some network learnt the torus in the quick budget
+    assert all(math.isfinite(float(r["est_kB"])) for r in rows)
