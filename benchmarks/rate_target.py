@@ -24,9 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from rd_compare import source  # noqa: E402
+
 from inrzip.api import CompressConfig, FitConfig, encode  # noqa: E402
 from inrzip.bench.codecs import available_codecs, sweep_codec  # noqa: E402
-from rd_compare import source  # noqa: E402
 
 CODECS = ("jpeg", "webp", "jpeg2000")
 
