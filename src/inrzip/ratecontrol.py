@@ -3,11 +3,14 @@
 Two steps, because a file's size is only known once the trained tensors are entropy-coded:
 
 1. ``plan``: before fitting, choose the network so that its stored values at the planned bits fill the byte
-   budget (``EFFICIENCY``: coded bytes per raw byte, about 0.9 for trained weights at 7-8 bits: measured on
-   256x256 crops at 0.3 and 1 bpp, docs/rate.md). D'OH's latent
-   ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is widened
-   (``WIDTHS``), since a latent larger than the weights it generates buys nothing.
-2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits), choose the range clipping ``k`` of the
+   budget at their raw size (``EFFICIENCY``, coded bytes per raw byte, taken as 1). The entropy coder stores
+   trained values at 0.88-0.95 of their raw size, but which depends on the image (docs/rate.md): a plan that
+   counts on the saving can leave no file at the planned bits under the budget, and one bit fewer costs D'OH
+   far more than the saving buys. D'OH's latent ratio is the fine knob; when the latent would exceed
+   ``MAX_RATIO`` of the weights the network is widened (``WIDTHS``), since a latent larger than the weights
+   it generates buys nothing.
+2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits),
+   choose the range clipping ``k`` of the
    distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
    error of the stored values, unless its file is over the target, then the smallest ``k`` whose file fits
    (bisection: a wider range means coarser steps, fewer distinct codes and a smaller file). Each candidate is
@@ -27,7 +30,7 @@ from .nets.parameterizations import parameterization_class
 
 __all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "Candidate", "plan", "choose", "target_bytes"]
 
-EFFICIENCY = 0.9
+EFFICIENCY = 1.0
 MAX_RATIO = 0.8
 WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
@@ -62,11 +65,12 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
     values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
     width, hidden = parse_arch(cfg.arch)
     if not parameterization_class(cfg.parameterization).has_latent:
-        for w in WIDTHS:  # the widest network of this depth that fits the budget
+        best = replace(cfg, arch=f"{WIDTHS[0]}x{hidden}")  # none fits: the narrowest, and ``choose`` cuts bits
+        for w in WIDTHS[1:]:  # the widest network of this depth that fits the budget
             trial = replace(cfg, arch=f"{w}x{hidden}")
             if _stored_values(spec_for(trial), trial) <= values:
-                cfg = trial
-        return cfg
+                best = trial
+        return best
     for w in sorted({width, *WIDTHS}):  # the narrowest one whose latent stays under MAX_RATIO of its weights
         trial = replace(cfg, arch=f"{w}x{hidden}")
         spec = spec_for(trial)
