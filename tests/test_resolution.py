@@ -44,6 +44,34 @@ def test_band_limited_encoding_folds_octaves_to_the_grid_nyquist():
     assert max(w for w, _ in pe_frequencies(full)[1]) == pytest.approx(512 * np.pi)  # far past a 48-row grid
 
 
+def test_the_default_encoding_keeps_under_half_the_nyquist_rate():
+    # near-Nyquist aliases (128 -> -255 on 512 points) alternate sign sample to sample: lowered by octaves
+    assert [j for j, _ in folded_harmonics(10, 512, 0.5)] == [1, 2, 4, 8, 16, 32, 64, 64, -127, 1]
+    assert [j for j, _ in folded_harmonics(10, 256, 0.5)] == [1, 2, 4, 8, 16, 32, 32, -63, 1, 2]
+    for n in (2, 3, 47, 64, 65, 96, 511, 512, 768, 1000):
+        assert all(2 * abs(j) <= 0.5 * (n - 1) for j, _ in folded_harmonics(12, n, 0.5)), n
+        assert folded_harmonics(12, n, 1.0) == folded_harmonics(12, n), n  # cap 1: the exact aliases
+    image = inrzip.api.load(DATA / "gray_96x48.png")
+    spec = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh")).spec
+    assert spec.pe_cap == 0.5 and max(abs(w) for w, _ in pe_frequencies(spec)[1]) <= 0.5 * 23.5 * np.pi
+    folded = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh", pe_band="folded")).spec
+    assert (folded.pe_grid, folded.pe_cap) == ((96, 48), 1.0)
+
+
+def test_header_round_trips_the_cap_and_refuses_bad_ones():
+    spec = NetworkSpec(2, 3, 8, 1, pe_freqs=6, pe_grid=(96, 48), pe_cap=0.5)
+    header = network_header(spec, MLP(spec), "minmax", 8, "image")
+    assert header["pe_cap"] == 0.5 and header_spec(header) == spec
+    exact = NetworkSpec(2, 3, 8, 1, pe_freqs=6, pe_grid=(96, 48))
+    assert "pe_cap" not in network_header(exact, MLP(exact), "minmax", 8, "image")  # files before the cap
+    for bad in (0.0, -0.5, 1.5, float("nan"), float("inf"), 1, "0.5", True, None, [0.5]):
+        with pytest.raises(FormatError, match="pe_cap"):
+            header_spec({**header, "pe_cap": bad})
+    no_grid = {k: v for k, v in header.items() if k != "pe_grid"}
+    with pytest.raises(FormatError, match="pe_cap without pe_grid"):
+        header_spec(no_grid)
+
+
 def test_header_round_trips_the_grid_and_refuses_bad_ones():
     spec = NetworkSpec(2, 3, 8, 1, pe_freqs=6, pe_grid=(96, 48))
     header = network_header(spec, MLP(spec), "minmax", 8, "image")
@@ -60,7 +88,7 @@ def fitted() -> dict[str, bytes]:
     """A 64x64 photo crop fitted by the default D'OH with each encoding band (short fits, same seed)."""
     image = inrzip.api.load(DATA / "kodim23_64.png")
     return {band: inrzip.compress(image, pe_band=band, epochs=60, batch_size=1024, progress=False, threads=1)
-            for band in ("nyquist", "full")}
+            for band in ("nyquist", "folded", "full")}
 
 
 def test_a_2x_decode_has_no_stripes(fitted):

@@ -105,14 +105,18 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
-def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...]]:
-    """(frequencies per axis, grid) of the positional encoding: with ``pe_band='nyquist'`` a sampled signal's
+PE_CAPS = {"nyquist": 0.5, "folded": 1.0}  # pe_band -> the fraction of the Nyquist rate it keeps to
+
+
+def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...], float]:
+    """(frequencies per axis, grid, cap) of the positional encoding: with ``pe_band`` 'folded' a sampled signal's
     octave frequencies are folded to their aliases on its grid (``folded_harmonics``): the same features at the
-    samples, none above the grid's Nyquist rate between them; otherwise the octave encoding (grid empty)."""
+    samples, none above the grid's Nyquist rate between them; 'nyquist' also lowers those above half that
+    rate; 'full' is the octave encoding (grid empty)."""
     if not cfg.pe or cfg.pe_freqs <= 0:
-        return 0, ()
-    grid = signal.sample_grid() if cfg.pe_band == "nyquist" else None
-    return cfg.pe_freqs, (() if grid is None else tuple(grid))
+        return 0, (), 1.0
+    grid = signal.sample_grid() if cfg.pe_band in PE_CAPS else None
+    return (cfg.pe_freqs, (), 1.0) if grid is None else (cfg.pe_freqs, tuple(grid), PE_CAPS[cfg.pe_band])
 
 
 def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:

@@ -72,9 +72,10 @@ class CompressConfig:
     omega: float | None = option(None, "sine frequency omega (default 30)")
     pe: bool | None = option(None, "positional encoding (default: on for D'OH, off for the image MLP)")
     pe_freqs: int | None = option(None, "positional-encoding frequencies (default 10)")
-    pe_band: str | None = option(None, "nyquist: each axis keeps the PE frequencies its sample grid can represent, so "
-                                 "decodes between samples look right (default); full: all of them on every axis",
-                                 choices=("nyquist", "full"))
+    pe_band: str | None = option(None, "nyquist: each axis's PE frequencies are folded to its sample grid and kept "
+                                 "under half its Nyquist rate, so decodes between samples look right (default); "
+                                 "folded: folded only; full: the octave frequencies on every axis (docs/resolution.md)",
+                                 choices=("nyquist", "folded", "full"))
     bits: int | None = option(None, "bits per stored value, 1..16 (default 8)")
     quantizer: str | None = option(None, "minmax, explicit, distributional or kmeans (default minmax)")
     qat: bool | None = option(None, "quantization-aware training at --bits with --quantizer (straight-through)")

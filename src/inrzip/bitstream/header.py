@@ -22,6 +22,8 @@ NET_KEYS = ("kind", "in", "out", "width", "hidden", "act", "omega", "pe", "param
 def network_header(spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int, kind: str) -> dict[str, Any]:
     """Header fields of a network ``spec`` produced by ``param``, stored with ``quantizer`` at ``bits``."""
     axes = {"pe_grid": list(spec.pe_grid)} if spec.pe_grid else {}  # absent: the octave encoding of earlier files
+    if spec.pe_grid and spec.pe_cap != 1.0:  # absent: the exact aliases (files of 2026-12-03 before the cap)
+        axes["pe_cap"] = float(spec.pe_cap)
     return {"kind": kind, "in": spec.in_features, "out": spec.out_features, "width": spec.width,
             "hidden": spec.hidden, "act": spec.activation, "omega": float(spec.omega), "pe": spec.pe_freqs, **axes,
             "param": param.name, **param.header(), "quant": quantizer, "bits": bits}
@@ -48,7 +50,17 @@ def header_spec(header: dict[str, Any]) -> NetworkSpec:
     if header["quant"] not in QUANTIZERS:
         raise FormatError(f"unknown quantizer {shown(header['quant'])}; upgrade inrzip")
     return NetworkSpec(ints["in"], ints["out"], ints["width"], ints["hidden"], header["act"], header["omega"], ints["pe"],
-                       _pe_grid(header, ints["in"]))
+                       _pe_grid(header, ints["in"]), _pe_cap(header))
+
+
+def _pe_cap(header: dict[str, Any]) -> float:
+    """Fraction of the Nyquist rate the folded encoding keeps to (optional field, only beside ``pe_grid``)."""
+    value = header.get("pe_cap", 1.0)
+    if "pe_cap" in header and "pe_grid" not in header:
+        raise FormatError("header has pe_cap without pe_grid; the file is corrupt")
+    if not (isinstance(value, float) and math.isfinite(value) and 0.0 < value <= 1.0):
+        raise FormatError(f"header pe_cap {shown(value)} must be a number in (0, 1]")
+    return value
 
 
 _MAX_GRID = 1 << 24  # samples per axis of a fitted grid (the limits allow 2^26 pixels in all)

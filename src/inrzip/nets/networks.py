@@ -42,6 +42,9 @@ class NetworkSpec:
     # 2^k pi is replaced by its alias on that grid (``folded_harmonics``): the same features at the samples, but
     # none above the grid's Nyquist rate between them. Empty: the octave encoding of files before it.
     pe_grid: tuple[int, ...] = ()
+    # With a grid: folded harmonics above this fraction of the Nyquist rate are lowered by octaves
+    # (``folded_harmonics``). 1: the exact aliases (files with ``pe_grid`` and no ``pe_cap``).
+    pe_cap: float = 1.0
 
     @property
     def encoded_features(self) -> int:
@@ -118,12 +121,15 @@ def init_bounds(spec: NetworkSpec, scheme: str = "siren") -> list[float]:
     return bounds
 
 
-def folded_harmonics(count: int, samples: int) -> list[tuple[int, int]]:
+def folded_harmonics(count: int, samples: int, cap: float = 1.0) -> list[tuple[int, int]]:
     """The octave frequencies 2^k pi (k < count) as ``samples`` points on [-1, 1] see them: (j, s) such that
     s sin(j pi x) and s cos(j pi x) equal sin(2^k pi x) and cos(2^k pi x) at every sample, with j = 2^k mod
     (samples - 1) folded into |j| <= (samples - 1) / 2, the grid's Nyquist rate, and s = +-1. Higher frequencies
     exist only between the samples, where they oscillate (2^9 pi on a 512-point axis is pi at the samples):
-    that is what striped --scale 2 decodes. Exact integer arithmetic: every machine derives the same pairs."""
+    that is what striped --scale 2 decodes. Exact integer arithmetic: every machine derives the same pairs.
+    With ``cap`` < 1, an alias above ``cap`` times the Nyquist rate is halved (towards 0) until it is not: a
+    feature near the Nyquist rate alternates sign from sample to sample, and fits lean on it for detail that
+    oscillates between the samples (docs/resolution.md: at cap 0.5 the 2x decodes and the 1x fits improve)."""
     period = samples - 1  # in harmonics: at the samples x_i = -1 + 2i/period, j and j + period agree
     if period < 1:  # one sample, at x = 0: every feature is sin 0, cos 0
         return [(0, 1)] * count
@@ -131,8 +137,11 @@ def folded_harmonics(count: int, samples: int) -> list[tuple[int, int]]:
     for k in range(count):
         r = pow(2, k, period)
         j = r if 2 * r <= period else r - period
+        sign = -1 if (2 ** min(k, 1) + j) % 2 else 1
+        while 2 * abs(j) > cap * period:
+            j = int(j / 2)
         # sin(2^k pi x_i) = sin(t - 2^k pi), sin(j pi x_i) = sin(t - j pi) for the same t: a sign (-1)^(2^k + j)
-        out.append((j, -1 if (2 ** min(k, 1) + j) % 2 else 1))
+        out.append((j, sign))
     return out
 
 
@@ -142,7 +151,8 @@ def pe_frequencies(spec: NetworkSpec) -> list[list[tuple[float, float]]]:
         return [[] for _ in range(spec.in_features)]
     if not spec.pe_grid:
         return [[(2.0 ** k * math.pi, 1.0) for k in range(spec.pe_freqs)] for _ in range(spec.in_features)]
-    return [[(j * math.pi, float(s)) for j, s in folded_harmonics(spec.pe_freqs, n)] for n in spec.pe_grid]
+    return [[(j * math.pi, float(s)) for j, s in folded_harmonics(spec.pe_freqs, n, spec.pe_cap)]
+            for n in spec.pe_grid]
 
 
 def positional_encoding(x: torch.Tensor, freqs: int | list[list[tuple[float, float]]]) -> torch.Tensor:
