@@ -48,6 +48,13 @@ CASES: dict[str, tuple[Path, dict]] = {
     "radiance_mlp_minmax8": (DATA / "nerf" / "blender_lego_tiny",
                              dict(parameterization="mlp", arch="16x1", bits=8,
                                   _signal={"size": 16, "samples": 8, "rays_per_epoch": 512})),
+    # optional header fields added after the v1 files above (made with the code of their day, a12a9d3 and later)
+    "image_doh_folded_minmax8": (IMAGE, dict(parameterization="doh", arch="12x2", bits=8, pe_band="folded")),
+    "image_doh_capped_minmax8": (IMAGE, dict(parameterization="doh", arch="12x2", bits=8, pe_band="nyquist")),
+    "radiance_mlp_coarse_fine8": (DATA / "nerf" / "blender_lego_tiny",
+                                  dict(parameterization="mlp", arch="16x1", bits=8,
+                                       _signal={"size": 16, "samples": 8, "fine": 4, "networks": 2,
+                                                "rays_per_epoch": 512})),
     # full-size Kodak files (decode-speed reference: benchmarks/decode_speed.py); 1 epoch, quality irrelevant
     "kodim23_mlp_28x9_minmax16": (HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png",
                                   dict(parameterization="mlp", arch="28x9", bits=16, _fit={"epochs": 1, "batch_size": 65536})),
