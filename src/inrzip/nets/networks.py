@@ -137,10 +137,10 @@ def folded_harmonics(count: int, samples: int, cap: float = 1.0) -> list[tuple[i
     for k in range(count):
         r = pow(2, k, period)
         j = r if 2 * r <= period else r - period
-        sign = -1 if (2 ** min(k, 1) + j) % 2 else 1
-        while 2 * abs(j) > cap * period:
-            j = int(j / 2)
         # sin(2^k pi x_i) = sin(t - 2^k pi), sin(j pi x_i) = sin(t - j pi) for the same t: a sign (-1)^(2^k + j)
+        sign = -1 if (2 ** min(k, 1) + j) % 2 else 1
+        while 2 * abs(j) > cap * period:  # lowered by octaves, towards 0 (the sign stays that of the fold)
+            j = abs(j) // 2 * (1 if j > 0 else -1)
         out.append((j, sign))
     return out
 
