@@ -23,7 +23,7 @@ __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
 DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
-_CHUNK = 1 << 16
+_CHUNK = 1 << 15  # pixels per forward pass when rendering: 32768 decodes a 768x512 MLP file in 0.18 s against 0.23 s at 65536 (activations stay in cache; same pixels)
 
 
 def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None) -> tuple[np.ndarray, int]:
