@@ -30,11 +30,12 @@ from .config import CompressConfig, FitConfig
 from .errors import InrzipError
 from .fit import FitResult, fit_many, resolve_fit
 from .fit.runtime import resolve_device
+from .fit.target import TargetCheck
 from .limits import DEFAULT_LIMITS, Limits
 from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .nets.stacked import Stacked
-from .quant import Distributional, QTensor, check_bits, get_quantizer
+from .quant import QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
 
 __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
@@ -200,57 +201,26 @@ def train(source: str | Path | Signal, cfg: CompressConfig | None = None,
     """Fit the network ``cfg`` asks for to ``source`` (until ``target_psnr`` is reached, when one is set)."""
     signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
     prep = prepare(signal, cfg)
-    target = _TargetCheck(signal, prep) if prep.config.target_psnr is not None else None
+    target = _target_check(signal, prep) if prep.config.target_psnr is not None else None
     result = fit_many([signal], prep.spec, [prep.param], prep.config.fit, target)[0]
     if target is not None:
         result.events.append(target.summary())
     return _finish(signal, prep, result)
 
 
-class _TargetCheck:
-    """Epoch hook of ``--target-psnr``: every few seconds of fitting, write the current network at the
-    requested bits, decode it and stop once it reaches the target. Checks are spaced so they cost about a tenth
-    of the fitting time (and never run twice within ``MIN_GAP`` seconds)."""
-
-    MIN_GAP = 2.0
-
-    def __init__(self, signal: Signal, prep: Prepared) -> None:
-        if signal.quality_metric != "psnr":
-            raise InrzipError(f"--target-psnr needs a signal scored by PSNR; {signal.kind} is scored by "
-                              f"{signal.quality_metric}")
-        self.signal, self.prep = signal, prep
-        self.start, self.fit_clock, self.cost, self.next_at = time.perf_counter(), 0.0, 0.0, 0.0
-        self.best, self.reached_at = -np.inf, None
-
-    def __call__(self, epoch: int, means: list[float]) -> bool:
-        fitting = time.perf_counter() - self.start - self.cost
-        if fitting < self.next_at:
-            return False
-        t0 = time.perf_counter()
-        quality = _decoded_quality(self.signal, self.prep)
-        self.cost += time.perf_counter() - t0
-        self.best = max(self.best, quality)
-        self.next_at = fitting + max(self.MIN_GAP, 10 * (time.perf_counter() - t0))
-        if quality >= self.prep.config.target_psnr:
-            self.reached_at = (epoch, fitting, quality)
-            return True
-        return False
-
-    def summary(self) -> str:
-        target = self.prep.config.target_psnr
-        if self.reached_at is None:
-            return f"target {target:.2f} dB not reached; the best check gave {self.best:.2f} dB"
-        epoch, seconds, quality = self.reached_at
-        return f"target {target:.2f} dB reached after {seconds:.1f} s of fitting (epoch {epoch}): {quality:.2f} dB"
+def _target_check(signal: Signal, prep: Prepared) -> TargetCheck:
+    if signal.quality_metric != "psnr":
+        raise InrzipError(f"--target-psnr needs a signal scored by PSNR; {signal.kind} is scored by "
+                          f"{signal.quality_metric}")
+    return TargetCheck(lambda: _decoded_quality(signal, prep), prep.config.target_psnr)
 
 
 def _decoded_quality(signal: Signal, prep: Prepared) -> float:
     """The quality ``write`` would report for the network as it is now (its stored tensors quantized at the
     config's bits, written and decoded)."""
     cfg = prep.config
-    header = {**network_header(prep.spec, prep.param, cfg.quantizer, cfg.bits, signal.kind), **signal.meta()}
-    stored = {k: v.detach().cpu().numpy() for k, v in prep.param.stored().items()}
-    data, _, _ = pack(header, stored, cfg.quantizer, cfg.bits)
+    data, _, _ = pack(_header(signal, prep.spec, prep.param, cfg.quantizer, cfg.bits), _stored(prep.param),
+                      cfg.quantizer, cfg.bits)
     _, dspec, layers = unpack(data)
     return signal.evaluate(field_of(dspec, layers))[signal.quality_metric]
 
@@ -273,8 +243,8 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
     quantizer = quantizer or f.config.quantizer
     check_bits(bits)
     t0 = time.perf_counter()
-    header = _header(f, quantizer, bits)
-    stored = _stored(f)
+    header = _header(f.signal, f.spec, f.param, quantizer, bits)
+    stored = _stored(f.param)
     tables = qtensors or (_qat_tensors(f, quantizer, bits, stored) if qat_tables else None)
     data, _, sizes = pack(header, stored, quantizer, bits, tables)
     _, dspec, layers = unpack(data)
@@ -293,12 +263,12 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
     return Encoded(data, report, sizes)
 
 
-def _header(f: Fitted, quantizer: str, bits: int) -> dict[str, Any]:
-    return {**network_header(f.spec, f.param, quantizer, bits, f.signal.kind), **f.signal.meta()}
+def _header(signal: Signal, spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int) -> dict[str, Any]:
+    return {**network_header(spec, param, quantizer, bits, signal.kind), **signal.meta()}
 
 
-def _stored(f: Fitted) -> dict[str, np.ndarray]:
-    return {k: v.detach().cpu().numpy() for k, v in f.param.stored().items()}
+def _stored(param: Parameterization) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in param.stored().items()}
 
 
 def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int],
@@ -324,26 +294,16 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
     if fitted.config.fit.qat_quantizer is not None:  # trained for one quantization: keep it, the plan sized it
         enc = write(fitted)
     else:
-        stored = _stored(fitted)
+        written: dict[int, Encoded] = {}  # one candidate per bit depth: the best is kept, not written again
 
-        def tables(bits: int, k: float) -> dict[str, QTensor]:
-            q = Distributional(k=k)
-            return {name: q.quantize(v.ravel(), bits) for name, v in stored.items()}
+        def quality_at(bits: int, tables: dict[str, QTensor]) -> float:
+            written[bits] = write(fitted, bits, "distributional", qtensors=tables)
+            return written[bits].report[signal.quality_metric]
 
-        def size_at(bits: int, k: float) -> int:
-            return len(pack(_header(fitted, "distributional", bits), stored, "distributional", bits,
-                            tables(bits, k))[0])
-
-        def quality_at(bits: int, k: float) -> float:
-            enc = write(fitted, bits, "distributional", qtensors=tables(bits, k))
-            return enc.report[signal.quality_metric]
-
-        def error_at(bits: int, k: float) -> float:
-            q = Distributional(k=k)
-            return sum(float(np.square(q.dequantize(t) - stored[n].ravel()).sum()) for n, t in tables(bits, k).items())
-
-        best = ratecontrol.choose(size_at, quality_at, planned.bits, budget, error_at)
-        enc = write(fitted, best.bits, "distributional", qtensors=tables(best.bits, best.k))
+        best, _ = ratecontrol.fit_quantization(_stored(fitted.param),
+                                               lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b),
+                                               planned.bits, budget, quality_at)
+        enc = written[best.bits]
         enc.report["clip_k"] = best.k
     enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
     if enc.sizes.file_bytes < 0.95 * budget:

@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Callable
+from functools import lru_cache
+from typing import Any, Callable
 
+import numpy as np
+
+from .bitstream.pipeline import pack
 from .config import CompressConfig
 from .errors import InrzipError
 from .nets.networks import NetworkSpec, parse_arch, weight_count
 from .nets.parameterizations import parameterization_class
+from .quant import Distributional, QTensor
 
-__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "Candidate", "plan", "choose", "target_bytes"]
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "Candidate", "plan", "choose", "fit_quantization", "target_bytes"]
 
 EFFICIENCY = 1.0
 MAX_RATIO = 1.0  # the D'OH paper's largest ratio; widening costs time per step (the generator grows with width^2)
@@ -116,3 +121,26 @@ def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, floa
     for c in found:
         c.quality = quality_at(c.bits, c.k)
     return max(found, key=lambda c: c.quality)
+
+
+def fit_quantization(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str, Any]], bits: int,
+                     budget: int, quality_at: Callable[[int, dict[str, QTensor]], float]
+                     ) -> tuple[Candidate, dict[str, QTensor]]:
+    """``choose`` for the distributional quantizer of the ``stored`` tensors: each (bits, k) is quantized once
+    and sized by packing it under ``header_at(bits)``; ``quality_at`` scores a candidate's tables (decoded).
+    Returns the best candidate and its tables."""
+
+    @lru_cache(maxsize=None)
+    def tables(b: int, k: float) -> dict[str, QTensor]:
+        q = Distributional(k=k)
+        return {name: q.quantize(v.ravel(), b) for name, v in stored.items()}
+
+    def size_at(b: int, k: float) -> int:
+        return len(pack(header_at(b), stored, "distributional", b, tables(b, k))[0])
+
+    def error_at(b: int, k: float) -> float:
+        q = Distributional(k=k)
+        return sum(float(np.square(q.dequantize(t) - stored[n].ravel()).sum()) for n, t in tables(b, k).items())
+
+    best = choose(size_at, lambda b, k: quality_at(b, tables(b, k)), bits, budget, error_at)
+    return best, tables(best.bits, best.k)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -70,20 +71,10 @@ def _target_size(w: int, h: int, size: int) -> tuple[int, int]:
 def _read_rgb(path: Path, size: tuple[int, int] | None, white: bool, limits: Limits = DEFAULT_LIMITS) -> np.ndarray:
     """(H, W, 3) float32: RGBA composited over white (or black) first, then box-downscaled,
     which equals downscaling premultiplied colour, so edges keep the right blend."""
-    try:
-        with Image.open(path) as im:
-            _check_pixels(path, im.size, limits)
-            im.load()
-            mode = "RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB"
-            a = np.asarray(im.convert(mode), dtype=np.float32) / 255.0
-    except InputError:
-        raise
-    except FileNotFoundError:
-        raise InputError(f"{path}: image listed by the scene is missing") from None
-    except Image.DecompressionBombError:
-        raise _bomb(path, limits) from None
-    except Exception as exc:  # Pillow raises many types on hostile files
-        raise InputError(f"{path}: cannot read image ({exc.__class__.__name__}); re-export it as PNG") from None
+    with _open_view(path, limits) as im:
+        im.load()
+        mode = "RGBA" if "A" in im.getbands() or "transparency" in im.info else "RGB"
+        a = np.asarray(im.convert(mode), dtype=np.float32) / 255.0
     if a.shape[2] == 4:
         rgb, alpha = a[..., :3], a[..., 3:]
         a = rgb * alpha + (1.0 - alpha) * (1.0 if white else 0.0)
@@ -107,17 +98,25 @@ def _check_pixels(path: Path, size: tuple[int, int], limits: Limits) -> None:
 
 
 def _image_size(path: Path, limits: Limits = DEFAULT_LIMITS) -> tuple[int, int]:
+    with _open_view(path, limits) as im:
+        return im.size
+
+
+@contextmanager
+def _open_view(path: Path, limits: Limits) -> Iterator[Image.Image]:
+    """A scene's view, opened with its size checked before it is decoded; whatever Pillow raises on a hostile
+    or missing file (inside the ``with`` too) becomes one ``InputError`` (see image.read_image)."""
     try:
         with Image.open(path) as im:
             _check_pixels(path, im.size, limits)
-            return im.size
+            yield im
     except InputError:
         raise
     except FileNotFoundError:
         raise InputError(f"{path}: image listed by the scene is missing") from None
     except Image.DecompressionBombError:
         raise _bomb(path, limits) from None
-    except Exception as exc:  # Pillow raises many types on hostile files (see image.read_image)
+    except Exception as exc:  # Pillow raises many types on hostile files
         raise InputError(f"{path}: cannot read image ({exc.__class__.__name__}); re-export it as PNG") from None
 
 
