@@ -44,12 +44,14 @@ def one(path: Path, bpp: float, a: argparse.Namespace) -> dict:
     fit = FitConfig(progress=False, threads=a.threads, time_budget=a.time_budget,
                     **({"epochs": a.epochs} if a.epochs else {}))
     t0 = time.perf_counter()
-    enc = encode(signal, CompressConfig(bpp=bpp, fit=fit))
+    kind = {"auto": {}, "mlp": {"parameterization": "mlp", "pe": True}, "doh": {"parameterization": "doh"}}[a.kind]
+    enc = encode(signal, CompressConfig(bpp=bpp, fit=fit, **kind))
     seconds = time.perf_counter() - t0
     r = enc.report
     rgb = np.clip(np.rint(signal.reference() * (255 / (2 ** signal.depth - 1))), 0, 255).astype(np.uint8)
     rgb = np.repeat(rgb[..., :1], 3, axis=2) if rgb.shape[2] < 3 else rgb[..., :3]
-    row = {"image": path.stem, "target": bpp, "bpp": r["bpp"], "psnr": r["psnr"], "ssim": r["ssim"],
+    row = {"image": path.stem, "target": bpp, "kind": r["config"]["parameterization"], "bpp": r["bpp"],
+           "psnr": r["psnr"], "ssim": r["ssim"],
            "bits": r["bits"], "clip_k": r.get("clip_k"), "arch": r.get("planned_arch"),
            "latent": r.get("planned_latent"), "epochs": r["epochs"], "seconds": seconds}
     for name in available_codecs(list(CODECS)):
@@ -65,7 +67,8 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         lines.append(f"| {r['image']} | {r['target']} | {r['bpp']:.4f} | {r['psnr']:.2f} | "
                      + " | ".join(f"{r.get(c, float('nan')):.2f}" for c in codecs)
-                     + f" | {r['bits']} / {r['clip_k'] or 0:.2f} | {r['arch']} latent {r['latent']} | {r['epochs']} "
+                     + f" | {r['bits']} / {r['clip_k'] or 0:.2f} | {r.get('kind', '')} {r['arch']}"
+                       + (f" latent {r['latent']}" if r['latent'] else "") + f" | {r['epochs']} "
                        f"| {r['seconds']:.0f} |")
     for target in sorted({r["target"] for r in rows}):
         sel = [r for r in rows if r["target"] == target]
@@ -85,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-budget", type=float, default=None)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--half", action="store_true")
+    ap.add_argument("--kind", choices=("auto", "mlp", "doh"), default="auto",
+                    help="auto: what --bpp picks by the rate; mlp: MLP with PE; doh: D'OH")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/rate_target"))
     a = ap.parse_args(argv)

@@ -73,11 +73,30 @@ def test_choose_keeps_under_budget_and_prefers_quality():
     assert low.size <= 3000 and low.bits == 4  # the first depth below the plan that fits: 4 bits at k = 32
 
 
+def test_mlp_plan_is_the_widest_that_fits(image):
+    # every width is a candidate (not only WIDTHS), so one unit wider would not fit the budget
+    cfg = replace(_resolve_network(CompressConfig(parameterization="mlp", pe=True, bits=8), image), fit=FitConfig())
+    for budget in (3000, 4500, 6000, 9000):  # above the narrowest 12x9 with PE (1959 values)
+        planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
+        width, hidden = planned.arch.split("x")
+        wider = replace(planned, arch=f"{int(width) + 1}x{hidden}")
+        fill = (budget - 160) / ratecontrol.EFFICIENCY  # raw bytes the plan may use
+        assert _stored_bytes(image, planned) <= fill < _stored_bytes(image, wider), (budget, planned.arch)
+
+
+def test_the_kind_follows_the_rate_unless_chosen():
+    assert ratecontrol.default_kind(ratecontrol.MLP_FROM_BPP) == {"parameterization": "mlp", "pe": True}
+    assert ratecontrol.default_kind(0.5 * ratecontrol.MLP_FROM_BPP) == {"parameterization": "doh"}
+
+
 def test_file_lands_at_or_under_the_rate(image):
     enc = encode(image, CompressConfig(bpp=3.0, fit=FitConfig(epochs=20, progress=False, seed=1)))
     r = enc.report
     budget = 3.0 * 64 * 64 / 8
     assert len(enc.data) <= budget
+    assert (info(enc.data)["param"], info(enc.data)["pe"] > 0) == ("mlp", True)  # 3 bpp: the MLP with PE
+    chosen = encode(image, CompressConfig(bpp=3.0, parameterization="doh", fit=FitConfig(epochs=2, progress=False)))
+    assert info(chosen.data)["param"] == "doh" and len(chosen.data) <= budget  # a chosen kind is kept
     assert len(enc.data) >= 0.8 * budget, r  # the plan used the rate it was given
     assert r["bpp"] == pytest.approx(8 * len(enc.data) / (64 * 64))
     assert info(enc.data)["bpp"] == pytest.approx(r["bpp"])
@@ -107,3 +126,20 @@ def test_cli_bpp_and_info_show_the_rate(data_dir, tmp_path):
     bad = subprocess.run(run + ["compress", str(data_dir / "kodim23_64.png"), "-o", str(tmp_path / "b.inr"),
                                 "--bpp", "-1"], capture_output=True, text=True)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr and "--bpp" in bad.stderr
+
+
+def test_demo_compresses_to_its_rate(data_dir, tmp_path):
+    # `make demo`'s code on a small photograph: the file lands at or under --bpp, and the printed PSNR is the
+    # decoded file's (the demo re-decodes what it wrote)
+    (tmp_path / "kodak").mkdir()
+    (tmp_path / "kodak" / "kodim23.png").write_bytes((data_dir / "kodim23_64.png").read_bytes())
+    out = tmp_path / "out"
+    c = subprocess.run([sys.executable, "-m", "inrzip.demo", "--data", str(tmp_path), "--out", str(out), "--bpp", "2",
+                        "--time-budget", "3"], capture_output=True, text=True)
+    assert c.returncode == 0, c.stderr
+    assert (out / "kodim23.inr").stat().st_size <= 2 * 64 * 64 / 8
+    printed = next(line for line in c.stdout.splitlines() if line.startswith("inrzip (decoded file)")).split()
+    redecoded = float(c.stdout.split("re-decoded PSNR ")[1].split()[0])
+    assert float(printed[3]) == pytest.approx(redecoded, abs=0.05)
+    assert "MLP + PE" in c.stdout  # 2 bpp is above MLP_FROM_BPP
+    assert (out / "kodim23_decoded_2x.png").is_file()

@@ -288,6 +288,9 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
     if not signal.rate_report(8, 8):
         raise InrzipError(f"--bpp is for images; a {signal.kind} file's size is set by --arch, --latent and --bits")
     budget = ratecontrol.target_bytes(cfg.bpp, signal.num_samples())
+    if cfg.parameterization is None and cfg.preset is None:
+        cfg = replace(cfg, **{k: v for k, v in ratecontrol.default_kind(cfg.bpp).items()
+                              if getattr(cfg, k) is None})
     net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
     planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget)
     fitted = train(signal, planned)

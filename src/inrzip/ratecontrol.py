@@ -1,14 +1,17 @@
 """Compress to a target rate (``--bpp``): size the network for the rate, then write the best file under it.
 
-Two steps, because a file's size is only known once the trained tensors are entropy-coded:
+Three steps, because a file's size is only known once the trained tensors are entropy-coded:
 
+0. ``default_kind``: without ``--mlp``/``--doh`` the rate picks the network: D'OH below ``MLP_FROM_BPP``, an MLP
+   with the positional encoding from there up (docs/rate.md, "Which network").
 1. ``plan``: before fitting, choose the network so that its stored values at the planned bits fill the byte
    budget at their raw size (``EFFICIENCY``, coded bytes per raw byte, taken as 1). The entropy coder stores
-   trained values at 0.88-0.95 of their raw size, but which depends on the image (docs/rate.md): a plan that
-   counts on the saving can leave no file at the planned bits under the budget, and one bit fewer costs D'OH
-   far more than the saving buys. D'OH's latent ratio is the fine knob; when the latent would exceed
-   ``MAX_RATIO`` of the weights the network is widened (``WIDTHS``), since a latent larger than the weights
-   it generates buys nothing.
+   trained values at 0.88-0.98 of their raw size, but which depends on the image (docs/rate.md): a plan
+   that counts on the saving can leave no file at the planned bits under the budget, and one bit fewer
+   costs far more than the saving buys (an MLP with PE at 7 bits instead of 8: 1.6 dB on kodim23). D'OH's
+   latent ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is
+   widened (``WIDTHS``), since a latent larger than the weights it generates buys nothing. The MLP's knob
+   is its width (``MLP_WIDTHS``).
 2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits),
    choose the range clipping ``k`` of the
    distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
@@ -33,11 +36,19 @@ from .nets.networks import NetworkSpec, parse_arch, weight_count
 from .nets.parameterizations import parameterization_class
 from .quant import Distributional, QTensor
 
-__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "Candidate", "plan", "choose", "fit_quantization", "target_bytes"]
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "MLP_FROM_BPP", "default_kind",
+           "Candidate", "plan", "choose", "fit_quantization", "target_bytes"]
 
 EFFICIENCY = 1.0
 MAX_RATIO = 1.0  # the D'OH paper's largest ratio; widening costs time per step (the generator grows with width^2)
 WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
+# An MLP has no fine knob but its width: every width in WIDTHS' span, so the plan is within one unit of width.
+MLP_WIDTHS = tuple(range(WIDTHS[0], WIDTHS[-1] + 1))
+# ``--bpp`` without --mlp/--doh: from this rate up an MLP with the positional encoding gives the better file in
+# a CPU budget (8-bit quantization costs it 0.1-0.5 dB, and its steps are 2-4x cheaper than D'OH's); below it
+# D'OH, whose small latent is what fits. Measured crossing: between 0.05 and 0.1 bpp on kodim03 and kodim23
+# (docs/rate.md, "Which network").
+MLP_FROM_BPP = 0.08
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
 
 
@@ -49,6 +60,11 @@ class Candidate:
     k: float
     size: int
     quality: float = math.nan
+
+
+def default_kind(bpp: float) -> dict[str, Any]:
+    """The network kind ``--bpp`` uses when the user chose none (``CompressConfig`` fields)."""
+    return {"parameterization": "mlp", "pe": True} if bpp >= MLP_FROM_BPP else {"parameterization": "doh"}
 
 
 def target_bytes(bpp: float, pixels: int) -> int:
@@ -67,11 +83,12 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
          header_bytes: int = 160) -> CompressConfig:
     """``cfg`` (resolved) with its network sized so the stored values at ``cfg.bits`` fill ``budget`` bytes.
     ``spec_for`` gives the network spec of a config (the signal decides its inputs and outputs)."""
+    has_latent = parameterization_class(cfg.parameterization).has_latent
     values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
     width, hidden = parse_arch(cfg.arch)
-    if not parameterization_class(cfg.parameterization).has_latent:
-        best = replace(cfg, arch=f"{WIDTHS[0]}x{hidden}")  # none fits: the narrowest, and ``choose`` cuts bits
-        for w in WIDTHS[1:]:  # the widest network of this depth that fits the budget
+    if not has_latent:
+        best = replace(cfg, arch=f"{MLP_WIDTHS[0]}x{hidden}")  # none fits: the narrowest; ``choose`` cuts bits
+        for w in MLP_WIDTHS[1:]:  # the widest network of this depth that fits the budget
             trial = replace(cfg, arch=f"{w}x{hidden}")
             if _stored_values(spec_for(trial), trial) <= values:
                 best = trial
