@@ -2,7 +2,7 @@
 # Issue 17 figures (docs/resolution.md): one core, 2026-12-03, AMD EPYC 2-core VM, the other core busy.
 set -x
 cd "$(dirname "$0")/../.."
-PY=/work/main/.venv/bin/python
+PY=${PY:-.venv/bin/python}  # relative to the repository root (the cd above)
 export OMP_NUM_THREADS=1
 $PY benchmarks/super_resolution.py --bands nyquist --threads 1 --out results/superres
 $PY benchmarks/super_resolution.py --data ../shared/data/div2k/downscaled_smiler96 --images 0801,0829,0845 --bands nyquist --threads 1 --out results/superres_div2k

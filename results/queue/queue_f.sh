@@ -4,4 +4,4 @@ set -x
 cd "$(dirname "$0")/../.."
 while pgrep -f queue_d.sh > /dev/null; do sleep 20; done
 export OMP_NUM_THREADS=1
-/work/main/.venv/bin/python benchmarks/resolution_kinds.py occupancy --resolution 64 --time-budget 90 --threads 1 --out results/resolution_kinds
+${PY:-.venv/bin/python} benchmarks/resolution_kinds.py occupancy --resolution 64 --time-budget 90 --threads 1 --out results/resolution_kinds

@@ -3,7 +3,7 @@
 set -x
 cd "$(dirname "$0")/../.."
 export OMP_NUM_THREADS=1
-PY=/work/main/.venv/bin/python
+PY=${PY:-.venv/bin/python}  # relative to the repository root (the cd above)
 $PY -m inrzip.experiments doh-init-variance --threads 1
 $PY -m inrzip.experiments doh-div2k --threads 1 --seconds 90
 $PY -m inrzip.experiments pe-ablation --threads 1 --seconds 60

@@ -46,8 +46,8 @@ WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
 MLP_WIDTHS = tuple(range(WIDTHS[0], WIDTHS[-1] + 1))
 # ``--bpp`` without --mlp/--doh: from this rate up an MLP with the positional encoding gives the better file in
 # a CPU budget (8-bit quantization costs it 0.1-0.5 dB, and its steps are 2-4x cheaper than D'OH's); below it
-# D'OH, whose small latent is what fits. Measured crossing: between 0.05 and 0.1 bpp on kodim03 and kodim23
-# (docs/rate.md, "Which network").
+# D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
+# 0.1 (docs/rate.md, "Which network").
 MLP_FROM_BPP = 0.08
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
 
