@@ -190,3 +190,30 @@ def test_rendering_batches_shrink_for_wide_networks():
     assert batch_rows(meta, 1 << 16) == 1 << 16  # the historical batch: files decode as they always did
     assert batch_rows({**meta, "width": 4096}, 1 << 16) * 4096 <= WORK_FLOATS
     assert batch_rows({**meta, "in": 90, "width": 64}, 4096, per_row=2048) >= 1
+
+
+def test_per_tensor_bits_round_trip_and_hostile_lists_are_refused():
+    """``tbits`` (per-tensor bits): every tensor decodes at its own depth; a list of the wrong length, type or
+    range is a one-line format error before any tensor is decoded."""
+    from inrzip.quant import get_quantizer
+
+    spec = NetworkSpec(2, 3, 8, 1)
+    p = MLP(spec, seed=1)
+    stored = {k: v.detach().numpy() for k, v in p.stored().items()}
+    q = get_quantizer("distributional")
+    depths = dict(zip(stored, [3, 9, 5, 16, 6, 2]))
+    tables = {n: q.quantize(v.ravel(), depths[n]) for n, v in stored.items()}
+    header = {**network_header(spec, p, "distributional", 5, "image"), "h": 4, "w": 5, "c": 3, "depth": 8}
+    data, deq, sizes = pack(header, stored, "distributional", 5, tables)
+    h, _, layers = unpack(data)
+    assert h["tbits"] == list(depths.values()) and h["bits"] == 5
+    assert sizes.estimated_bytes == sum(v.size * depths[n] for n, v in stored.items()) / 8
+    for (w, b), i in zip(layers, range(0, 6, 2)):
+        names = list(stored)
+        assert np.array_equal(w.numpy(), deq[names[i]]) and np.array_equal(b.numpy(), deq[names[i + 1]])
+    plain, _, _ = pack(header, stored, "distributional", 5)
+    assert "tbits" not in read_inr(plain)[0]  # one depth for all: no list, as in every earlier file
+    h, records = read_inr(data)
+    for bad in ([5] * 5, [5] * 7, [0, 5, 5, 5, 5, 5], [17, 5, 5, 5, 5, 5], [5.0] * 6, "555555"):
+        with pytest.raises(FormatError, match="tbits"):
+            unpack(write_inr({**h, "tbits": bad}, records))

@@ -29,6 +29,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .bitstream.entropy import encode_codes
 from .bitstream.pipeline import pack
 from .config import CompressConfig
 from .errors import InrzipError
@@ -37,7 +38,7 @@ from .nets.parameterizations import parameterization_class
 from .quant import Distributional, QTensor
 
 __all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "MLP_FROM_BPP", "default_kind",
-           "Candidate", "plan", "choose", "fit_quantization", "target_bytes"]
+           "Candidate", "plan", "choose", "fit_quantization", "allocate", "main_bits", "target_bytes"]
 
 EFFICIENCY = 1.0
 MAX_RATIO = 1.0  # the D'OH paper's largest ratio; widening costs time per step (the generator grows with width^2)
@@ -141,11 +142,13 @@ def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, floa
 
 
 def fit_quantization(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str, Any]], bits: int,
-                     budget: int, quality_at: Callable[[int, dict[str, QTensor]], float]
+                     budget: int, quality_at: Callable[[dict[str, QTensor]], float],
+                     distortion: Callable[[dict[str, QTensor]], float] | None = None
                      ) -> tuple[Candidate, dict[str, QTensor]]:
     """``choose`` for the distributional quantizer of the ``stored`` tensors: each (bits, k) is quantized once
     and sized by packing it under ``header_at(bits)``; ``quality_at`` scores a candidate's tables (decoded).
-    Returns the best candidate and its tables."""
+    With a ``distortion`` proxy (lower is better), each tensor's bits are also allocated on their own
+    (``allocate``) and that file is kept when it decodes better. Returns the best candidate and its tables."""
 
     @lru_cache(maxsize=None)
     def tables(b: int, k: float) -> dict[str, QTensor]:
@@ -159,5 +162,79 @@ def fit_quantization(stored: dict[str, np.ndarray], header_at: Callable[[int], d
         q = Distributional(k=k)
         return sum(float(np.square(q.dequantize(t) - stored[n].ravel()).sum()) for n, t in tables(b, k).items())
 
-    best = choose(size_at, lambda b, k: quality_at(b, tables(b, k)), bits, budget, error_at)
-    return best, tables(best.bits, best.k)
+    best = choose(size_at, lambda b, k: quality_at(tables(b, k)), bits, budget, error_at)
+    chosen = tables(best.bits, best.k)
+    if distortion is not None and len(stored) > 1:
+        mixed = allocate(stored, header_at, max(2, best.bits - 1), budget, distortion)
+        if mixed is not None and (quality := quality_at(mixed)) > best.quality:
+            base = main_bits(mixed)
+            best = Candidate(base, math.nan, len(pack(header_at(base), stored, "distributional", base, mixed)[0]),
+                             quality)
+            chosen = mixed
+    return best, chosen
+
+
+def main_bits(tables: dict[str, QTensor]) -> int:
+    """The bits most stored values have: the header's ``bits`` of a file whose tensors differ."""
+    weight: dict[int, int] = {}
+    for t in tables.values():
+        weight[t.bits] = weight.get(t.bits, 0) + t.codes.size
+    return max(weight, key=lambda b: (weight[b], b))
+
+
+def allocate(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str, Any]], start: int, budget: int,
+             distortion: Callable[[dict[str, QTensor]], float], max_bits: int = 16) -> dict[str, QTensor] | None:
+    """Bits per tensor by marginal analysis: from ``start`` bits everywhere, repeatedly give one more bit to the
+    tensor whose extra bit lowers ``distortion`` most per extra byte, while the file fits ``budget``.
+
+    Why: tensors differ in how much an output error their quantization causes (the first layer of a network
+    with a positional encoding most) and in how well their codes compress, so one depth for all leaves either
+    bytes unspent under the budget or a whole bit lost to fit it. Each (tensor, bits) is quantized with the
+    clipping of least error. Gains are re-measured for the tensor just raised only (the others' barely move).
+    Returns None when even ``start`` bits do not fit."""
+
+    @lru_cache(maxsize=None)
+    def table(name: str, b: int) -> QTensor:
+        x = stored[name].ravel()
+        options = [Distributional(k=k).quantize(x, b) for k in _K_GRID]
+        q = Distributional()
+        return min(options, key=lambda t: float(np.square(q.dequantize(t) - x).sum()))
+
+    @lru_cache(maxsize=None)
+    def record(name: str, b: int) -> int:
+        t = table(name, b)
+        return int(encode_codes(t.codes, b).words.nbytes) + 4 * int(t.params.size)
+
+    depth = dict.fromkeys(stored, start)
+    current = {n: table(n, start) for n in stored}
+    used = len(pack(header_at(start), stored, "distributional", start, current)[0]) + 2 * len(stored)  # + tbits
+    if used > budget:
+        return None
+    level = distortion(current)
+
+    def gain(name: str) -> float:
+        b = depth[name]
+        trial = {**current, name: table(name, b + 1)}
+        return (level - distortion(trial)) / max(1, record(name, b + 1) - record(name, b))
+
+    gains = {n: gain(n) for n in stored if depth[n] < max_bits}
+    while gains:
+        fits = [n for n in gains if gains[n] > 0 and used + record(n, depth[n] + 1) - record(n, depth[n]) <= budget]
+        if not fits:
+            break
+        name = max(fits, key=gains.__getitem__)
+        used += record(name, depth[name] + 1) - record(name, depth[name])
+        depth[name] += 1
+        current[name] = table(name, depth[name])
+        level = distortion(current)
+        if depth[name] < max_bits:
+            gains[name] = gain(name)
+        else:
+            del gains[name]
+    while len(pack(header_at(main_bits(current)), stored, "distributional", main_bits(current), current)[0]) > budget:
+        name = max((n for n in stored if depth[n] > start), key=lambda n: record(n, depth[n]), default=None)
+        if name is None:  # the estimate was off at ``start`` itself: nothing left to take back
+            return None
+        depth[name] -= 1
+        current[name] = table(name, depth[name])
+    return current

@@ -55,6 +55,8 @@ CASES: dict[str, tuple[Path, dict]] = {
                                   dict(parameterization="mlp", arch="16x1", bits=8,
                                        _signal={"size": 16, "samples": 8, "fine": 4, "networks": 2,
                                                 "rays_per_epoch": 512})),
+    # per-tensor bits (``tbits``), written by --bpp's bit allocation (the distributional quantizer)
+    "image_mlp_pe_bpp_tbits": (IMAGE, dict(bpp=2.0, arch="12x2")),
     # full-size Kodak files (decode-speed reference: benchmarks/decode_speed.py); 1 epoch, quality irrelevant
     "kodim23_mlp_28x9_minmax16": (HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png",
                                   dict(parameterization="mlp", arch="28x9", bits=16, _fit={"epochs": 1, "batch_size": 65536})),

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FormatError
+from ..errors import FormatError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..nets.networks import Layers, NetworkSpec, weight_count
 from ..nets.parameterizations import parameterization_class
@@ -23,7 +23,7 @@ from .container import TensorRecord, read_header, read_inr, write_inr
 from .entropy import bzip2_pickle_size, decode_codes, encode_codes
 from .header import header_spec
 
-__all__ = ["SizeReport", "pack", "unpack", "peek"]
+__all__ = ["SizeReport", "pack", "unpack", "peek", "tensor_bits"]
 
 
 @dataclass
@@ -41,22 +41,30 @@ class SizeReport:
 
     @property
     def estimated_bytes(self) -> float:
+        """The papers' estimate: each stored value at its tensor's bits."""
+        if self.per_tensor and all("bits" in p for p in self.per_tensor.values()):
+            return sum(p["values"] * p["bits"] for p in self.per_tensor.values()) / 8.0
         return self.stored_values * self.bits / 8.0
 
 
 def pack(header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str, bits: int,
          qtensors: dict[str, QTensor] | None = None) -> tuple[bytes, dict[str, np.ndarray], SizeReport]:
     """Quantize + entropy-code ``stored`` tensors under ``header``; returns bytes, dequantized tensors, sizes.
-    ``qtensors`` gives ready quantizations (QAT keeps the codebooks training saw)."""
+    ``qtensors`` gives ready quantizations (QAT keeps the codebooks training saw; rate control gives tensors
+    their own bits): when a tensor's bits differ from ``bits`` the header lists every tensor's (``tbits``)."""
     q = get_quantizer(quantizer)
     records, deq, per, codes = [], {}, {}, {}
     for name, t in stored.items():
         qt = (qtensors or {}).get(name) or q.quantize(np.asarray(t, np.float32).ravel(), bits)
-        coded = encode_codes(qt.codes, bits)
+        coded = encode_codes(qt.codes, qt.bits)
         records.append(TensorRecord(qt.params, coded))
         deq[name] = q.dequantize(qt).reshape(t.shape)
-        codes[name] = (qt.codes.astype(np.uint16 if bits <= 16 else np.int64), qt.params)
-        per[name] = {"values": int(t.size), "code_bytes": int(coded.words.nbytes), "side_bytes": 4 * int(qt.params.size)}
+        codes[name] = (qt.codes.astype(np.uint16), qt.params)
+        per[name] = {"values": int(t.size), "bits": int(qt.bits), "code_bytes": int(coded.words.nbytes),
+                     "side_bytes": 4 * int(qt.params.size)}
+    tbits = [p["bits"] for p in per.values()]
+    if any(b != bits for b in tbits):  # absent: every tensor at ``bits`` (every file before per-tensor bits)
+        header = {**header, "tbits": tbits}
     data = write_inr(header, records)
     hdr_bytes = len(write_inr(header, []))
     code = sum(p["code_bytes"] for p in per.values())
@@ -69,6 +77,18 @@ def _check_size(data: bytes, limits: Limits) -> None:
     if len(data) > limits.max_file_bytes:
         raise FormatError(f"file is {len(data)} bytes, over the limit of {limits.max_file_bytes} for an .inr file "
                           f"({limits.hint('max_file_bytes')} if you trust it)")
+
+
+def tensor_bits(header: dict[str, Any], count: int) -> list[int]:
+    """Bits of each of the ``count`` stored tensors: the optional ``tbits`` list, else ``bits`` for all."""
+    if "tbits" not in header:
+        return [header["bits"]] * count
+    value = header["tbits"]
+    ok = isinstance(value, list) and len(value) == count and all(
+        isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= 16 for b in value)
+    if not ok:
+        raise FormatError(f"header tbits {shown(value)} must give 1..16 bits for each of the {count} stored tensors")
+    return value
 
 
 def _validate(header: dict[str, Any], spec: NetworkSpec, limits: Limits) -> dict[str, tuple[int, ...]]:
@@ -88,6 +108,7 @@ def _validate(header: dict[str, Any], spec: NetworkSpec, limits: Limits) -> dict
     if work > limits.max_generator_work:
         raise FormatError(f"file asks for a {pcls.name} generator of {work} entries, over "
                           f"the limit of {limits.max_generator_work} ({limits.hint('max_generator_work')} if you trust it)")
+    tensor_bits(header, len(shapes))
     return shapes
 
 
@@ -116,8 +137,9 @@ def unpack(data: bytes, limits: Limits = DEFAULT_LIMITS) -> tuple[dict[str, Any]
     shapes = _validate(header, spec, limits)
     if len(records) != len(shapes):
         raise FormatError(f"file holds {len(records)} tensors, its header implies {len(shapes)}")
-    q, bits = get_quantizer(header["quant"]), header["bits"]
-    tensors = {name: _dequantize(name, q, rec, bits, shape) for (name, shape), rec in zip(shapes.items(), records)}
+    q = get_quantizer(header["quant"])
+    tensors = {name: _dequantize(name, q, rec, bits, shape)
+               for (name, shape), rec, bits in zip(shapes.items(), records, tensor_bits(header, len(shapes)))}
     return header, spec, materialize_all(header["param"], spec, header, tensors)
 
 

@@ -4,6 +4,7 @@ overwritten without ``--force``, every limit a ``--max-x`` flag (``cli/files.py`
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -88,11 +89,15 @@ def cmd_compress(a: Any) -> int:
     r = enc.report
     quality = "  ".join(f"{k.upper()} {_fmt(r[k])}" for k in ("psnr", "ssim", "iou") if k in r)
     rate = f"bpp {r['bpp']:.4f} (estimate {r['estimated_bpp']:.4f})" if "bpp" in r else ""
+    depths = sorted(set(r.get("tensor_bits", {}).values()))
+    bits = f"{r['bits']} bits" if len(depths) < 2 else f"{depths[0]}-{depths[-1]} bits per tensor (most {r['bits']})"
     if "target_bpp" in r:
-        rate += f"; target {r['target_bpp']} bpp, {r['bits']} bits, clipping {r.get('clip_k', 0):.2f} std"
+        k = r.get("clip_k")  # NaN when each tensor has its own clipping (bit allocation)
+        clip = f", clipping {k:.2f} std" if isinstance(k, (int, float)) and math.isfinite(k) else ""
+        rate += f"; target {r['target_bpp']} bpp, {bits}{clip}"
     print(f"{a.output}: {quality}  {rate}", file=out)
     print(f"  file {r['file_bytes']} B ({r['file_bytes'] / 1000:.2f} kB); params x bits estimate "
-          f"{r['estimated_bytes']:.0f} B = {r['stored_values']} values x {r['bits']} bits; "
+          f"{r['estimated_bytes']:.0f} B = {r['stored_values']} values x {bits}; "
           f"bzip2(pickle) {r['bzip2_pickle_bytes']} B", file=out)
     print(f"  fit {r['epochs']} epochs in {r['fit_seconds']:.1f} s; unquantized network "
           + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")), file=out)
