@@ -70,12 +70,15 @@ def run_fits(a: argparse.Namespace, rows_path: Path) -> list[dict]:
 
 def at(points: list[tuple[float, float]], bpp: float, reach: float = 0.03) -> float:
     """PSNR interpolated linearly in bpp at ``bpp``; up to ``reach`` (relative) beyond the points' rates the end
-    segment is extended (a file that lands 1% under its target still counts at it); NaN further out."""
+    segment is extended (a file that lands 1% under its target still counts at it; a lone point counts as is);
+    NaN further out."""
     rates, psnrs = map(np.asarray, zip(*sorted(points)))
     if rates[0] <= bpp <= rates[-1]:
         return float(np.interp(bpp, rates, psnrs))
-    if len(rates) < 2 or not (rates[0] / (1 + reach) <= bpp <= rates[-1] * (1 + reach)):
+    if not rates[0] / (1 + reach) <= bpp <= rates[-1] * (1 + reach):
         return math.nan
+    if len(rates) < 2:  # one file (a run at one rate): its own PSNR, a little under what the full rate would give
+        return float(psnrs[0])
     i = 0 if bpp < rates[0] else len(rates) - 2
     slope = (psnrs[i + 1] - psnrs[i]) / (rates[i + 1] - rates[i])
     return float(psnrs[i] + slope * (bpp - rates[i]))

@@ -65,7 +65,7 @@ def one_image(path: Path, band: str, args: argparse.Namespace) -> tuple[list[dic
     fit = FitConfig(progress=False, threads=args.threads,
                     **({"epochs": args.epochs} if args.epochs else {}))
     t0 = time.perf_counter()
-    enc = encode(ImageSignal(small.astype(np.float32) / 255.0), CompressConfig(pe_band=band, fit=fit))
+    enc = encode(ImageSignal(small.astype(np.float32) / 255.0, jitter=args.jitter), CompressConfig(pe_band=band, fit=fit))
     fit_s = time.perf_counter() - t0
     dec1 = decompress(enc.data)
     dec2 = decompress(enc.data, scale=2)
@@ -115,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--images", default=KODAK_SUBSET, help="comma list of file stems in --data")
     ap.add_argument("--bands", default="nyquist,full")
     ap.add_argument("--epochs", type=int, help="default: the compressor's own default")
+    ap.add_argument("--jitter", type=float, default=0.0,
+                    help="train on samples moved up to +-jitter/2 pixel with bicubic targets (ImageSignal)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/superres"))
     a = ap.parse_args(argv)

@@ -112,12 +112,11 @@ def test_allocation_spends_the_budget_where_it_lowers_distortion_most():
     the budget, fills it better than any single depth and has less distortion than the best single depth."""
     import numpy as np
 
-    from inrzip.bitstream.pipeline import pack, unpack
-    from inrzip.quant import get_quantizer
-
     from inrzip.bitstream.header import network_header
+    from inrzip.bitstream.pipeline import pack, unpack
     from inrzip.nets.networks import NetworkSpec
     from inrzip.nets.parameterizations import MLP
+    from inrzip.quant import get_quantizer
 
     spec = NetworkSpec(2, 3, 40, 1)  # w0 (40, 2), b0, w1 (40, 40), b1, w2 (3, 40), b2
     net = MLP(spec, seed=0)
@@ -161,6 +160,7 @@ def test_cli_bpp_and_info_show_the_rate(data_dir, tmp_path):
                               "--epochs", "10", "--quiet"], capture_output=True, text=True)
     assert c.returncode == 0, c.stderr
     assert out.stat().st_size <= 2.5 * 64 * 64 / 8
+    assert "target 2.5 bpp" in c.stdout + c.stderr and "nan" not in c.stdout + c.stderr
     i = subprocess.run(run + ["info", str(out)], capture_output=True, text=True)
     assert i.returncode == 0, i.stderr
     shown = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in i.stdout.splitlines())}

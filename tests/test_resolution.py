@@ -125,3 +125,32 @@ def test_resampled_pixel_centres_follow_the_pixel_area_convention():
     assert image_grid(2, 3)[:, 0].tolist() == [-1.0, 0.0, 1.0] * 2
     with pytest.raises(inrzip.InputError, match="scale"):
         inrzip.decompress(inrzip.compress(DATA / "kodim23_64.png", arch="4x0", epochs=1, progress=False), scale=-2)
+
+
+def test_jittered_samples_stay_within_half_a_pixel_and_interpolate_the_image():
+    """``ImageSignal(jitter=j)``: each epoch's samples move by at most j/2 pixel per axis, and their targets are
+    the image's bicubic interpolation there (the pixel values themselves where nothing moved)."""
+    import torch
+
+    from inrzip.signals.image import ImageSignal
+
+    rs = np.random.default_rng(0)
+    pixels = rs.random((7, 9, 3)).astype(np.float32)
+    still = ImageSignal(pixels, jitter=1e-9)
+    coords, targets = still._data(torch.device("cpu"))
+    moved, values = still._jittered(coords, torch.Generator().manual_seed(0))
+    assert torch.allclose(values, targets, atol=1e-5) and torch.allclose(moved, coords, atol=1e-8)
+    signal = ImageSignal(pixels, jitter=1.0)
+    batches = list(signal.batches(16, torch.Generator().manual_seed(1), torch.device("cpu")))
+    xy = torch.cat([b[0] for b in batches])
+    assert xy.shape == coords.shape and float(xy.abs().max()) <= 1.0
+    pixel = torch.tensor([(9 - 1) / 2.0, (7 - 1) / 2.0])  # coordinate units -> pixels
+    nearest = torch.round((xy + 1) * pixel) / pixel - 1
+    assert float(((xy - nearest) * pixel).abs().max()) <= 0.5 + 1e-5
+    assert float(((xy - nearest) * pixel).abs().max()) > 0.25  # they do move
+    flat = torch.cat([b[1] for b in batches])
+    assert float(flat.min()) >= -0.5 - 0.2 and float(flat.max()) <= 0.5 + 0.2  # bicubic overshoots a little
+    ramp = np.repeat(np.tile(np.arange(9) / 8.0, (7, 1))[..., None], 3, axis=2).astype(np.float32)
+    moved, values = ImageSignal(ramp, jitter=1.0)._jittered(coords, torch.Generator().manual_seed(0))
+    inner = moved[:, 0].abs() < 0.7  # away from the border the interpolated ramp is the ramp at the moved x
+    assert torch.allclose(values[inner, 0], (moved[inner, 0] + 1) / 2 - 0.5, atol=0.01)

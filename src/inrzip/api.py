@@ -50,9 +50,9 @@ NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freq
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
-                  "betas": (0.99, 0.999), "doh_init": "doh"},
+                  "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0},
         "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse",
-                      "gamma": 0.999, "betas": (0.99, 0.999), "doh_init": "doh"},
+                      "gamma": 0.999, "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0},
     },
 }
 _FIT_FIELDS = {f.name for f in fields(FitConfig)}
@@ -310,7 +310,7 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
                                                planned.bits, budget, quality_at,
                                                None if has_latent else _proxy_distortion(fitted))
         enc = max(written, key=lambda e: e.report[signal.quality_metric])
-        enc.report["clip_k"] = best.k
+        enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
         enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
     enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
     if enc.sizes.file_bytes < 0.95 * budget:

@@ -37,7 +37,7 @@ class FitConfig:
                                                "Table 1; NeRF 0.9 0.999)",
                                                metavar="B")
     gamma: float | None = option(None, "LR decay per epoch (default: set by the run length, docs/fitting.md)")
-    warmup_epochs: int | None = option(None, "linear learning-rate warm-up, in epochs (default 0)")
+    warmup_epochs: int | None = option(None, "linear learning-rate warm-up, in epochs run (default: MLP 1, D'OH 0)")
     time_budget: float | None = option(None, "stop fitting after this many seconds (meshes: 600)", metavar="SECONDS")
     seed: int | None = option(None, "the one seed: initial weights, D'OH's generator and the batch order (default 0)")
     device: str | None = option(None, "cpu, cuda or auto (default cpu)")

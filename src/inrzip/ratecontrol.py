@@ -1,6 +1,6 @@
 """Compress to a target rate (``--bpp``): size the network for the rate, then write the best file under it.
 
-Three steps, because a file's size is only known once the trained tensors are entropy-coded:
+The steps, because a file's size is only known once the trained tensors are entropy-coded:
 
 0. ``default_kind``: without ``--mlp``/``--doh`` the rate picks the network: D'OH below ``MLP_FROM_BPP``, an MLP
    with the positional encoding from there up (docs/rate.md, "Which network").
@@ -18,6 +18,8 @@ Three steps, because a file's size is only known once the trained tensors are en
    error of the stored values, unless its file is over the target, then the smallest ``k`` whose file fits
    (bisection: a wider range means coarser steps, fewer distinct codes and a smaller file). Each candidate is
    decoded and the best is kept.
+3. ``allocate`` (networks without a latent): bits per tensor by marginal analysis on a cheap distortion proxy,
+   filling what the single depth left of the budget; kept when its file decodes better (header ``tbits``).
 """
 
 from __future__ import annotations

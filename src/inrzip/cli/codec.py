@@ -4,7 +4,6 @@ overwritten without ``--force``, every limit a ``--max-x`` flag (``cli/files.py`
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -92,8 +91,8 @@ def cmd_compress(a: Any) -> int:
     depths = sorted(set(r.get("tensor_bits", {}).values()))
     bits = f"{r['bits']} bits" if len(depths) < 2 else f"{depths[0]}-{depths[-1]} bits per tensor (most {r['bits']})"
     if "target_bpp" in r:
-        k = r.get("clip_k")  # NaN when each tensor has its own clipping (bit allocation)
-        clip = f", clipping {k:.2f} std" if isinstance(k, (int, float)) and math.isfinite(k) else ""
+        k = r.get("clip_k")  # None when each tensor has its own clipping (bit allocation)
+        clip = f", clipping {k:.2f} std" if isinstance(k, (int, float)) else ""
         rate += f"; target {r['target_bpp']} bpp, {bits}{clip}"
     print(f"{a.output}: {quality}  {rate}", file=out)
     print(f"  file {r['file_bytes']} B ({r['file_bytes'] / 1000:.2f} kB); params x bits estimate "

@@ -24,7 +24,7 @@ __all__ = ["FIT_DEFAULTS", "resolve_fit", "check_fit"]
 # Generic defaults (images): 300 epochs of batch 8192; the rate, its decay and Adam's betas come from the
 # parameterization (docs/fitting.md).
 FIT_DEFAULTS: dict[str, Any] = {
-    "epochs": 300, "batch_size": 8192, "warmup_epochs": 0, "time_budget": None, "seed": 0,
+    "epochs": 300, "batch_size": 8192, "time_budget": None, "seed": 0,
     "device": "cpu", "progress": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8, "qat_refresh": 1,
     "qat_start": 0.0, "engine": "auto", "threads": None, "precision": "fp32",
 }
@@ -43,6 +43,8 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
         values["lr"] = param.default_lr(signal.default_lrs)
     if values["betas"] is None:
         values["betas"] = param.default_betas
+    if values["warmup_epochs"] is None:
+        values["warmup_epochs"] = param.default_warmup_epochs
     if values["loss"] is None:
         values["loss"] = signal.default_loss
     if values["gamma"] is None:  # the LR ends at the parameterization's fraction of its start, whatever the length

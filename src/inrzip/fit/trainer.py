@@ -189,7 +189,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
         qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
         for inputs, targets in _batches(models, gens, device):
-            _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0))
+            _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0), epoch + n / steps)
             losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)
             opt.torch_opt.zero_grad(set_to_none=True)
             losses.sum().backward()
@@ -223,10 +223,11 @@ def _call(hook: EpochHook | None, epoch: int, means: list[float], paused: list[f
     return stop
 
 
-def _set_rates(opt: torch.optim.Optimizer, models: list[_Model], guard: Guard, p: float) -> None:
-    """Each model's rate at progress ``p`` of the planned run, times its guard's scale after rollbacks."""
+def _set_rates(opt: torch.optim.Optimizer, models: list[_Model], guard: Guard, p: float, done: float) -> None:
+    """Each model's rate at progress ``p`` of the planned run (``done`` epochs run), times its guard's scale
+    after rollbacks."""
     for k, (group, m) in enumerate(zip(opt.param_groups, models)):
-        group["lr"] = m.cfg.lr * lr_factor(m.cfg, p) * guard.lr_scale(k)
+        group["lr"] = m.cfg.lr * lr_factor(m.cfg, p, done) * guard.lr_scale(k)
 
 
 def _record(models: list[_Model], events: list[tuple[int, str]]) -> None:

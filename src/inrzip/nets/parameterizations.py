@@ -40,6 +40,7 @@ class Parameterization(nn.Module, ABC):
     default_pe: ClassVar[bool] = False  # positional encoding when the user does not say (images)
     final_lr_fraction: ClassVar[float] = 0.999 ** 300  # LR at the end of a run / at its start (docs/fitting.md)
     default_betas: ClassVar[tuple[float, float]] = (0.99, 0.999)  # Adam's, D'OH supplement Table 1
+    default_warmup_epochs: ClassVar[int] = 0  # linear learning-rate warm-up (epochs actually run)
     has_latent: ClassVar[bool] = False  # stores a latent whose size is free (the fine rate knob of ``--bpp``)
 
     def __init__(self, spec: NetworkSpec) -> None:
@@ -105,6 +106,9 @@ class MLP(Parameterization):
     base_lr: ClassVar[float] = 1e-3
     final_lr_fraction = 0.05
     default_betas = (0.9, 0.999)  # +0.3..+1.0 dB over (0.99, 0.999) at 150 epochs on 4 crops (docs/fitting.md)
+    # One epoch of warm-up: at 1e-3 from the first step a 48-49-wide MLP with PE on kodim18 never left 16.3 dB
+    # (the mean colour); with it 23.6 dB after 15 epochs, and +0.12 / +0.26 dB on kodim03 / kodim23 (docs/fitting.md)
+    default_warmup_epochs = 1
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, **_: Any) -> None:
         super().__init__(spec)
