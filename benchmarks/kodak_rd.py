@@ -124,13 +124,13 @@ def _machine() -> str:
 def summarize(a: argparse.Namespace, rows: list[dict]) -> dict:
     from inrzip.bench.codecs import available_codecs
 
-    codecs = available_codecs(list(CODECS))
+    codecs = available_codecs(a.codecs)
     ours = {s: [(r["bpp"], r["psnr"]) for r in rows if r["image"] == s] for s in a.images}
     theirs = codec_points(a, codecs)
     table = {"inrzip": {b: _mean([at(ours[s], b) for s in a.images]) for b in a.bpp}}
     for c in codecs:
         table[c] = {b: _mean([at(theirs[s][c], b) for s in a.images]) for b in a.bpp}
-    bd = {s: _bd(theirs[s]["jpeg"], ours[s]) for s in a.images} if "jpeg" in codecs else {}
+    bd = {s: _bd(theirs[s]["jpeg"], ours[s]) for s in a.images if len(ours[s]) > 1} if "jpeg" in codecs else {}
     return {"date": str(date.today()), "machine": _machine(),
             "python": platform.python_version(), "settings": {k: str(v) for k, v in vars(a).items()},
             "codecs": codecs, "mean_psnr": table, "bd_vs_jpeg": bd,
@@ -150,10 +150,13 @@ def markdown(summary: dict, a: argparse.Namespace, rows: list[dict]) -> str:
         lines.append(f"| {name} | " + " | ".join(f"{row[b]:.2f}" for b in rates) + " |")
     lines += ["", f"BD-rate vs JPEG (per image, then mean): {summary['bd_rate_mean']:+.1f}%, "
                   f"BD-PSNR {summary['bd_psnr_mean']:+.2f} dB", "",
-              "| image | target | hit bpp | PSNR | network | bits (per tensor) | epochs | s |", "|---|---|---|---|---|---|---|---|"]
+              "| image | target | hit bpp | PSNR | JPEG at hit | network | bits (per tensor) | epochs | s |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    jpeg = summary["points"].get("jpeg", {})
     for r in sorted(rows, key=lambda r: (r["image"], r["target"])):
         tb = r["tensor_bits"]
-        lines.append(f"| {r['image']} | {r['target']} | {r['bpp']:.4f} | {r['psnr']:.2f} | {r['kind']} {r['arch']} "
+        ref = at(jpeg[r["image"]], r["bpp"], reach=0.0) if r["image"] in jpeg else math.nan
+        lines.append(f"| {r['image']} | {r['target']} | {r['bpp']:.4f} | {r['psnr']:.2f} | {ref:.2f} | {r['kind']} {r['arch']} "
                      f"| {r['bits']}" + (f" ({min(tb)}-{max(tb)})" if tb else "") +
                      f" | {r['epochs']} | {r['seconds']:.0f} |")
     return "\n".join(lines) + "\n"
@@ -180,7 +183,7 @@ def plot(summary: dict, a: argparse.Namespace, path: Path) -> None:
     ax.set(xlabel="bits per pixel", ylabel="PSNR (dB)", xlim=(0.05, max(a.bpp) * 1.1),
            title=f"Kodak, {len(a.images)} images: mean of per-image PSNR interpolated at each rate")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -193,12 +196,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-budget", type=float, default=120.0)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--codecs", default=",".join(CODECS), help="classical codecs swept on the same images")
     ap.add_argument("--published", type=Path,
                     default=ROOT.parent / "shared" / "data" / "baselines" / "kodak_published_rd.json")
     ap.add_argument("--out", type=Path, default=Path("results/kodak-rd"))
     a = ap.parse_args(argv)
     a.images = [f"kodim{i:02d}" for i in range(1, 25)] if a.images == "all" else a.images.split(",")
     a.bpp = [float(b) for b in a.bpp.split(",")]
+    a.codecs = a.codecs.split(",")
     a.out.mkdir(parents=True, exist_ok=True)
     rows = [r for r in run_fits(a, a.out / "rows.jsonl") if r["image"] in a.images and r["target"] in a.bpp]
     summary = summarize(a, rows)

@@ -87,3 +87,26 @@ def test_target_psnr_stops_early_and_the_file_reaches_it(tmp_path, capsys):
     decoded = inrzip.decompress(out.read_bytes())
     truth = np.asarray(Image.open(src)).astype(np.float64) / 255
     assert inrzip.metrics.psnr(decoded / 255.0, truth) >= 36.0
+
+
+def test_warm_up_counts_epochs_run_and_is_the_mlp_default(data_dir):
+    """The rate ramps over ``warmup_epochs`` epochs actually run, also under a time budget that plans far more
+    epochs than run (before, it was that fraction of the planned epochs); MLPs warm up for one epoch by default,
+    D'OH and the paper's recipe not at all."""
+    import pytest
+
+    from inrzip.api import CompressConfig, load, resolve
+    from inrzip.fit.schedules import lr_factor
+
+    FC = FitConfig
+
+    cfg = FC(epochs=300, warmup_epochs=1, gamma=1.0, time_budget=120.0)
+    assert lr_factor(cfg, p=0.001, epochs_done=0.5) == pytest.approx(0.5)  # half of the first epoch run
+    assert lr_factor(cfg, p=0.01, epochs_done=1.0) == pytest.approx(1.0)
+    assert lr_factor(FC(epochs=300, warmup_epochs=0, gamma=1.0), p=0.0, epochs_done=0.0) == 1.0
+    image = load(data_dir / "kodim23_64.png")
+    fit = resolve(CompressConfig(parameterization="mlp"), image).fit
+    assert fit.warmup_epochs == 1
+    assert resolve(CompressConfig(parameterization="doh"), image).fit.warmup_epochs == 0
+    assert resolve(CompressConfig(parameterization="mlp", preset="paper"), image).fit.warmup_epochs == 0
+    assert resolve(CompressConfig(parameterization="mlp", fit=FC(warmup_epochs=5)), image).fit.warmup_epochs == 5
