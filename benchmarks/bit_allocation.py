@@ -25,6 +25,13 @@ from inrzip import api, ratecontrol  # noqa: E402
 from inrzip.config import CompressConfig, FitConfig  # noqa: E402
 
 
+def distortion(fitted: api.Fitted):
+    """The proxy ``encode`` allocates with."""
+    header = api._header(fitted.signal, fitted.spec, fitted.param, "distributional", fitted.config.bits)
+    return ratecontrol.proxy_distortion(fitted.signal, fitted.spec, fitted.param.name, api._stored(fitted.param),
+                                        header)
+
+
 def one(path: Path, bpp: float, budget_s: float | None, threads: int | None) -> list[dict]:
     sig = api.load(path)
     budget = ratecontrol.target_bytes(bpp, sig.num_samples())
@@ -45,7 +52,7 @@ def one(path: Path, bpp: float, budget_s: float | None, threads: int | None) -> 
         ratecontrol.fit_quantization(api._stored(fitted.param),
                                      lambda b: api._header(sig, fitted.spec, fitted.param, "distributional", b),
                                      planned.bits, budget, quality,
-                                     api._proxy_distortion(fitted) if allocate else None)
+                                     distortion(fitted) if allocate else None)
         best = max(written, key=lambda e: e.report["psnr"])
         rows.append({"image": path.stem, "target": bpp, "efficiency": ratecontrol.EFFICIENCY, "arch": planned.arch,
                      "allocate": allocate, "bpp": best.report["bpp"], "psnr": best.report["psnr"],

@@ -103,12 +103,13 @@ def _mean(values: list[float]) -> float:
 
 def _bd(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> tuple[float, float]:
     from inrzip.bench.bdrate import bd_psnr, bd_rate
+    from inrzip.errors import InputError
 
     lo, hi = BD_RANGE
     anchor = [p for p in anchor if lo * 0.8 <= p[0] <= hi * 1.25] or anchor
     try:
         return (bd_rate(*zip(*anchor), *zip(*test)), bd_psnr(*zip(*anchor), *zip(*test)))
-    except Exception:  # curves that do not overlap (JPEG has no file this small on some images)
+    except InputError:  # curves that do not overlap (JPEG has no file this small on some images)
         return math.nan, math.nan
 
 

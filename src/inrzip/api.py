@@ -18,7 +18,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +34,7 @@ from .fit.target import TargetCheck
 from .limits import DEFAULT_LIMITS, Limits
 from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
-from .nets.stacked import Stacked, materialize_all
+from .nets.stacked import Stacked
 from .quant import QTensor, check_bits, get_quantizer
 from .signals import Field, Signal, load_signal, signal_class
 
@@ -308,7 +308,9 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         best, _ = ratecontrol.fit_quantization(_stored(fitted.param),
                                                lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b),
                                                planned.bits, budget, quality_at,
-                                               None if has_latent else _proxy_distortion(fitted))
+                                               None if has_latent else ratecontrol.proxy_distortion(
+                                                   signal, fitted.spec, fitted.param.name, _stored(fitted.param),
+                                                   _header(signal, fitted.spec, fitted.param, "distributional", 8)))
         enc = max(written, key=lambda e: e.report[signal.quality_metric])
         enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
         enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
@@ -317,23 +319,6 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
                                         f"{budget} B the rate allows")
     return enc
-
-
-def _proxy_distortion(f: Fitted, samples: int = 1 << 16) -> Callable[[dict[str, QTensor]], float]:
-    """Mean squared error of the network with quantized tensors on a fixed random subset of the signal's
-    samples: a cheap stand-in for decoding the whole file, for comparing many quantizations (bit allocation).
-    Why a subset: 65k samples rank quantizations the same way the full decode does, at a fraction of its cost."""
-    header = _header(f.signal, f.spec, f.param, "distributional", f.config.bits)
-    q = get_quantizer("distributional")
-    coords, targets = next(f.signal.batches(samples, torch.Generator().manual_seed(0), torch.device("cpu")))
-
-    def mse(tables: dict[str, QTensor]) -> float:
-        tensors = {n: q.dequantize(t).reshape(s) for (n, t), s in
-                   zip(tables.items(), (v.shape for v in _stored(f.param).values()))}
-        layers = materialize_all(f.param.name, f.spec, header, tensors)
-        with torch.no_grad():
-            return float(torch.mean((f.signal.predict(field_of(f.spec, layers), coords) - targets) ** 2))
-    return mse
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
