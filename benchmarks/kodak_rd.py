@@ -149,8 +149,10 @@ def markdown(summary: dict, a: argparse.Namespace, rows: list[dict]) -> str:
              "| method | " + " | ".join(f"{b} bpp" for b in rates) + " |", "|---|" + "---|" * len(rates)]
     for name, row in summary["mean_psnr"].items():
         lines.append(f"| {name} | " + " | ".join(f"{row[b]:.2f}" for b in rates) + " |")
-    lines += ["", f"BD-rate vs JPEG (per image, then mean): {summary['bd_rate_mean']:+.1f}%, "
-                  f"BD-PSNR {summary['bd_psnr_mean']:+.2f} dB", "",
+    bd = (f"BD-rate vs JPEG (per image, then mean): {summary['bd_rate_mean']:+.1f}%, "
+          f"BD-PSNR {summary['bd_psnr_mean']:+.2f} dB") if summary["bd_vs_jpeg"] else \
+        "BD-rate vs JPEG: needs two or more target rates"
+    lines += ["", bd, "",
               "| image | target | hit bpp | PSNR | JPEG at hit | network | bits (per tensor) | epochs | s |",
               "|---|---|---|---|---|---|---|---|---|"]
     jpeg = summary["points"].get("jpeg", {})

@@ -145,6 +145,9 @@ def test_fit_many_rejects_configs_that_cannot_share_batches(image):
 def test_engine_registry_and_auto_choice():
     assert engines.resolve_engine("auto", 1000).name == "fast"
     assert engines.resolve_engine("auto", engines.AUTO_COMPILE_SAMPLES).name == "compiled"
+    # a fit the clock ends is judged by its budget, not by its (open) epoch count
+    assert engines.resolve_engine("auto", 10 ** 12, budget_seconds=10.0).name == "fast"
+    assert engines.resolve_engine("auto", 0, budget_seconds=engines.AUTO_COMPILE_SECONDS).name == "compiled"
     assert engines.resolve_engine("reference").kernel is None
     with pytest.raises(InrzipError, match="unknown engine"):
         engines.resolve_engine("turbo")

@@ -110,3 +110,30 @@ def test_warm_up_counts_epochs_run_and_is_the_mlp_default(data_dir):
     assert resolve(CompressConfig(parameterization="doh"), image).fit.warmup_epochs == 0
     assert resolve(CompressConfig(parameterization="mlp", preset="paper"), image).fit.warmup_epochs == 0
     assert resolve(CompressConfig(parameterization="mlp", fit=FC(warmup_epochs=5)), image).fit.warmup_epochs == 5
+
+
+def test_a_time_budget_without_epochs_fits_until_the_clock_ends_it(data_dir):
+    """``--time-budget`` with no ``--epochs`` plans the run over the budget and uses all of it (a 300-epoch cap
+    used to stop it early); epochs asked for, here or by the signal kind (meshes: 250), still cap it."""
+    import pytest
+
+    from inrzip.api import CompressConfig, load, resolve
+    from inrzip.fit.defaults import BUDGET_EPOCHS, resolve_fit
+    from inrzip.fit.schedules import lr_factor
+    from inrzip.signals.occupancy import OccupancySignal
+
+    image = load(data_dir / "kodim23_64.png")
+    budgeted = resolve(CompressConfig(parameterization="mlp", fit=FitConfig(time_budget=30.0)), image).fit
+    assert budgeted.epochs == BUDGET_EPOCHS
+    assert lr_factor(budgeted, p=0.5, epochs_done=10) == pytest.approx(MLP.final_lr_fraction ** 0.5)
+    assert lr_factor(budgeted, p=1.0, epochs_done=10) == pytest.approx(MLP.final_lr_fraction)
+    assert resolve(CompressConfig(parameterization="mlp"), image).fit.epochs == 300
+    assert resolve(CompressConfig(parameterization="mlp", fit=FitConfig(epochs=40, time_budget=30.0)),
+                   image).fit.epochs == 40
+    mesh = resolve_fit(FitConfig(time_budget=30.0), OccupancySignal, MLP(NetworkSpec(3, 1, 8, 2)))
+    assert mesh.epochs == OccupancySignal.fit_defaults["epochs"]
+
+    tiny = ImageSignal(image.pixels[:8, :8].copy())
+    budget, spec = 2.0, NetworkSpec(2, 3, 8, 1)
+    result = fit(tiny, spec, MLP(spec), FitConfig(time_budget=budget, progress=False, threads=1))
+    assert result.epochs > 0 and result.seconds >= budget  # the clock ended it, not an epoch count

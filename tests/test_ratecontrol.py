@@ -84,6 +84,23 @@ def test_mlp_plan_is_the_widest_that_fits(image):
         assert _stored_bytes(image, planned) <= fill < _stored_bytes(image, wider), (budget, planned.arch)
 
 
+def test_mlp_plan_goes_shallower_before_it_cuts_bits(image):
+    # below the narrowest 12x9 with PE (1959 values) the plan keeps 8 bits and drops hidden layers: the deepest
+    # network at least SHALLOW_MIN_WIDTH wide that fits, as wide as that depth allows
+    cfg = replace(_resolve_network(CompressConfig(parameterization="mlp", pe=True, bits=8), image), fit=FitConfig())
+    least = ratecontrol.SHALLOW_MIN_WIDTH
+    for budget in (1200, 1500, 1900):
+        planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
+        width, hidden = map(int, planned.arch.split("x"))
+        fill = (budget - 160) / ratecontrol.EFFICIENCY
+        assert hidden < 9 and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
+        deeper = replace(planned, arch=f"{least}x{hidden + 1}")
+        wider = replace(planned, arch=f"{width + 1}x{hidden}")
+        assert _stored_bytes(image, deeper) > fill and _stored_bytes(image, wider) > fill, (budget, planned.arch)
+    tiny = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 300)  # nothing fits: the smallest, fewer bits
+    assert tiny.arch == f"{ratecontrol.MLP_WIDTHS[0]}x1"
+
+
 def test_the_kind_follows_the_rate_unless_chosen():
     assert ratecontrol.default_kind(ratecontrol.MLP_FROM_BPP) == {"parameterization": "mlp", "pe": True}
     assert ratecontrol.default_kind(0.5 * ratecontrol.MLP_FROM_BPP) == {"parameterization": "doh"}

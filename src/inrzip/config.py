@@ -28,7 +28,8 @@ def option(default: Any = None, help: str = "", *, flag: str | None = None, choi
 class FitConfig:
     """How a network is trained. ``None``: the signal kind's / parameterization's default (``api.resolve``)."""
 
-    epochs: int | None = option(None, "full passes over the signal's samples (images: 300)")
+    epochs: int | None = option(None, "full passes over the signal's samples (images: 300; with --time-budget: as "
+                                      "many as the budget allows)")
     batch_size: int | None = option(None, "samples per step (images: 8192; meshes 20000; NeRF 512 rays)")
     lr: float | None = option(None, "learning rate (default per parameterization and kind: docs/fitting.md)")
     loss: str | None = option(None, "training loss (default: the signal's; log10mse for images)",
@@ -38,7 +39,8 @@ class FitConfig:
                                                metavar="B")
     gamma: float | None = option(None, "LR decay per epoch (default: set by the run length, docs/fitting.md)")
     warmup_epochs: int | None = option(None, "linear learning-rate warm-up, in epochs run (default: MLP 1, D'OH 0)")
-    time_budget: float | None = option(None, "stop fitting after this many seconds (meshes: 600)", metavar="SECONDS")
+    time_budget: float | None = option(None, "seconds of fitting; the schedules are planned over them (meshes: 600)",
+                                       metavar="SECONDS")
     seed: int | None = option(None, "the one seed: initial weights, D'OH's generator and the batch order (default 0)")
     device: str | None = option(None, "cpu, cuda or auto (default cpu)")
     progress: bool | None = option(None, "progress bar while fitting", cli=False)

@@ -11,7 +11,7 @@ The steps, because a file's size is only known once the trained tensors are entr
    costs far more than the saving buys (an MLP with PE at 7 bits instead of 8: 1.6 dB on kodim23). D'OH's
    latent ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is
    widened (``WIDTHS``), since a latent larger than the weights it generates buys nothing. The MLP's knob
-   is its width (``MLP_WIDTHS``).
+   is its width (``MLP_WIDTHS``), then its depth when even the narrowest is too large for the budget.
 2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits),
    choose the range clipping ``k`` of the
    distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
@@ -42,7 +42,7 @@ from .nets.stacked import materialize_all
 from .quant import Distributional, QTensor
 from .signals import Signal
 
-__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "MLP_FROM_BPP", "default_kind",
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "MLP_FROM_BPP", "default_kind",
            "Candidate", "plan", "choose", "fit_quantization", "allocate", "main_bits", "proxy_distortion", "target_bytes"]
 
 EFFICIENCY = 1.0
@@ -50,6 +50,7 @@ MAX_RATIO = 1.0  # the D'OH paper's largest ratio; widening costs time per step 
 WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
 # An MLP has no fine knob but its width: every width in WIDTHS' span, so the plan is within one unit of width.
 MLP_WIDTHS = tuple(range(WIDTHS[0], WIDTHS[-1] + 1))
+SHALLOW_MIN_WIDTH = 16  # a network made shallower to fit the budget is at least this wide (``_mlp_plan``)
 # ``--bpp`` without --mlp/--doh: from this rate up an MLP with the positional encoding gives the better file in
 # a CPU budget (8-bit quantization costs it 0.1-0.5 dB, and its steps are 2-4x cheaper than D'OH's); below it
 # D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
@@ -93,12 +94,7 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
     values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
     width, hidden = parse_arch(cfg.arch)
     if not has_latent:
-        best = replace(cfg, arch=f"{MLP_WIDTHS[0]}x{hidden}")  # none fits: the narrowest; ``choose`` cuts bits
-        for w in MLP_WIDTHS[1:]:  # the widest network of this depth that fits the budget
-            trial = replace(cfg, arch=f"{w}x{hidden}")
-            if _stored_values(spec_for(trial), trial) <= values:
-                best = trial
-        return best
+        return _mlp_plan(cfg, spec_for, values, hidden)
     for w in sorted({width, *WIDTHS}):  # the narrowest one whose latent stays under MAX_RATIO of its weights
         trial = replace(cfg, arch=f"{w}x{hidden}")
         spec = spec_for(trial)
@@ -108,6 +104,25 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
     spec = spec_for(cfg)
     latent = max(1, values - (_stored_values(spec, cfg) - 1))
     return replace(cfg, latent_dim=latent, latent_ratio=latent / weight_count(spec))
+
+
+def _mlp_plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec], values: int,
+              hidden: int) -> CompressConfig:
+    """The widest MLP of ``hidden`` layers whose stored values fit ``values``. When even the narrowest does not
+    (a small image at a low rate), the deepest shallower one at least ``SHALLOW_MIN_WIDTH`` wide, as wide as
+    fits: on two 256x192 photographs at 0.3 bpp, 16x3 decoded 4.3-9.2 dB above the narrowest 12x9 cut to 5-6
+    bits and 0.9-1.9 dB above 12x7, whose narrow layers lost 1-2.3 dB to quantization (docs/rate.md). None
+    fits: the narrowest of one layer, and ``choose`` cuts bits."""
+    for depth in range(hidden, 0, -1):
+        best = None
+        for w in MLP_WIDTHS if depth == hidden else MLP_WIDTHS[SHALLOW_MIN_WIDTH - MLP_WIDTHS[0]:]:
+            trial = replace(cfg, arch=f"{w}x{depth}")
+            if _stored_values(spec_for(trial), trial) > values:  # stored values grow with the width
+                break
+            best = trial
+        if best is not None:
+            return best
+    return replace(cfg, arch=f"{MLP_WIDTHS[0]}x1")
 
 
 def _largest_under(size_at: Callable[[float], int], budget: int, iters: int = 14) -> float | None:

@@ -19,7 +19,7 @@ from .engine import PRECISIONS, resolve_engine
 from .losses import LOSSES
 from .optim import OPTIMIZERS
 
-__all__ = ["FIT_DEFAULTS", "resolve_fit", "check_fit"]
+__all__ = ["FIT_DEFAULTS", "BUDGET_EPOCHS", "resolve_fit", "check_fit"]
 
 # Generic defaults (images): 300 epochs of batch 8192; the rate, its decay and Adam's betas come from the
 # parameterization (docs/fitting.md).
@@ -28,6 +28,9 @@ FIT_DEFAULTS: dict[str, Any] = {
     "device": "cpu", "progress": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8, "qat_refresh": 1,
     "qat_start": 0.0, "engine": "auto", "threads": None, "precision": "fp32",
 }
+# Under a time budget with no epochs asked for (here or by the signal kind), the clock ends the fit and the
+# schedules are planned over the budget: a 300-epoch cap left a third of a 600 s budget unused on kodim03.
+BUDGET_EPOCHS = 1_000_000
 
 
 def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitConfig:
@@ -36,6 +39,8 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
     for name, value in values.items():
         if value is None and name in signal.fit_defaults:
             values[name] = signal.fit_defaults[name]
+    if values["epochs"] is None and values["time_budget"] is not None:
+        values["epochs"] = BUDGET_EPOCHS
     for name, value in FIT_DEFAULTS.items():
         if values[name] is None:
             values[name] = value

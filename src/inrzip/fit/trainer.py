@@ -30,7 +30,7 @@ from ..nets.parameterizations import Parameterization
 from ..quant import QATState, get_quantizer
 from ..signals.base import Signal
 from . import engine as engines
-from .defaults import resolve_fit
+from .defaults import BUDGET_EPOCHS, resolve_fit
 from .guard import Guard
 from .losses import LOSSES, LossFn
 from .optim import make_optimizer
@@ -168,7 +168,9 @@ def _loss_fn(models: list[_Model]) -> Callable[[torch.Tensor, torch.Tensor], tor
 def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) -> list[FitResult]:
     c0 = models[0].cfg
     device = torch.device(c0.device)
-    eng = engines.resolve_engine(c0.engine, c0.epochs * models[0].signal.num_samples() * len(models))
+    open_ended = c0.epochs >= BUDGET_EPOCHS and c0.time_budget is not None  # the clock ends it
+    eng = engines.resolve_engine(c0.engine, c0.epochs * models[0].signal.num_samples() * len(models),
+                                 c0.time_budget if open_ended else None)
     groups = []
     for m in models:
         m.param.to(device)
@@ -183,9 +185,13 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     start, paused = time.perf_counter(), [0.0]  # paused: seconds spent in on_epoch (checks are not fitting)
     clock = lambda: time.perf_counter() - start - paused[0]  # noqa: E731
     out_of_time = lambda: c0.time_budget is not None and clock() >= c0.time_budget  # noqa: E731
-    bar = tqdm(range(c0.epochs), desc="fitting", unit="epoch", disable=not c0.progress, leave=False)
+    # the bar counts what ends the fit: seconds of the budget when the clock does, else epochs
+    bar = tqdm(total=round(c0.time_budget) if open_ended else c0.epochs, desc="fitting", unit="epoch",
+               disable=not c0.progress, leave=False,
+               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if open_ended
+               else None)
     means = [math.nan] * len(models)
-    for epoch in bar:
+    for epoch in range(c0.epochs):
         qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
         for inputs, targets in _batches(models, gens, device):
@@ -202,7 +208,9 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
         for m, mean in zip(models, means):
             m.result.history.append((epoch + 1, mean, clock()))
             m.result.epochs = epoch + 1
-        bar.set_postfix(loss=f"{means[0]:.4g}" if len(means) == 1 else f"{min(means):.4g}..{max(means):.4g}")
+        loss = f"{means[0]:.4g}" if len(means) == 1 else f"{min(means):.4g}..{max(means):.4g}"
+        bar.set_postfix(**({"epoch": epoch + 1} if open_ended else {}), loss=loss, refresh=False)
+        bar.update(round(min(clock(), c0.time_budget)) - bar.n if open_ended else 1)
         if _call(on_epoch, epoch + 1, means, paused) or out_of_time() or \
                 all(guard.lr_scale(k) == 0 for k in range(len(models))):
             break

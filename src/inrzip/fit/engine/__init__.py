@@ -29,6 +29,9 @@ __all__ = ["Engine", "ENGINES", "resolve_engine", "make_adam", "make_forward", "
 # 'auto' compiles when epochs x samples reaches this: about 130 epochs of a 768x512 image, where the
 # compile (5-35 s on 2 busy cores, cached on disk afterwards) is a small part of the fit.
 AUTO_COMPILE_SAMPLES = 50_000_000
+# A fit the clock ends (no epoch count) compiles when it is given at least this long: the compile's 5-35 s
+# are then a small part of it.
+AUTO_COMPILE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,13 @@ for _engine in (Engine("reference", kernel=None, fused_adam=False), Engine("fast
     ENGINES[_engine.name] = _engine
 
 
-def resolve_engine(name: str, work_samples: int = 0) -> Engine:
-    """The engine for ``name``; ``auto`` looks at the fit's size (epochs x samples per epoch)."""
+def resolve_engine(name: str, work_samples: int = 0, budget_seconds: float | None = None) -> Engine:
+    """The engine for ``name``; ``auto`` looks at the fit's size (epochs x samples per epoch), or at its time
+    budget when the clock, not an epoch count, ends it (``budget_seconds``)."""
     if name == "auto":
-        return ENGINES["compiled" if work_samples >= AUTO_COMPILE_SAMPLES else "fast"]
+        long = budget_seconds >= AUTO_COMPILE_SECONDS if budget_seconds is not None \
+            else work_samples >= AUTO_COMPILE_SAMPLES
+        return ENGINES["compiled" if long else "fast"]
     return ENGINES.get(name, " or auto")
 
 
