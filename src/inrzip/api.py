@@ -305,12 +305,11 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
             return written[-1].report[signal.quality_metric]
 
         has_latent = parameterization_class(fitted.config.parameterization).has_latent
-        best, _ = ratecontrol.fit_quantization(_stored(fitted.param),
-                                               lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b),
-                                               planned.bits, budget, quality_at,
-                                               None if has_latent else ratecontrol.proxy_distortion(
-                                                   signal, fitted.spec, fitted.param.name, _stored(fitted.param),
-                                                   _header(signal, fitted.spec, fitted.param, "distributional", 8)))
+        stored = _stored(fitted.param)  # once: the search, the proxy and the writes all read the same tensors
+        header_at = lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b)  # noqa: E731
+        proxy = None if has_latent else ratecontrol.proxy_distortion(signal, fitted.spec, fitted.param.name, stored,
+                                                                     header_at(8))
+        best, _ = ratecontrol.fit_quantization(stored, header_at, planned.bits, budget, quality_at, proxy)
         enc = max(written, key=lambda e: e.report[signal.quality_metric])
         enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
         enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
