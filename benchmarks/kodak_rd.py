@@ -23,6 +23,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -52,20 +53,29 @@ def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None) -> 
             "fit_seconds": r["fit_seconds"], "seconds": time.perf_counter() - t0}
 
 
-def run_fits(a: argparse.Namespace, rows_path: Path) -> list[dict]:
+def run_pending(rows_path: Path, jobs: int, tasks: dict[tuple, tuple], key_of: Callable[[dict], tuple],
+                fn: Callable[..., dict | list[dict]], show: Callable[[dict], str]) -> list[dict]:
+    """``fn(*args)`` for every task whose key has no row in ``rows_path`` yet, ``jobs`` processes at a time; each
+    row is appended to the file as soon as it is done, so a stopped run loses nothing and a rerun skips it."""
     done = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
-    have = {(r["image"], r["target"]) for r in done}
-    todo = [(s, b) for s in a.images for b in a.bpp if (s, b) not in have]
-    with ProcessPoolExecutor(max_workers=a.jobs) as pool:
-        futures = [pool.submit(fit_one, str(a.data / f"{s}.png"), b, a.time_budget, a.epochs) for s, b in todo]
+    have = {key_of(r) for r in done}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(fn, *args) for key, args in tasks.items() if key not in have]
         for f in futures:
-            row = f.result()
-            with rows_path.open("a") as fh:
-                fh.write(json.dumps(row) + "\n")
-            done.append(row)
-            print(f"{row['image']} target {row['target']}: {row['bpp']:.4f} bpp, {row['psnr']:.2f} dB "
-                  f"({row['kind']} {row['arch']}, {row['seconds']:.0f} s)", flush=True)
+            result = f.result()
+            for row in result if isinstance(result, list) else [result]:
+                with rows_path.open("a") as fh:
+                    fh.write(json.dumps(row) + "\n")
+                done.append(row)
+                print(show(row), flush=True)
     return done
+
+
+def run_fits(a: argparse.Namespace, rows_path: Path) -> list[dict]:
+    tasks = {(s, b): (str(a.data / f"{s}.png"), b, a.time_budget, a.epochs) for s in a.images for b in a.bpp}
+    return run_pending(rows_path, a.jobs, tasks, lambda r: (r["image"], r["target"]), fit_one,
+                       lambda r: f"{r['image']} target {r['target']}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB "
+                                 f"({r['kind']} {r['arch']}, {r['seconds']:.0f} s)")
 
 
 def at(points: list[tuple[float, float]], bpp: float, reach: float = 0.03) -> float:

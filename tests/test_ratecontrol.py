@@ -101,6 +101,23 @@ def test_mlp_plan_goes_shallower_before_it_cuts_bits(image):
     assert tiny.arch == f"{ratecontrol.MLP_WIDTHS[0]}x1"
 
 
+def test_mlp_plan_prefers_a_shallower_network_to_a_narrow_one(image):
+    # 9 layers fit here, but only 12-16 wide: the plan takes the deepest network at least NARROW_WIDTH wide
+    cfg = replace(_resolve_network(CompressConfig(parameterization="mlp", pe=True, bits=8), image), fit=FitConfig())
+    least = ratecontrol.NARROW_WIDTH
+    for budget in (2300, 2800):
+        fill = (budget - 160) / ratecontrol.EFFICIENCY
+        assert _stored_bytes(image, replace(cfg, arch="12x9")) <= fill < _stored_bytes(image, replace(cfg, arch=f"{least}x9"))
+        planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
+        width, hidden = map(int, planned.arch.split("x"))
+        assert hidden < 9 and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
+        assert _stored_bytes(image, replace(planned, arch=f"{least}x{hidden + 1}")) > fill, (budget, planned.arch)
+        kept = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget, keep_depth=True)  # the user's --arch
+        assert kept.arch.endswith("x9") and int(kept.arch.split("x")[0]) < least, kept.arch
+    wide = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 6000)  # wide enough at 9 layers: kept
+    assert wide.arch.endswith("x9") and int(wide.arch.split("x")[0]) >= least
+
+
 def test_the_kind_follows_the_rate_unless_chosen():
     assert ratecontrol.default_kind(ratecontrol.MLP_FROM_BPP) == {"parameterization": "mlp", "pe": True}
     assert ratecontrol.default_kind(0.5 * ratecontrol.MLP_FROM_BPP) == {"parameterization": "doh"}
@@ -122,6 +139,17 @@ def test_file_lands_at_or_under_the_rate(image):
     ref = image.reference()
     from inrzip.metrics import psnr
     assert psnr(pixels / 255.0, ref / 255.0) == pytest.approx(r["psnr"], abs=0.05)
+
+
+def test_qat_file_over_the_rate_is_requantized_to_it(image):
+    """The plan counts raw values; on a small image the QAT file's header and tables (969 B here) pass the budget
+    (512 B). Such a file is not written: the QAT-trained network is quantized to the rate after training."""
+    enc = encode(image, CompressConfig(bpp=1.0, qat=True, fit=FitConfig(epochs=3, progress=False, seed=1)))
+    assert len(enc.data) <= 1.0 * 64 * 64 / 8
+    assert any("QAT file" in e and "over" in e for e in enc.report["fit_events"]), enc.report["fit_events"]
+    header, pixels = decode(enc.data)
+    from inrzip.metrics import psnr
+    assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(enc.report["psnr"], abs=0.05)
 
 
 def test_allocation_spends_the_budget_where_it_lowers_distortion_most():

@@ -292,31 +292,39 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         cfg = replace(cfg, **{k: v for k, v in ratecontrol.default_kind(cfg.bpp).items()
                               if getattr(cfg, k) is None})
     net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
-    planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget)
+    planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget, keep_depth=cfg.arch is not None)
     fitted = train(signal, planned)
-    if fitted.config.fit.qat_quantizer is not None:  # trained for one quantization: keep it, the plan sized it
-        enc = write(fitted)
-    else:
-        written: list[Encoded] = []  # every candidate decoded once: the best is kept, not written again
-
-        def quality_at(tables: dict[str, QTensor]) -> float:
-            bits = ratecontrol.main_bits(tables)
-            written.append(write(fitted, bits, "distributional", qtensors=tables))
-            return written[-1].report[signal.quality_metric]
-
-        has_latent = parameterization_class(fitted.config.parameterization).has_latent
-        stored = _stored(fitted.param)  # once: the search, the proxy and the writes all read the same tensors
-        header_at = lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b)  # noqa: E731
-        proxy = None if has_latent else ratecontrol.proxy_distortion(signal, fitted.spec, fitted.param.name, stored,
-                                                                     header_at(8))
-        best, _ = ratecontrol.fit_quantization(stored, header_at, planned.bits, budget, quality_at, proxy)
-        enc = max(written, key=lambda e: e.report[signal.quality_metric])
-        enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
-        enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
+    qat = write(fitted) if fitted.config.fit.qat_quantizer is not None else None  # the quantization it saw
+    enc = qat if qat is not None and qat.sizes.file_bytes <= budget else _choose_at_rate(signal, fitted, planned.bits,
+                                                                                          budget)
+    if qat is not None and enc is not qat:  # the plan counts raw values, not the header and the tables
+        enc.report["fit_events"].append(f"the QAT file ({qat.sizes.file_bytes} B) was over the {budget} B the rate "
+                                        "allows, so the trained network was quantized to the rate after training")
     enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
     if enc.sizes.file_bytes < 0.95 * budget:
         enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
                                         f"{budget} B the rate allows")
+    return enc
+
+
+def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> Encoded:
+    """The best post-training quantization of ``fitted`` within ``budget`` bytes (``ratecontrol.fit_quantization``:
+    bits and clipping per file, bits per tensor for networks without a latent), every candidate decoded once."""
+    written: list[Encoded] = []
+
+    def quality_at(tables: dict[str, QTensor]) -> float:
+        written.append(write(fitted, ratecontrol.main_bits(tables), "distributional", qtensors=tables))
+        return written[-1].report[signal.quality_metric]
+
+    has_latent = parameterization_class(fitted.config.parameterization).has_latent
+    stored = _stored(fitted.param)  # once: the search, the proxy and the writes all read the same tensors
+    header_at = lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b)  # noqa: E731
+    proxy = None if has_latent else ratecontrol.proxy_distortion(signal, fitted.spec, fitted.param.name, stored,
+                                                                 header_at(8))
+    best, _ = ratecontrol.fit_quantization(stored, header_at, bits, budget, quality_at, proxy)
+    enc = max(written, key=lambda e: e.report[signal.quality_metric])
+    enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
+    enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
     return enc
 
 

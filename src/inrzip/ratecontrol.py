@@ -42,7 +42,7 @@ from .nets.stacked import materialize_all
 from .quant import Distributional, QTensor
 from .signals import Signal
 
-__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "MLP_FROM_BPP", "default_kind",
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "NARROW_WIDTH", "MLP_FROM_BPP", "default_kind",
            "Candidate", "plan", "choose", "fit_quantization", "allocate", "main_bits", "proxy_distortion", "target_bytes"]
 
 EFFICIENCY = 1.0
@@ -51,6 +51,7 @@ WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
 # An MLP has no fine knob but its width: every width in WIDTHS' span, so the plan is within one unit of width.
 MLP_WIDTHS = tuple(range(WIDTHS[0], WIDTHS[-1] + 1))
 SHALLOW_MIN_WIDTH = 16  # a network made shallower to fit the budget is at least this wide (``_mlp_plan``)
+NARROW_WIDTH = 20  # a planned MLP narrower than this gives way to a shallower one this wide, if one fits
 # ``--bpp`` without --mlp/--doh: from this rate up an MLP with the positional encoding gives the better file in
 # a CPU budget (8-bit quantization costs it 0.1-0.5 dB, and its steps are 2-4x cheaper than D'OH's); below it
 # D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
@@ -87,14 +88,15 @@ def _stored_values(spec: NetworkSpec, cfg: CompressConfig, latent: int = 1) -> i
 
 
 def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec], budget: int,
-         header_bytes: int = 160) -> CompressConfig:
+         header_bytes: int = 160, keep_depth: bool = False) -> CompressConfig:
     """``cfg`` (resolved) with its network sized so the stored values at ``cfg.bits`` fill ``budget`` bytes.
-    ``spec_for`` gives the network spec of a config (the signal decides its inputs and outputs)."""
+    ``spec_for`` gives the network spec of a config (the signal decides its inputs and outputs).
+    ``keep_depth`` (the user gave ``--arch``): an MLP keeps that depth whenever some width of it fits."""
     has_latent = parameterization_class(cfg.parameterization).has_latent
     values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
     width, hidden = parse_arch(cfg.arch)
     if not has_latent:
-        return _mlp_plan(cfg, spec_for, values, hidden)
+        return _mlp_plan(cfg, spec_for, values, hidden, keep_depth)
     for w in sorted({width, *WIDTHS}):  # the narrowest one whose latent stays under MAX_RATIO of its weights
         trial = replace(cfg, arch=f"{w}x{hidden}")
         spec = spec_for(trial)
@@ -106,23 +108,39 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
     return replace(cfg, latent_dim=latent, latent_ratio=latent / weight_count(spec))
 
 
+def _widest(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec], values: int, depth: int,
+            min_width: int) -> CompressConfig | None:
+    """The widest MLP of ``depth`` hidden layers, at least ``min_width`` wide, whose stored values fit."""
+    best = None
+    for w in MLP_WIDTHS[max(0, min_width - MLP_WIDTHS[0]):]:
+        trial = replace(cfg, arch=f"{w}x{depth}")
+        if _stored_values(spec_for(trial), trial) > values:  # stored values grow with the width
+            break
+        best = trial
+    return best
+
+
 def _mlp_plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec], values: int,
-              hidden: int) -> CompressConfig:
-    """The widest MLP of ``hidden`` layers whose stored values fit ``values``. When even the narrowest does not
-    (a small image at a low rate), the deepest shallower one at least ``SHALLOW_MIN_WIDTH`` wide, as wide as
-    fits: on two 256x192 photographs at 0.3 bpp, 16x3 decoded 4.3-9.2 dB above the narrowest 12x9 cut to 5-6
-    bits and 0.9-1.9 dB above 12x7, whose narrow layers lost 1-2.3 dB to quantization (docs/rate.md). None
-    fits: the narrowest of one layer, and ``choose`` cuts bits."""
-    for depth in range(hidden, 0, -1):
-        best = None
-        for w in MLP_WIDTHS if depth == hidden else MLP_WIDTHS[SHALLOW_MIN_WIDTH - MLP_WIDTHS[0]:]:
-            trial = replace(cfg, arch=f"{w}x{depth}")
-            if _stored_values(spec_for(trial), trial) > values:  # stored values grow with the width
-                break
-            best = trial
-        if best is not None:
-            return best
-    return replace(cfg, arch=f"{MLP_WIDTHS[0]}x1")
+              hidden: int, keep_depth: bool = False) -> CompressConfig:
+    """The widest MLP of ``hidden`` layers whose stored values fit ``values``, unless it is narrower than
+    ``NARROW_WIDTH``: narrow layers lose 1-2 dB to quantization, so then the deepest shallower network at least
+    that wide (256x192 photographs at 0.5 bpp: 20x5 21.77 / 25.62 dB against 15x9 20.27 / 23.75). When nothing
+    of ``hidden`` layers fits (a small image at a low rate), the deepest shallower one at least
+    ``SHALLOW_MIN_WIDTH`` wide (the same photographs at 0.3 bpp: 16x3 4.3-9.2 dB above 12x9 cut to 5-6 bits;
+    docs/rate.md). None fits: the narrowest of one layer, and ``choose`` cuts bits."""
+    asked = _widest(cfg, spec_for, values, hidden, MLP_WIDTHS[0])
+    if asked is not None and (keep_depth or _width(asked) >= NARROW_WIDTH):
+        return asked
+    min_width = NARROW_WIDTH if asked is not None else SHALLOW_MIN_WIDTH
+    for depth in range(hidden - 1, 0, -1):
+        found = _widest(cfg, spec_for, values, depth, min_width)
+        if found is not None:
+            return found
+    return asked or replace(cfg, arch=f"{MLP_WIDTHS[0]}x1")
+
+
+def _width(cfg: CompressConfig) -> int:
+    return int(str(cfg.arch).split("x")[0])
 
 
 def _largest_under(size_at: Callable[[float], int], budget: int, iters: int = 14) -> float | None:
