@@ -124,12 +124,12 @@ def _mlp_plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkS
               hidden: int, keep_depth: bool = False) -> CompressConfig:
     """The widest MLP of ``hidden`` layers whose stored values fit ``values``, unless it is narrower than
     ``NARROW_WIDTH``: narrow layers lose 1-2 dB to quantization, so then the deepest shallower network at least
-    that wide (256x192 photographs at 0.5 bpp: 20x5 21.77 / 25.62 dB against 15x9 20.27 / 23.75). When nothing
+    that wide (256x192 photographs at 0.5 bpp: 20x5 21.77 / 25.62 dB against 15x9 20.27 / 23.68). When nothing
     of ``hidden`` layers fits (a small image at a low rate), the deepest shallower one at least
     ``SHALLOW_MIN_WIDTH`` wide (the same photographs at 0.3 bpp: 16x3 4.3-9.2 dB above 12x9 cut to 5-6 bits;
     docs/rate.md). None fits: the narrowest of one layer, and ``choose`` cuts bits."""
     asked = _widest(cfg, spec_for, values, hidden, MLP_WIDTHS[0])
-    if asked is not None and (keep_depth or _width(asked) >= NARROW_WIDTH):
+    if asked is not None and (keep_depth or parse_arch(asked.arch)[0] >= NARROW_WIDTH):
         return asked
     min_width = NARROW_WIDTH if asked is not None else SHALLOW_MIN_WIDTH
     for depth in range(hidden - 1, 0, -1):
@@ -137,10 +137,6 @@ def _mlp_plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkS
         if found is not None:
             return found
     return asked or replace(cfg, arch=f"{MLP_WIDTHS[0]}x1")
-
-
-def _width(cfg: CompressConfig) -> int:
-    return int(str(cfg.arch).split("x")[0])
 
 
 def _largest_under(size_at: Callable[[float], int], budget: int, iters: int = 14) -> float | None:
