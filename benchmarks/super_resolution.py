@@ -65,7 +65,10 @@ def one_image(path: Path, band: str, args: argparse.Namespace) -> tuple[list[dic
     fit = FitConfig(progress=False, threads=args.threads,
                     **({"epochs": args.epochs} if args.epochs else {}))
     t0 = time.perf_counter()
-    enc = encode(ImageSignal(small.astype(np.float32) / 255.0, jitter=args.jitter), CompressConfig(pe_band=band, fit=fit))
+    span = tuple(int(e) for e in args.jitter_epochs.split(":")) if args.jitter_epochs else None
+    signal = ImageSignal(small.astype(np.float32) / 255.0, jitter=args.jitter, jitter_share=args.jitter_share,
+                         jitter_epochs=span)
+    enc = encode(signal, CompressConfig(pe_band=band, fit=fit))
     fit_s = time.perf_counter() - t0
     dec1 = decompress(enc.data)
     dec2 = decompress(enc.data, scale=2)
@@ -117,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, help="default: the compressor's own default")
     ap.add_argument("--jitter", type=float, default=0.0,
                     help="train on samples moved up to +-jitter/2 pixel with bicubic targets (ImageSignal)")
+    ap.add_argument("--jitter-share", type=float, default=1.0, help="share of each epoch's samples that --jitter moves")
+    ap.add_argument("--jitter-epochs", default=None, metavar="START:STOP",
+                    help="jitter only epochs START..STOP-1 (with --epochs; e.g. 210:300 for the last 30%% of 300)")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--out", type=Path, default=Path("results/superres"))
     a = ap.parse_args(argv)

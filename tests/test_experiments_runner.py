@@ -78,3 +78,16 @@ def test_occupancy_rd_quick_on_an_unseen_mesh(tmp_path: Path) -> None:
     assert all(by[(a, m, 8)] > by[(a, m, 4)] for a, m, _ in cells)  # more bits, a larger real file
     assert max(float(r["iou"]) for r in rows) > 0.3  # some network learnt the torus in the quick budget
     assert all(math.isfinite(float(r["est_kB"])) for r in rows)
+
+
+def test_image_protocol_in_parallel_gives_the_same_rows(tmp_path: Path) -> None:
+    """``--jobs 2`` runs the fits in two processes; the rows (epoch-budgeted, so deterministic) and their order are
+    those of the serial run."""
+    require_shared("div2k")
+    serial, parallel = tmp_path / "serial", tmp_path / "parallel"
+    assert main(["doh-div2k", "--quick", "--out", str(serial)]) == 0
+    assert main(["doh-div2k", "--quick", "--jobs", "2", "--out", str(parallel)]) == 0
+    a, b = _outputs(serial), _outputs(parallel)
+    keys = ("image", "arch", "method", "bits", "psnr", "bpp", "file_bytes")
+    assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
+    assert len({(r["arch"], r["method"]) for r in a}) >= 4

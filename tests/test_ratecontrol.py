@@ -85,15 +85,16 @@ def test_mlp_plan_is_the_widest_that_fits(image):
 
 
 def test_mlp_plan_goes_shallower_before_it_cuts_bits(image):
-    # below the narrowest 12x9 with PE (1959 values) the plan keeps 8 bits and drops hidden layers: the deepest
-    # network at least SHALLOW_MIN_WIDTH wide that fits, as wide as that depth allows
+    # below the narrowest 12xD with PE (D = MLP_DEPTH; 12x7: 1491 values) the plan keeps 8 bits and drops hidden
+    # layers: the deepest network at least SHALLOW_MIN_WIDTH wide that fits, as wide as that depth allows
     cfg = replace(_resolve_network(CompressConfig(parameterization="mlp", pe=True, bits=8), image), fit=FitConfig())
-    least = ratecontrol.SHALLOW_MIN_WIDTH
-    for budget in (1200, 1500, 1900):
+    least, depth = ratecontrol.SHALLOW_MIN_WIDTH, ratecontrol.MLP_DEPTH
+    for budget in (1200, 1400, 1600):
+        fill = (budget - 160) / ratecontrol.EFFICIENCY
+        assert fill < _stored_bytes(image, replace(cfg, arch=f"12x{depth}"))
         planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
         width, hidden = map(int, planned.arch.split("x"))
-        fill = (budget - 160) / ratecontrol.EFFICIENCY
-        assert hidden < 9 and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
+        assert hidden < depth and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
         deeper = replace(planned, arch=f"{least}x{hidden + 1}")
         wider = replace(planned, arch=f"{width + 1}x{hidden}")
         assert _stored_bytes(image, deeper) > fill and _stored_bytes(image, wider) > fill, (budget, planned.arch)
@@ -102,20 +103,31 @@ def test_mlp_plan_goes_shallower_before_it_cuts_bits(image):
 
 
 def test_mlp_plan_prefers_a_shallower_network_to_a_narrow_one(image):
-    # 9 layers fit here, but only 12-16 wide: the plan takes the deepest network at least NARROW_WIDTH wide
+    # MLP_DEPTH layers fit here, but only 12-19 wide: the plan takes the deepest network at least NARROW_WIDTH wide
     cfg = replace(_resolve_network(CompressConfig(parameterization="mlp", pe=True, bits=8), image), fit=FitConfig())
-    least = ratecontrol.NARROW_WIDTH
-    for budget in (2300, 2800):
+    least, depth = ratecontrol.NARROW_WIDTH, ratecontrol.MLP_DEPTH
+    for budget in (2000, 2800):
         fill = (budget - 160) / ratecontrol.EFFICIENCY
-        assert _stored_bytes(image, replace(cfg, arch="12x9")) <= fill < _stored_bytes(image, replace(cfg, arch=f"{least}x9"))
+        assert _stored_bytes(image, replace(cfg, arch=f"12x{depth}")) <= fill < _stored_bytes(
+            image, replace(cfg, arch=f"{least}x{depth}"))
         planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget)
         width, hidden = map(int, planned.arch.split("x"))
-        assert hidden < 9 and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
+        assert hidden < depth and width >= least and _stored_bytes(image, planned) <= fill, (budget, planned.arch)
         assert _stored_bytes(image, replace(planned, arch=f"{least}x{hidden + 1}")) > fill, (budget, planned.arch)
-        kept = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], budget, keep_depth=True)  # the user's --arch
-        assert kept.arch.endswith("x9") and int(kept.arch.split("x")[0]) < least, kept.arch
-    wide = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 6000)  # wide enough at 9 layers: kept
-    assert wide.arch.endswith("x9") and int(wide.arch.split("x")[0]) >= least
+    kept = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 2800, keep_depth=True)  # the user's --arch (28x9)
+    assert kept.arch.endswith("x9") and int(kept.arch.split("x")[0]) < least, kept.arch
+    wide = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 6000)  # wide enough at MLP_DEPTH layers: kept
+    assert wide.arch.endswith(f"x{depth}") and int(wide.arch.split("x")[0]) >= least
+
+
+def test_the_plan_uses_mlp_depth_unless_a_depth_is_given(image):
+    """Without --arch the MLP is planned at MLP_DEPTH hidden layers (docs/rate.md "Depth per rate"); a depth given
+    with --arch is kept, here 9 and 3."""
+    for arch, depth in ((None, ratecontrol.MLP_DEPTH), ("28x9", 9), ("28x3", 3)):
+        c = CompressConfig(parameterization="mlp", pe=True, bits=8, arch=arch)
+        cfg = replace(_resolve_network(c, image), fit=FitConfig())
+        planned = ratecontrol.plan(cfg, lambda c: _build(image, c)[0], 9000, keep_depth=arch is not None)
+        assert planned.arch.endswith(f"x{depth}"), (arch, planned.arch)
 
 
 def test_the_kind_follows_the_rate_unless_chosen():

@@ -154,3 +154,38 @@ def test_jittered_samples_stay_within_half_a_pixel_and_interpolate_the_image():
     moved, values = ImageSignal(ramp, jitter=1.0)._jittered(coords, torch.Generator().manual_seed(0))
     inner = moved[:, 0].abs() < 0.7  # away from the border the interpolated ramp is the ramp at the moved x
     assert torch.allclose(values[inner, 0], (moved[inner, 0] + 1) / 2 - 0.5, atol=0.01)
+
+
+def test_jitter_on_a_share_of_the_samples_and_a_span_of_epochs():
+    """``jitter_share`` moves that share of each epoch's samples (the rest keep the pixel centres and their exact
+    values); ``jitter_epochs=(start, stop)`` jitters only those epochs. benchmarks/super_resolution.py exposes both."""
+    import torch
+
+    from inrzip.signals.image import ImageSignal
+
+    pixels = np.random.default_rng(0).random((12, 10, 3)).astype(np.float32)
+    grid, exact = ImageSignal(pixels)._data(torch.device("cpu"))
+
+    def epoch(signal: ImageSignal) -> tuple[torch.Tensor, torch.Tensor]:
+        parts = list(signal.batches(32, torch.Generator().manual_seed(2), torch.device("cpu")))
+        return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+
+    def same(xy: torch.Tensor) -> torch.Tensor:  # (samples, grid points): exactly equal coordinates
+        return (xy[:, None, :] == grid[None]).all(-1)
+
+    def off_grid(xy: torch.Tensor) -> torch.Tensor:
+        return ~same(xy).any(dim=1)
+
+    half = ImageSignal(pixels, jitter=1.0, jitter_share=0.5)
+    xy, values = epoch(half)
+    moved = off_grid(xy)
+    # half of the 120 samples, the first half of the epoch's random order (a corner sample moved outwards in both
+    # axes is clamped back onto its own pixel, so a few may sit on the grid)
+    assert not moved[60:].any() and int(moved[:60].sum()) >= 54
+    idx = same(xy[~moved]).int().argmax(dim=1)
+    assert torch.equal(values[~moved], exact[idx])  # the unmoved keep their pixel values
+    phased = ImageSignal(pixels, jitter=1.0, jitter_epochs=(1, 2))
+    counts = [int(off_grid(epoch(phased)[0]).sum()) for _ in range(3)]
+    assert counts[0] == counts[2] == 0 and counts[1] >= 110
+    with pytest.raises(inrzip.InputError, match="jitter_share"):
+        ImageSignal(pixels, jitter=1.0, jitter_share=1.5)

@@ -97,6 +97,8 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     fit = cfg.fit
     if values["qat"]:
         fit = replace(fit, qat_quantizer=values["quantizer"], qat_bits=values["bits"])
+    if fit.rate_bits is None:
+        fit = replace(fit, rate_bits=values["bits"])
     check_bits(values["bits"])
     get_quantizer(values["quantizer"])
     if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):

@@ -50,6 +50,10 @@ class FitConfig:
     qat_bits: int | None = option(None, "bit depth of quantization-aware training", cli=False)
     qat_refresh: int | None = option(None, "steps between re-estimates of a QAT range or codebook (default 1)")
     qat_start: float | None = option(None, "fraction of the run trained in float before QAT starts (NeRF: 0.8)")
+    rate_lambda: float | None = option(None, "entropy-aware training: adds LAMBDA x the estimated coded bits per sample "
+                                       "of the stored values to the loss (default 0: off; docs/rate.md)",
+                                       metavar="LAMBDA")
+    rate_bits: int | None = option(None, "bit depth the rate term estimates the file at (default: --bits)", cli=False)
     engine: str | None = option(None, "training kernels; all give the same network maths (docs/fitting-speed.md)",
                                 choices=("auto", "fast", "compiled", "reference"))
     threads: int | None = option(None, "torch threads while fitting (default: 1 on a busy machine, else torch's)")

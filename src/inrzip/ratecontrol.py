@@ -11,7 +11,8 @@ The steps, because a file's size is only known once the trained tensors are entr
    costs far more than the saving buys (an MLP with PE at 7 bits instead of 8: 1.6 dB on kodim23). D'OH's
    latent ratio is the fine knob; when the latent would exceed ``MAX_RATIO`` of the weights the network is
    widened (``WIDTHS``), since a latent larger than the weights it generates buys nothing. The MLP's knob
-   is its width (``MLP_WIDTHS``), then its depth when even the narrowest is too large for the budget.
+   is its width (``MLP_WIDTHS``) at ``MLP_DEPTH`` hidden layers (or the depth of a given ``--arch``), then a
+   shallower depth when the widest that fits is narrow or even the narrowest is too large for the budget.
 2. ``choose``: after fitting, for the planned bits and one either side (fewer when none of those fits),
    choose the range clipping ``k`` of the
    distributional quantizer (levels on mean +- k std, within [min, max]): the one with the least quantization
@@ -42,7 +43,8 @@ from .nets.stacked import materialize_all
 from .quant import Distributional, QTensor
 from .signals import Signal
 
-__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "NARROW_WIDTH", "MLP_FROM_BPP", "default_kind",
+__all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "NARROW_WIDTH", "MLP_DEPTH",
+           "MLP_FROM_BPP", "default_kind",
            "Candidate", "plan", "choose", "fit_quantization", "allocate", "main_bits", "proxy_distortion", "target_bytes"]
 
 EFFICIENCY = 1.0
@@ -52,6 +54,11 @@ WIDTHS = (12, 16, 20, 28, 40, 56, 80, 112)
 MLP_WIDTHS = tuple(range(WIDTHS[0], WIDTHS[-1] + 1))
 SHALLOW_MIN_WIDTH = 16  # a network made shallower to fit the budget is at least this wide (``_mlp_plan``)
 NARROW_WIDTH = 20  # a planned MLP narrower than this gives way to a shallower one this wide, if one fits
+# Hidden layers of the planned MLP when the user gives no --arch (a depth given with --arch is kept). Measured
+# off the test set, on four DIV2K photographs at 0.1-0.5 bpp (benchmarks/rate_table.py, docs/rate.md "Depth per
+# rate"): depths 5 and 7 are level and 0.35-0.5 dB above 9 at 0.3 and 0.5 bpp in 60 s per fit, 0.2 dB in 300 s;
+# at 0.1 bpp the narrow-width rule above already goes shallower. Kodak subset BD-rate vs JPEG: -27.1% -> -30.8%.
+MLP_DEPTH = 7
 # ``--bpp`` without --mlp/--doh: from this rate up an MLP with the positional encoding gives the better file in
 # a CPU budget (8-bit quantization costs it 0.1-0.5 dB, and its steps are 2-4x cheaper than D'OH's); below it
 # D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
@@ -91,12 +98,13 @@ def plan(cfg: CompressConfig, spec_for: Callable[[CompressConfig], NetworkSpec],
          header_bytes: int = 160, keep_depth: bool = False) -> CompressConfig:
     """``cfg`` (resolved) with its network sized so the stored values at ``cfg.bits`` fill ``budget`` bytes.
     ``spec_for`` gives the network spec of a config (the signal decides its inputs and outputs).
-    ``keep_depth`` (the user gave ``--arch``): an MLP keeps that depth whenever some width of it fits."""
+    ``keep_depth`` (the user gave ``--arch``): an MLP keeps that depth whenever some width of it fits; otherwise an
+    MLP is planned at ``MLP_DEPTH`` hidden layers."""
     has_latent = parameterization_class(cfg.parameterization).has_latent
     values = max(1, int((budget - header_bytes) * 8 / (EFFICIENCY * cfg.bits)))
     width, hidden = parse_arch(cfg.arch)
     if not has_latent:
-        return _mlp_plan(cfg, spec_for, values, hidden, keep_depth)
+        return _mlp_plan(cfg, spec_for, values, hidden if keep_depth else MLP_DEPTH, keep_depth)
     for w in sorted({width, *WIDTHS}):  # the narrowest one whose latent stays under MAX_RATIO of its weights
         trial = replace(cfg, arch=f"{w}x{hidden}")
         spec = spec_for(trial)

@@ -10,6 +10,8 @@ images), ``NAME.json`` and ``NAME.png`` (mean PSNR vs mean bpp, one curve per me
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
@@ -40,18 +42,34 @@ PROTOCOLS: dict[str, Protocol] = {
 QUICK = {"images": 1, "archs": ("20x4", "28x9"), "bits": (4, 8), "budget": Budget(epochs=2, seconds=None, crop=24)}
 
 
-def run_protocol(name: str, p: Protocol, out: Path, log=print) -> list[dict]:
-    """Every fit of ``p``; the tables and the plot are rewritten after each image, so a cut run keeps its rows."""
-    rows: list[dict] = []
-    for image, signal in load_named(p.dataset, p.images, p.budget.crop):
-        for arch in p.archs:
-            for method in p.methods:
-                f = fit_image(signal, METHODS[method], arch, p.budget)
-                rows += image_rows(f, p.bits, image=image, method=method, arch=arch)
-                log(f"{image} {method} {arch}: " + ", ".join(f"{r['bits']}b {r['psnr']:.2f} dB {r['bpp']:.3f} bpp"
-                                                          for r in rows[-len(p.bits):]))
-        _save(name, p, rows, out)
-    return rows
+def run_protocol(name: str, p: Protocol, out: Path, log=print, jobs: int = 1) -> list[dict]:
+    """Every fit of ``p``, ``jobs`` processes at a time (one thread each); the tables and the plot are rewritten
+    after each fit, so a cut run keeps its rows. Rows are in task order whatever order the fits end in."""
+    tasks = [(image, arch, method) for image in p.images for arch in p.archs for method in p.methods]
+    done: dict[tuple[str, str, str], list[dict]] = {}
+
+    def finished(task: tuple[str, str, str], rows: list[dict]) -> None:
+        done[task] = rows
+        log(f"{task[0]} {task[2]} {task[1]}: " + ", ".join(f"{r['bits']}b {r['psnr']:.2f} dB {r['bpp']:.3f} bpp"
+                                                         for r in rows))
+        _save(name, p, [r for t in tasks if t in done for r in done[t]], out)
+
+    if jobs <= 1:
+        for task in tasks:
+            finished(task, _fit_rows(p, *task))
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_fit_rows, p, *task): task for task in tasks}
+            for f in as_completed(futures):
+                finished(futures[f], f.result())
+    return [r for t in tasks for r in done[t]]
+
+
+def _fit_rows(p: Protocol, image: str, arch: str, method: str) -> list[dict]:
+    """One fit of ``image`` (loaded here, so a worker process needs only names) -> a row per bit depth."""
+    [(_, signal)] = load_named(p.dataset, [image], p.budget.crop)
+    f = fit_image(signal, METHODS[method], arch, p.budget)
+    return image_rows(f, p.bits, image=image, method=method, arch=arch)
 
 
 def _save(name: str, p: Protocol, rows: list[dict], out: Path) -> None:
@@ -72,6 +90,7 @@ def _parser(name: str, p: Protocol) -> ArgParser:
     a.add_argument("--bits", nargs="+", type=int, default=list(p.bits))
     a.add_argument("--seconds", type=float, default=p.budget.seconds, help="fitting seconds per fit (0: epochs only)")
     a.add_argument("--epochs", type=int, default=p.budget.epochs)
+    a.add_argument("--jobs", type=int, default=1, help="fits at a time, each in its own process at one thread")
     return a
 
 
@@ -84,7 +103,7 @@ def _register(name: str, help: str) -> None:
         a = _parser(name, p).parse_args(list(argv))
         p = replace(p, images=tuple(a.images), archs=tuple(a.archs), methods=tuple(a.methods), bits=tuple(a.bits),
                     budget=replace(p.budget, seconds=a.seconds or None, epochs=a.epochs))
-        return run_protocol(name, p, out, log=lambda m: print(m, flush=True))
+        return run_protocol(name, p, out, log=lambda m: print(m, flush=True), jobs=a.jobs)
     experiment(name, help)(run)
 
 

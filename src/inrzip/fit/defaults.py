@@ -8,6 +8,7 @@ loss, LR decay over the run), then ``FIT_DEFAULTS``. ``inrzip.api.resolve`` call
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields, replace
 from typing import Any
 
@@ -26,7 +27,7 @@ __all__ = ["FIT_DEFAULTS", "BUDGET_EPOCHS", "resolve_fit", "check_fit"]
 FIT_DEFAULTS: dict[str, Any] = {
     "epochs": 300, "batch_size": 8192, "time_budget": None, "seed": 0,
     "device": "cpu", "progress": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8, "qat_refresh": 1,
-    "qat_start": 0.0, "engine": "auto", "threads": None, "precision": "fp32",
+    "qat_start": 0.0, "rate_lambda": 0.0, "rate_bits": 8, "engine": "auto", "threads": None, "precision": "fp32",
 }
 # Under a time budget with no epochs asked for (here or by the signal kind), the clock ends the fit and the
 # schedules are planned over the budget: a 300-epoch cap left a third of a 600 s budget unused on kodim03.
@@ -68,6 +69,10 @@ def check_fit(cfg: FitConfig) -> None:
         raise InrzipError(f"learning rate must be positive and gamma in (0, 1], got lr {cfg.lr}, gamma {cfg.gamma}")
     if cfg.time_budget is not None and not cfg.time_budget > 0:
         raise InrzipError(f"time budget must be positive seconds, got {cfg.time_budget}")
+    if not (math.isfinite(cfg.rate_lambda) and cfg.rate_lambda >= 0):
+        raise InrzipError(f"--rate-lambda must be a finite number >= 0, got {cfg.rate_lambda}")
+    if not 1 <= cfg.rate_bits <= 16:
+        raise InrzipError(f"the rate term's bit depth must be 1..16, got {cfg.rate_bits}")
     if not 0.0 <= cfg.qat_start <= 1.0 or cfg.qat_refresh < 1:
         raise InrzipError("qat_start must be a fraction in [0, 1] and qat_refresh at least 1")
     LOSSES.get(cfg.loss)

@@ -34,6 +34,7 @@ from .defaults import BUDGET_EPOCHS, resolve_fit
 from .guard import Guard
 from .losses import LOSSES, LossFn
 from .optim import make_optimizer
+from .rate import estimated_bits
 from .runtime import tune_allocator, using_threads
 from .schedules import lr_factor, progress
 
@@ -81,6 +82,14 @@ class _Model:
             return False
         return epoch >= int(c.qat_start * c.epochs) or (c.time_budget is not None
                                                        and elapsed >= c.qat_start * c.time_budget)
+
+    def rate_term(self) -> torch.Tensor:
+        """lambda x the estimated coded bits per sample of the stored values (entropy-aware training, ``rate.py``)."""
+        c = self.cfg
+        if not c.rate_lambda:
+            return torch.zeros((), device=next(iter(self.param.stored().values())).device)
+        bits = estimated_bits(self.param.stored().values(), c.rate_bits)
+        return c.rate_lambda * bits / self.signal.num_samples()
 
     def layers(self, qat: bool) -> Layers:
         if not qat:
@@ -191,12 +200,15 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if open_ended
                else None)
     means = [math.nan] * len(models)
+    rated = any(m.cfg.rate_lambda for m in models)
     for epoch in range(c0.epochs):
         qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
         for inputs, targets in _batches(models, gens, device):
             _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0), epoch + n / steps)
             losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)
+            if rated:
+                losses = losses + torch.stack([m.rate_term() for m in models])
             opt.torch_opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step(losses)

@@ -215,10 +215,17 @@ class ImageSignal(Signal):
     default_doh_init = "siren"
     default_lrs = {"doh": 0.045}
 
-    def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0) -> None:
+    def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
+                 jitter_epochs: tuple[int, int] | None = None) -> None:
         self.pixels, self.depth = pixels, depth  # (H, W, C) float32 in [0, 1]
         self.h, self.w, self.out_features = pixels.shape
         self.jitter = float(jitter)  # training samples moved up to +-jitter/2 pixel, targets interpolated
+        if not 0.0 <= jitter_share <= 1.0:
+            raise InputError(f"jitter_share must be a fraction in [0, 1], got {jitter_share}")
+        self.jitter_share = float(jitter_share)  # of each epoch's samples, the share that is moved
+        # [start, stop) in epochs, counted as calls of ``batches`` on this signal (so a fresh signal per fit); None: all
+        self.jitter_epochs = jitter_epochs
+        self._epoch = 0
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._images: dict[str, torch.Tensor] = {}  # (1, C, H, W) per device, for jittered samples
 
@@ -245,6 +252,7 @@ class ImageSignal(Signal):
     def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         coords, targets = self._data(device)
         n = coords.shape[0]
+        epoch, self._epoch = self._epoch, self._epoch + 1
         if batch_size >= n:
             yield coords, targets
             return
@@ -252,8 +260,12 @@ class ImageSignal(Signal):
         # random 8192-row gathers cost 1.4 ms a step on CPU (7% of a 28x9 step; docs/fitting-speed.md).
         perm = torch.randperm(n, generator=generator).to(device)
         coords, targets = coords.index_select(0, perm), targets.index_select(0, perm)
-        if self.jitter > 0:
-            coords, targets = self._jittered(coords, generator)
+        start, stop = self.jitter_epochs or (0, math.inf)
+        moved = round(self.jitter_share * n)
+        if self.jitter > 0 and start <= epoch < stop and moved > 0:
+            # the permutation makes the first ``moved`` rows a random subset; the rest stay at the pixel centres
+            part = self._jittered(coords[:moved], generator)
+            coords, targets = torch.cat([part[0], coords[moved:]]), torch.cat([part[1], targets[moved:]])
         for s in range(0, n, batch_size):
             yield coords[s:s + batch_size], targets[s:s + batch_size]
 
