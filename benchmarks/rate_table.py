@@ -50,29 +50,37 @@ def fit_one(path: str, bpp: float, depth: int, budget: float, rate_lambda: float
             "seconds": time.perf_counter() - t0}
 
 
+def means_at(rows: list[dict], rate: float, cols: list[int]) -> tuple[dict[int, float], int]:
+    """Mean PSNR per depth at ``rate`` over the images that have every depth of ``cols`` there (NaN: none), and
+    how many images that is."""
+    cell: dict[int, dict[str, float]] = defaultdict(dict)
+    for r in rows:
+        if r["target"] == rate:
+            cell[r["depth"]][r["image"]] = r["psnr"]
+    common = set.intersection(*(set(cell[d]) for d in cols)) if cols else set()
+    return {d: (sum(cell[d][i] for i in common) / len(common) if common else math.nan) for d in cols}, len(common)
+
+
 def table(rows: list[dict], depths: list[int], rates: list[float], budget: float, with_plan: bool = True) -> str:
     """Mean PSNR per (rate, depth) over the images that have every depth at that rate, and the best depth."""
-    cell: dict[tuple[float, int], dict[str, float]] = defaultdict(dict)
     archs: dict[tuple[float, int], set[str]] = defaultdict(set)
     for r in rows:
-        cell[(r["target"], r["depth"])][r["image"]] = r["psnr"]
         archs[(r["target"], r["depth"])].add(r["arch"])
     cols = depths + ([PLAN] if with_plan else [])
     head = " | ".join(f"depth {d}" if d else "plan (shipped)" for d in cols)
     lines = [f"# Network per rate, DIV2K ({date.today()}, {budget:.0f} s per fit, one thread)", "",
-             f"| target bpp | {head} | best depth |", "|---" * (len(cols) + 2) + "|"]
+             f"| target bpp | {head} | best depth | images |", "|---" * (len(cols) + 3) + "|"]
     for b in rates:
-        common = set.intersection(*(set(cell[(b, d)]) for d in cols)) if all(cell[(b, d)] for d in cols) else set()
-        means = {d: (sum(cell[(b, d)][i] for i in common) / len(common) if common else math.nan) for d in cols}
+        means, n = means_at(rows, b, cols)
         best = max(depths, key=lambda d: means[d] if not math.isnan(means[d]) else -1e9)
         cells = " | ".join(f"{means[d]:.2f} ({'/'.join(sorted(archs[(b, d)]))})" for d in cols)
-        lines.append(f"| {b} | {cells} | {best} |")
-    lines += ["", f"Mean decoded PSNR (dB) over {len(common) if rates else 0} images; the planned networks in brackets."]
+        lines.append(f"| {b} | {cells} | {best} | {n} |")
+    lines += ["", "Mean decoded PSNR (dB) over the images with every column; the planned networks in brackets."]
     return "\n".join(lines) + "\n"
 
 
 def plot(rows: list[dict], depths: list[int], rates: list[float], path: Path, budget: float) -> None:
-    """Mean decoded PSNR against depth, one line per rate (the images every depth of that rate has)."""
+    """Mean decoded PSNR against depth, one panel per rate (the images every depth of that rate has)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -80,15 +88,14 @@ def plot(rows: list[dict], depths: list[int], rates: list[float], path: Path, bu
 
     fig, axes = plt.subplots(1, len(rates), figsize=(3.2 * len(rates), 3.2), squeeze=False)
     for ax, b in zip(axes[0], rates):
-        at = [r for r in rows if r["target"] == b and r["depth"] in depths]
-        images = set.intersection(*({r["image"] for r in at if r["depth"] == d} for d in depths))
-        if not images:
+        means, n = means_at(rows, b, depths)
+        if not n:
             continue
-        means = [sum(r["psnr"] for r in at if r["depth"] == d and r["image"] in images) / len(images) for d in depths]
-        ax.plot(depths, means, "o-")
-        for d, m in zip(depths, means):
-            ax.annotate(f"{m:.2f}", (d, m), textcoords="offset points", xytext=(0, 5), ha="center", fontsize=7)
-        ax.set_title(f"{b} bpp, {len(images)} photos", fontsize=9)
+        ax.plot(depths, [means[d] for d in depths], "o-")
+        for d in depths:
+            ax.annotate(f"{means[d]:.2f}", (d, means[d]), textcoords="offset points", xytext=(0, 5), ha="center",
+                        fontsize=7)
+        ax.set_title(f"{b} bpp, {n} photos", fontsize=9)
         ax.set_xlabel("hidden layers (width sized for the rate)")
         ax.set_xticks(depths)
         ax.grid(alpha=0.3)
