@@ -4,8 +4,10 @@
 
 Decodes ``tests/golden/v1/kodim23_{mlp,doh}_28x9_*.inr`` (written by the code of commit d533178) ``--repeats``
 times in this process after one warm-up and reports the median wall time of the whole ``decompress`` and of
-its two parts (``decoded_layers``: entropy decoding, dequantization and D'OH's B z; the render). The decoded
-pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
+its two parts (``decoded_layers``: entropy decoding, dequantization and D'OH's B z; the render), in a long-lived
+process (D'OH's compiled product loaded), then the layers again with the NumPy reference product, and the
+first decode of a fresh process (``first decode s``: what a one-off CLI decode pays after its imports,
+whichever product ``use_fused`` picks there). The decoded pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
 source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run.
 """
 
@@ -50,6 +52,26 @@ def _median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+_FIRST = """
+import sys, time
+from pathlib import Path
+import torch
+torch.set_num_threads({threads})
+import inrzip
+data = Path({path!r}).read_bytes()
+t0 = time.perf_counter(); inrzip.decompress(data); print(time.perf_counter() - t0)
+"""
+
+
+def first_decode_seconds(src: Path, path: Path, threads: int, repeats: int) -> float:
+    """Median over ``repeats`` fresh processes of their first ``decompress`` (imports not counted)."""
+    code = _FIRST.format(threads=threads, path=str(path))
+    times = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                  env={"PYTHONPATH": str(src), "PATH": "/usr/bin:/bin"}, cwd="/").stdout.split()[-1])
+             for _ in range(repeats)]
+    return statistics.median(times)
+
+
 _BASELINE = """
 import statistics, sys, time
 from pathlib import Path
@@ -82,20 +104,32 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(a.threads)
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     rows = []
-    print("| file | decompress s | layers s | render s | pixels as golden |" + (" baseline s |" if a.baseline else ""))
-    print("|---|---|---|---|---|" + ("---|" if a.baseline else ""))
+    import inrzip.nets.fused_bz  # noqa: F401  # a long-lived process: the compiled product is in use
+    from inrzip.nets import parameterizations
+
+    print("| file | decompress s | layers s | render s | layers s, NumPy reference | first decode s | pixels as golden |"
+          + (" baseline s |" if a.baseline else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|" if a.baseline else ""))
     for name in FILES:
         path = GOLDEN / f"{name}.inr"
         data = path.read_bytes()
         total = _median_seconds(lambda: decompress(data), a.repeats)
         layers = _median_seconds(lambda: decoded_layers(data), a.repeats)
         same = _sha(decompress(data)) == manifest[name]["decoded_sha256"]
+        fused = parameterizations.use_fused
+        parameterizations.use_fused = lambda work: False
+        try:
+            reference = _median_seconds(lambda: decoded_layers(data), a.repeats)
+            same = same and _sha(decompress(data)) == manifest[name]["decoded_sha256"]
+        finally:
+            parameterizations.use_fused = fused
+        first = first_decode_seconds(ROOT / "src", path, a.threads, a.repeats)
         row = {"file": name, "decompress_s": total, "layers_s": layers, "render_s": total - layers,
-               "pixels_identical": same}
+               "layers_reference_s": reference, "first_decode_s": first, "pixels_identical": same}
         if a.baseline:
             row["baseline_s"] = baseline_seconds(a.baseline, path, a.threads, a.repeats)
         rows.append(row)
-        print(f"| {name} | {total:.3f} | {layers:.3f} | {total - layers:.3f} | {same} |"
+        print(f"| {name} | {total:.3f} | {layers:.3f} | {total - layers:.3f} | {reference:.3f} | {first:.3f} | {same} |"
               + (f" {row['baseline_s']:.3f} |" if a.baseline else ""), flush=True)
     if a.json:
         a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,

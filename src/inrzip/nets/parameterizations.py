@@ -13,9 +13,10 @@ relative to MLP(9x40) without PE; they correspond to ratios 0.25 / 0.5 / 0.8585 
 from __future__ import annotations
 
 import math
+import sys
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -27,7 +28,8 @@ from . import rng
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
-           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot", "doh_weights"]
+           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot", "doh_weights",
+           "use_fused", "FUSED_AFTER_WORK"]
 
 _MAX_LATENT = 1 << 24
 _B_CHUNK = 1 << 16  # entries of B generated at once when decoding: 512 KB of float64, within a core's cache
@@ -191,25 +193,60 @@ def tree_dot(rows: np.ndarray, z: np.ndarray) -> np.ndarray:
 
 
 def doh_weights(seed: int, layer: int, count: int, latent: int, bound: float, z: np.ndarray,
-                workers: int = 1) -> np.ndarray:
-    """W_layer = B_layer z (float32, ``count`` weights) with B generated in cache-sized row blocks, never whole;
-    ``workers`` threads share the blocks (NumPy releases the GIL)."""
-    rows = max(1, _B_CHUNK // latent)
+                workers: int = 1, fused: bool = True) -> np.ndarray:
+    """W_layer = B_layer z (float32, ``count`` weights), ``workers`` threads sharing the rows. ``fused``: the
+    compiled kernel of ``fused_bz`` (one pass per entry, 19x faster), else the NumPy reference it must equal bit
+    for bit (B generated in cache-sized row blocks, never whole); the reference also serves where Numba is
+    missing."""
+    kernel = _fused_kernel() if fused else None
+    if kernel is not None:
+        parts_n = max(1, min(workers, count // 64))
+        bounds = [count * k // parts_n for k in range(parts_n + 1)]
 
-    def block(r: int) -> np.ndarray:
-        n_rows = min(count, r + rows) - r
-        with np.errstate(over="ignore", invalid="ignore"):  # a hostile latent overflows: the caller refuses it
-            b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
-            return tree_dot(b, z)
+        def part(k: int) -> np.ndarray:
+            return kernel(seed, layer, bounds[k], bounds[k + 1] - bounds[k], latent, bound, z)
+        starts = range(parts_n)
+    else:
+        rows = max(1, _B_CHUNK // latent)
 
-    starts = range(0, count, rows)
+        def part(r: int) -> np.ndarray:
+            n_rows = min(count, r + rows) - r
+            with np.errstate(over="ignore", invalid="ignore"):  # a hostile latent overflows: the caller refuses it
+                b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
+                return tree_dot(b, z)
+        starts = range(0, count, rows)
     if workers > 1 and len(starts) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(block, starts))
+            parts = list(pool.map(part, starts))
     else:
-        parts = [block(r) for r in starts]
+        parts = [part(r) for r in starts]
     with np.errstate(over="ignore"):
         return np.concatenate(parts).astype(np.float32)
+
+
+def _fused_kernel() -> Callable[..., np.ndarray] | None:
+    """``fused_bz.doh_rows``, imported on first use, or None without Numba."""
+    try:
+        from .fused_bz import doh_rows
+    except ImportError:  # pragma: no cover - numba is a dependency; a platform without it decodes more slowly
+        return None
+    return doh_rows
+
+
+# Numba's import and the load of the cached kernel cost about 0.5-0.9 s once per process, what the reference
+# spends on some 50 million entries of B (two threads). A process compiles-in the kernel only once its D'OH
+# products add up to that, so a one-off CLI decode of a small file is not slowed and a long-lived one (a
+# server, a benchmark, the --bpp candidate loop) runs 19x faster after it. docs/benchmarks.md, "Decoding".
+FUSED_AFTER_WORK = 50_000_000
+_reference_work = [0]
+
+
+def use_fused(work: int) -> bool:
+    """Whether a D'OH product of ``work`` entries of B should run in the compiled kernel (see above)."""
+    if "inrzip.nets.fused_bz" in sys.modules:
+        return True
+    _reference_work[0] += work
+    return _reference_work[0] >= FUSED_AFTER_WORK
 
 
 @PARAMETERIZATIONS.register()
@@ -289,10 +326,10 @@ class DOH(Parameterization):
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))
         if not all(math.isfinite(a) for a in bounds):  # a hostile omega (e.g. 5e-324) makes B infinite
             raise FormatError("D'OH generator bounds overflow (the header's omega is absurd); the file is corrupt")
-        workers = torch.get_num_threads()
+        workers, fused = torch.get_num_threads(), use_fused(weight_count(spec) * n)
         layers = []
         for k, ((o, i), a) in enumerate(zip(layer_shapes(spec), bounds)):
-            w = doh_weights(seed, k, o * i, n, a, z, workers)
+            w = doh_weights(seed, k, o * i, n, a, z, workers, fused)
             if not np.isfinite(w).all():  # inf after the cast to float32, or NaN
                 raise FormatError(f"D'OH layer {k}: B z overflows float32 (a hostile latent); the file is corrupt")
             layers.append((torch.from_numpy(w.reshape(o, i)), torch.from_numpy(tensors[f"b{k}"])))
