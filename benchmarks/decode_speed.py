@@ -9,6 +9,11 @@ process (D'OH's compiled product loaded), then the layers again with the NumPy r
 first decode of a fresh process (``first decode s``: what a one-off CLI decode pays after its imports,
 whichever product ``use_fused`` picks there). The decoded pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
 source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run.
+
+With ``--ab N``: the rendering spread over the cores (``signals.base.run_chunks``) against the serial render it
+replaced (one chunk of 32768 pixels at a time, torch's threads inside each op), alternated N times in this process
+so that a noisy machine weighs on both alike; for the two golden files (whole decode) and for the 768x512 render
+of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 55x7, and 96x7).
 """
 
 from __future__ import annotations
@@ -94,14 +99,63 @@ def baseline_seconds(src: Path, path: Path, threads: int, repeats: int) -> float
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _alternate(fns: dict[str, object], repeats: int) -> dict[str, float]:
+    """Median seconds of each function, called in turn ``repeats`` times after one warm-up each."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for k, fn in fns.items():
+        fn()
+    for _ in range(repeats):
+        for k, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[k].append(time.perf_counter() - t0)
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def ab_rows(repeats: int) -> list[dict[str, object]]:
+    """Serial against parallel rendering, alternated (``--ab``); the outputs must be equal."""
+    from inrzip.api import CompressConfig, field_of, prepare
+    from inrzip.signals import image as im
+
+    parallel_workers = im.render_workers
+    cases = [(name, lambda data=(GOLDEN / f"{name}.inr").read_bytes(): decompress(data)) for name in FILES]
+    photo = im.ImageSignal(np.zeros((512, 768, 3), np.float32))  # the grid is what matters, not the pixels
+    for arch in ("22x7", "42x7", "55x7", "96x7"):
+        prep = prepare(photo, CompressConfig(arch=arch, parameterization="mlp", pe=True))
+        field = field_of(prep.spec, [(w.detach(), b.detach()) for w, b in prep.param.layers()])
+        cases.append((f"MLP + PE {arch}, render", lambda f=field: im.render_image(f, 512, 768, 3, 8)))
+    rows = []
+    for name, fn in cases:
+        def serial(fn=fn):
+            im.render_workers = lambda device: 1
+            try:
+                return fn()
+            finally:
+                im.render_workers = parallel_workers
+        same = bool(np.array_equal(serial(), fn()))
+        t = _alternate({"serial": serial, "parallel": fn}, repeats)
+        rows.append({"case": name, "serial_s": t["serial"], "parallel_s": t["parallel"], "identical": same})
+        print(f"| {name} | {t['serial']:.3f} | {t['parallel']:.3f} | {t['parallel'] / t['serial'] - 1:+.0%} | {same} |",
+              flush=True)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--baseline", type=Path, help="src/ of an older checkout to time in the same run")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--ab", type=int, default=0, metavar="N", help="serial vs parallel rendering, alternated N times")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
+    if a.ab:
+        print("| case | serial s | parallel s | change | identical |\n|---|---|---|---|---|")
+        rows = ab_rows(a.ab)
+        if a.json:
+            a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
+                                          "date": time.strftime("%Y-%m-%d %H:%M"), "ab": rows}, indent=1))
+        return 0 if all(r["identical"] for r in rows) else 1
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     rows = []
     import inrzip.nets.fused_bz  # noqa: F401  # a long-lived process: the compiled product is in use

@@ -8,9 +8,12 @@ The trainer, the container and the CLI only talk to this interface, so a new kin
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -21,7 +24,7 @@ from ..nets.networks import NetworkSpec, weight_count
 from ..registry import Registry
 
 __all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal", "check_network", "check_work", "batch_rows",
-           "finite_outputs", "NON_FINITE"]
+           "finite_outputs", "NON_FINITE", "run_chunks", "render_workers", "PARALLEL_CHUNK"]
 
 # A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -161,6 +164,53 @@ def batch_rows(meta: Meta, default: int, per_row: int = 1) -> int:
         return default
     widest = max(spec.encoded_features, spec.width, spec.out_features) * per_row
     return max(1, min(default, WORK_FLOATS // widest))
+
+
+# Rows per forward pass when the chunks are spread over cores: a 28-wide chunk of 8192 rows (0.9 MB of activations)
+# stays in a core's L2; 768x512 MLP / D'OH 28x9 renders 0.177 / 0.202 s at 8192 against 0.212 / 0.262 s at 32768
+# (two workers, docs/benchmarks.md "Decoding").
+PARALLEL_CHUNK = 1 << 13
+
+
+def render_workers(device: torch.device | str) -> int:
+    """Workers for ``run_chunks``: torch's thread count on the CPU (one single-threaded worker per core), else 1."""
+    return torch.get_num_threads() if torch.device(device).type == "cpu" else 1
+
+
+_THREADS_LOCK = threading.Lock()  # one parallel render at a time sets torch's (process-wide) thread count
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int) -> Iterator[None]:
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def run_chunks(work: Callable[[int], None], starts: Sequence[int], workers: int) -> None:
+    """``work(s)`` for every chunk start, each writing its own slice of the output. With ``workers`` > 1 the chunks
+    run on that many threads, each with single-threaded torch ops (restored after): an op on a chunk that fits a
+    core's cache scales across cores where one op split by torch over two threads does not (sin 1.5x, the
+    decode 1.2x), and every chunk's values are those of a serial run, since each element's arithmetic is the
+    same. The first error cancels the chunks not yet started and is raised. Parallel renders from
+    several threads take turns (each already uses every core), so the thread count they set and restore cannot interleave."""
+    workers = min(workers, len(starts))
+    if workers <= 1:
+        for s in starts:
+            work(s)
+        return
+    with _THREADS_LOCK, _torch_threads(1), ThreadPoolExecutor(workers) as pool:
+        futures = [pool.submit(work, s) for s in starts]
+        try:
+            for f in futures:
+                f.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
 
 
 NON_FINITE = "the decoded network gives non-finite outputs (NaN or infinity); the file is corrupt"
