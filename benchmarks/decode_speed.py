@@ -13,7 +13,9 @@ source tree in a subprocess (for example a ``git worktree`` of d533178) so old a
 With ``--ab N``: the rendering spread over the cores (``signals.base.run_chunks``) against the serial render it
 replaced (one chunk of 32768 pixels at a time, torch's threads inside each op), alternated N times in this process
 so that a noisy machine weighs on both alike; for the two golden files (whole decode) and for the 768x512 render
-of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 55x7, and 96x7).
+of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 55x7, and 96x7). ``--chunks
+2048,4096,...`` adds the parallel render at those chunk sizes (how ``signals.base.PARALLEL_CHUNK`` was chosen).
+``--profile``: the golden D'OH file rendered on one thread under torch's profiler (where the time goes).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -112,8 +115,9 @@ def _alternate(fns: dict[str, object], repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def ab_rows(repeats: int) -> list[dict[str, object]]:
-    """Serial against parallel rendering, alternated (``--ab``); the outputs must be equal."""
+def ab_rows(repeats: int, chunks: list[int]) -> list[dict[str, object]]:
+    """Serial against parallel rendering, alternated (``--ab``), and the parallel render at other ``chunks``
+    sizes; the outputs must be equal."""
     from inrzip.api import CompressConfig, field_of, prepare
     from inrzip.signals import image as im
 
@@ -132,12 +136,38 @@ def ab_rows(repeats: int) -> list[dict[str, object]]:
                 return fn()
             finally:
                 im.render_workers = parallel_workers
-        same = bool(np.array_equal(serial(), fn()))
-        t = _alternate({"serial": serial, "parallel": fn}, repeats)
-        rows.append({"case": name, "serial_s": t["serial"], "parallel_s": t["parallel"], "identical": same})
-        print(f"| {name} | {t['serial']:.3f} | {t['parallel']:.3f} | {t['parallel'] / t['serial'] - 1:+.0%} | {same} |",
-              flush=True)
+        def at_chunk(size: int, fn=fn):
+            default = im.PARALLEL_CHUNK
+            im.PARALLEL_CHUNK = size
+            try:
+                return fn()
+            finally:
+                im.PARALLEL_CHUNK = default
+        variants = {"serial": serial, "parallel": fn, **{f"chunk {c}": partial(at_chunk, c) for c in chunks}}
+        reference = serial()
+        same = all(bool(np.array_equal(reference, v())) for k, v in variants.items() if k != "serial")
+        t = _alternate(variants, repeats)
+        rows.append({"case": name, "identical": same, **{f"{k.replace(' ', '_')}_s": v for k, v in t.items()}})
+        print(f"| {name} | {t['serial']:.3f} | {t['parallel']:.3f} | {t['parallel'] / t['serial'] - 1:+.0%} | {same} |"
+              + "".join(f" {t[f'chunk {c}']:.3f} |" for c in chunks), flush=True)
     return rows
+
+
+def profile_render(threads: int = 1) -> None:
+    """The golden D'OH file's render on ``threads`` threads under torch's profiler: the ops that take the time."""
+    from inrzip.api import field_of
+    from inrzip.bitstream.pipeline import unpack
+    from inrzip.signals import image as im
+
+    _, spec, layers = unpack((GOLDEN / f"{FILES[1]}.inr").read_bytes())
+    field = field_of(spec, layers)
+    torch.set_num_threads(threads)
+    im.render_image(field, 512, 768, 3, 8)
+    t0 = time.perf_counter()
+    with torch.profiler.profile() as prof:
+        im.render_image(field, 512, 768, 3, 8)
+    print(f"render on {threads} thread(s) under the profiler: {time.perf_counter() - t0:.3f} s")
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,11 +177,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, help="src/ of an older checkout to time in the same run")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--ab", type=int, default=0, metavar="N", help="serial vs parallel rendering, alternated N times")
+    ap.add_argument("--chunks", default="", help="with --ab: also the parallel render at these chunk sizes")
+    ap.add_argument("--profile", action="store_true", help="profile the D'OH file's render on one thread")
     a = ap.parse_args(argv)
+    if a.profile:
+        profile_render(1)
+        return 0
     torch.set_num_threads(a.threads)
     if a.ab:
-        print("| case | serial s | parallel s | change | identical |\n|---|---|---|---|---|")
-        rows = ab_rows(a.ab)
+        chunks = [int(c) for c in a.chunks.split(",") if c]
+        print("| case | serial s | parallel s | change | identical |" + "".join(f" chunk {c} s |" for c in chunks))
+        print("|---|---|---|---|---|" + "---|" * len(chunks))
+        rows = ab_rows(a.ab, chunks)
         if a.json:
             a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
                                           "date": time.strftime("%Y-%m-%d %H:%M"), "ab": rows}, indent=1))

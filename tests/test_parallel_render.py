@@ -35,10 +35,20 @@ def test_parallel_decode_equals_the_serial_one(name, scale):
     assert np.array_equal(parallel, serial)
 
 
-def test_a_full_size_file_decodes_the_same_on_one_thread_and_on_three():
+def test_a_full_size_file_decodes_the_same_on_one_thread_and_on_three(monkeypatch):
     """768x512: 48 chunks of 8192 pixels over three workers against 12 of 32768 on one thread."""
+    from inrzip.signals import image
+
+    calls: list[tuple[int, int]] = []
+
+    def spy(work, starts, workers):
+        calls.append((len(starts), workers))
+        return run_chunks(work, starts, workers)
+
+    monkeypatch.setattr(image, "run_chunks", spy)
     data = (GOLDEN / "kodim23_mlp_28x9_minmax16.inr").read_bytes()
     assert np.array_equal(_decode_with_threads(data, 3), _decode_with_threads(data, 1))
+    assert calls == [(48, 3), (12, 1)]  # the parallel path was the one taken
 
 
 def test_run_chunks_raises_the_first_error_and_restores_the_thread_count():

@@ -7,11 +7,12 @@ import contextlib
 import ctypes
 import ctypes.util
 import os
-from typing import Callable, Iterator
+from typing import Callable
 
 import torch
 
 from ..errors import InrzipError
+from ..signals.base import torch_threads
 
 __all__ = ["tune_allocator", "resolve_device", "auto_threads", "set_threads", "using_threads"]
 
@@ -67,21 +68,23 @@ def auto_threads() -> int:
     return 1 if load >= cores else current
 
 
+def _fit_threads(threads: int | None) -> int:
+    """A fit's thread count: the user's (at least 1), else ``auto_threads()``."""
+    if threads is not None and threads < 1:
+        raise InrzipError("threads must be at least 1")
+    return threads if threads is not None else auto_threads()
+
+
 def set_threads(threads: int | None) -> Callable[[], None]:
     """Set torch's intra-op threads for a fit (None: ``auto_threads()``); returns a function restoring
     the previous value."""
-    if threads is not None and threads < 1:
-        raise InrzipError("threads must be at least 1")
+    count = _fit_threads(threads)
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads if threads is not None else auto_threads())
+    torch.set_num_threads(count)
     return lambda: torch.set_num_threads(previous)
 
 
-@contextlib.contextmanager
-def using_threads(threads: int | None) -> Iterator[None]:
-    """``set_threads`` for a block: the previous count comes back even on an error or Ctrl-C."""
-    restore = set_threads(threads)
-    try:
-        yield
-    finally:
-        restore()
+def using_threads(threads: int | None) -> contextlib.AbstractContextManager[None]:
+    """``set_threads`` for a block (``signals.torch_threads``): the previous count comes back even on an error
+    or Ctrl-C."""
+    return torch_threads(_fit_threads(threads))

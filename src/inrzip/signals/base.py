@@ -24,7 +24,7 @@ from ..nets.networks import NetworkSpec, weight_count
 from ..registry import Registry
 
 __all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal", "check_network", "check_work", "batch_rows",
-           "finite_outputs", "NON_FINITE", "run_chunks", "render_workers", "PARALLEL_CHUNK"]
+           "finite_outputs", "NON_FINITE", "run_chunks", "render_workers", "PARALLEL_CHUNK", "torch_threads"]
 
 # A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -167,8 +167,8 @@ def batch_rows(meta: Meta, default: int, per_row: int = 1) -> int:
 
 
 # Rows per forward pass when the chunks are spread over cores: a 28-wide chunk of 8192 rows (0.9 MB of activations)
-# stays in a core's L2; 768x512 MLP / D'OH 28x9 renders 0.177 / 0.202 s at 8192 against 0.212 / 0.262 s at 32768
-# (two workers, docs/benchmarks.md "Decoding").
+# stays in a core's L2; the best of 2048-16384 for 28- to 96-wide networks (`benchmarks/decode_speed.py --ab N
+# --chunks 2048,4096,8192,16384`, docs/benchmarks.md "Rendering spread over the cores").
 PARALLEL_CHUNK = 1 << 13
 
 
@@ -181,7 +181,8 @@ _THREADS_LOCK = threading.Lock()  # one parallel render at a time sets torch's (
 
 
 @contextlib.contextmanager
-def _torch_threads(n: int) -> Iterator[None]:
+def torch_threads(n: int) -> Iterator[None]:
+    """torch's intra-op thread count set to ``n`` for a block, the previous one back after (errors, Ctrl-C too)."""
     old = torch.get_num_threads()
     torch.set_num_threads(n)
     try:
@@ -193,8 +194,8 @@ def _torch_threads(n: int) -> Iterator[None]:
 def run_chunks(work: Callable[[int], None], starts: Sequence[int], workers: int) -> None:
     """``work(s)`` for every chunk start, each writing its own slice of the output. With ``workers`` > 1 the chunks
     run on that many threads, each with single-threaded torch ops (restored after): an op on a chunk that fits a
-    core's cache scales across cores where one op split by torch over two threads does not (sin 1.5x, the
-    decode 1.2x), and every chunk's values are those of a serial run, since each element's arithmetic is the
+    core's cache scales across cores better than one op split by torch over the threads (768x512 decodes 15-20%
+    faster on two cores: docs/benchmarks.md), and every chunk's values are those of a serial run, since each element's arithmetic is the
     same. The first error cancels the chunks not yet started and is raised. Parallel renders from
     several threads take turns (each already uses every core), so the thread count they set and restore cannot interleave."""
     workers = min(workers, len(starts))
@@ -202,7 +203,7 @@ def run_chunks(work: Callable[[int], None], starts: Sequence[int], workers: int)
         for s in starts:
             work(s)
         return
-    with _THREADS_LOCK, _torch_threads(1), ThreadPoolExecutor(workers) as pool:
+    with _THREADS_LOCK, torch_threads(1), ThreadPoolExecutor(workers) as pool:
         futures = [pool.submit(work, s) for s in starts]
         try:
             for f in futures:
