@@ -16,6 +16,8 @@ so that a noisy machine weighs on both alike; for the two golden files (whole de
 of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 55x7, and 96x7). ``--chunks
 2048,4096,...`` adds the parallel render at those chunk sizes (how ``signals.base.PARALLEL_CHUNK`` was chosen).
 ``--profile``: the golden D'OH file rendered on one thread under torch's profiler (where the time goes).
+``--grid-ab N``: the positional encoding tabulated once per image axis (``nets.NetworkField.on_grid``) against
+encoding each pixel's coordinates, alternated N times, same cases as ``--ab``.
 """
 
 from __future__ import annotations
@@ -115,21 +117,60 @@ def _alternate(fns: dict[str, object], repeats: int) -> dict[str, float]:
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def ab_rows(repeats: int, chunks: list[int]) -> list[dict[str, object]]:
-    """Serial against parallel rendering, alternated (``--ab``), and the parallel render at other ``chunks``
-    sizes; the outputs must be equal."""
+def _ab_cases() -> list[tuple[str, object]]:
+    """The two golden files (whole decode) and 768x512 renders of untrained MLP + PE networks of the widths
+    ``--bpp`` plans for Kodak."""
     from inrzip.api import CompressConfig, field_of, prepare
     from inrzip.signals import image as im
 
-    parallel_workers = im.render_workers
     cases = [(name, lambda data=(GOLDEN / f"{name}.inr").read_bytes(): decompress(data)) for name in FILES]
     photo = im.ImageSignal(np.zeros((512, 768, 3), np.float32))  # the grid is what matters, not the pixels
     for arch in ("22x7", "42x7", "55x7", "96x7"):
         prep = prepare(photo, CompressConfig(arch=arch, parameterization="mlp", pe=True))
         field = field_of(prep.spec, [(w.detach(), b.detach()) for w, b in prep.param.layers()])
         cases.append((f"MLP + PE {arch}, render", lambda f=field: im.render_image(f, 512, 768, 3, 8)))
+    return cases
+
+
+def grid_ab_rows(repeats: int) -> list[dict[str, object]]:
+    """The positional encoding tabulated per axis (``NetworkField.on_grid``) against encoding every pixel's
+    coordinates, alternated (``--grid-ab``); the outputs must be equal. (The MLP file has no encoding: a control.)"""
+    from inrzip.nets.networks import NetworkField, NetworkSpec, layer_shapes
+    from inrzip.signals import image as im
+    from inrzip.signals import occupancy as occ
+
+    spec = NetworkSpec(3, 1, 28, 9, pe_freqs=10, pe_grid=(128,) * 3, pe_cap=0.5)  # D'OH 28x9's network on a mesh
+    gen = torch.Generator().manual_seed(0)
+    layers = [((torch.rand(o, i, generator=gen) * 2 - 1) / i, torch.zeros(o)) for o, i in layer_shapes(spec)]
+    cases = [*_ab_cases(), ("occupancy 28x9 + PE, 128^3 render",
+                            lambda f=NetworkField(spec, layers): occ.render_occupancy(f, 128))]
+    tabulated, tabulated_occ = im._on_grid, occ._on_grid
     rows = []
     for name, fn in cases:
+        def per_pixel(fn=fn):
+            im._on_grid = lambda field, xs, ys: (lambda ix, iy: field(torch.stack([xs[ix], ys[iy]], dim=1)))
+            occ._on_grid = lambda field, n, device: (lambda flat: field(occ.grid_coords(flat, n)))
+            try:
+                return fn()
+            finally:
+                im._on_grid, occ._on_grid = tabulated, tabulated_occ
+        variants = {"per_pixel": per_pixel, "tabulated": fn}
+        same = bool(np.array_equal(per_pixel(), fn()))
+        t = _alternate(variants, repeats)
+        rows.append({"case": name, "identical": same, **{f"{k}_s": v for k, v in t.items()}})
+        print(f"| {name} | {t['per_pixel']:.3f} | {t['tabulated']:.3f} | {t['tabulated'] / t['per_pixel'] - 1:+.0%} "
+              f"| {same} |", flush=True)
+    return rows
+
+
+def ab_rows(repeats: int, chunks: list[int]) -> list[dict[str, object]]:
+    """Serial against parallel rendering, alternated (``--ab``), and the parallel render at other ``chunks``
+    sizes; the outputs must be equal."""
+    from inrzip.signals import image as im
+
+    parallel_workers = im.render_workers
+    rows = []
+    for name, fn in _ab_cases():
         def serial(fn=fn):
             im.render_workers = lambda device: 1
             try:
@@ -179,11 +220,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ab", type=int, default=0, metavar="N", help="serial vs parallel rendering, alternated N times")
     ap.add_argument("--chunks", default="", help="with --ab: also the parallel render at these chunk sizes")
     ap.add_argument("--profile", action="store_true", help="profile the D'OH file's render on one thread")
+    ap.add_argument("--grid-ab", type=int, default=0, metavar="N",
+                    help="encoding tabulated per axis vs per pixel, alternated N times")
     a = ap.parse_args(argv)
     if a.profile:
         profile_render(1)
         return 0
     torch.set_num_threads(a.threads)
+    if a.grid_ab:
+        print("| case | per-pixel encoding s | tabulated per axis s | change | identical |")
+        print("|---|---|---|---|---|")
+        rows = grid_ab_rows(a.grid_ab)
+        if a.json:
+            a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
+                                          "date": time.strftime("%Y-%m-%d %H:%M"), "grid_ab": rows}, indent=1))
+        return 0 if all(r["identical"] for r in rows) else 1
     if a.ab:
         chunks = [int(c) for c in a.chunks.split(",") if c]
         print("| case | serial s | parallel s | change | identical |" + "".join(f" chunk {c} s |" for c in chunks))

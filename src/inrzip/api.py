@@ -32,7 +32,7 @@ from .fit import FitResult, fit_many, resolve_fit
 from .fit.runtime import resolve_device
 from .fit.target import TargetCheck
 from .limits import DEFAULT_LIMITS, Limits
-from .nets.networks import Layers, NetworkSpec, infer, param_count, parse_arch, weight_count
+from .nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .nets.stacked import Stacked
 from .quant import QTensor, check_bits, get_quantizer
@@ -159,7 +159,7 @@ def resolve(cfg: CompressConfig, signal: Signal) -> CompressConfig:
 def field_of(spec: NetworkSpec, layers: Layers, device: torch.device | str = "cpu") -> Field:
     """The network as a function of coordinates (inference), on ``device``."""
     layers = [(w.detach().to(device), b.detach().to(device)) for w, b in layers]
-    return lambda x: infer(spec, layers, x)
+    return NetworkField(spec, layers)
 
 
 @dataclass

@@ -8,7 +8,7 @@ import math
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -186,6 +186,7 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     multi-core CPU the chunks are spread over the cores (``run_chunks``: the same pixels, bit for bit)."""
     sh, sw = source if source is not None else (None, None)
     ys, xs = _axis(h, device, sh, sub), _axis(w, device, sw, sub)
+    at = _on_grid(field, xs, ys)
     out = np.empty((h * w, channels), dtype=np.uint16 if depth > 8 else np.uint8)
     workers = render_workers(device)
     if workers > 1:
@@ -193,7 +194,7 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     if sub == 1:
         def rows(s: int) -> None:
             idx = torch.arange(s, min(h * w, s + chunk), device=device)
-            out[s:s + chunk] = _to_levels(field(torch.stack([xs[idx % w], ys[idx // w]], dim=1)), depth)
+            out[s:s + chunk] = _to_levels(at(idx % w, idx // w), depth)
         run_chunks(rows, range(0, h * w, chunk), workers)
         return out.reshape(h, w, channels)
     image = out.reshape(h, w, channels)
@@ -204,13 +205,25 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     def tile(k: int) -> None:
         r, c = tiles[k]
         n_rows, n_cols = min(h, r + tile_h) - r, min(w, c + tile_w) - c
-        gy, gx = torch.meshgrid(ys[r * sub:(r + n_rows) * sub], xs[c * sub:(c + n_cols) * sub], indexing="ij")
-        y = field(torch.stack([gx.reshape(-1), gy.reshape(-1)], dim=1)).float()
+        gy, gx = torch.meshgrid(torch.arange(r * sub, (r + n_rows) * sub, device=device),
+                                torch.arange(c * sub, (c + n_cols) * sub, device=device), indexing="ij")
+        y = at(gx.reshape(-1), gy.reshape(-1)).float()
         mean = y.reshape(n_rows, sub, n_cols, sub, channels).double().mean(dim=(1, 3)).float()
         levels = _to_levels(mean.reshape(-1, channels), depth)
         image[r:r + n_rows, c:c + n_cols] = levels.reshape(n_rows, n_cols, channels)
     run_chunks(tile, range(len(tiles)), workers)
     return image
+
+
+def _on_grid(field: Field, xs: torch.Tensor, ys: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``at(ix, iy)``: the field at the grid points ``(xs[ix], ys[iy])``. A field that knows grids (a network with
+    a positional encoding: ``nets.NetworkField.on_grid``) encodes each axis once; any other callable gets the
+    coordinates."""
+    on_grid = getattr(field, "on_grid", None)
+    if on_grid is not None:
+        evaluate = on_grid([xs, ys])
+        return lambda ix, iy: evaluate([ix, iy])
+    return lambda ix, iy: field(torch.stack([xs[ix], ys[iy]], dim=1))
 
 
 def _to_levels(y: torch.Tensor, depth: int) -> np.ndarray:

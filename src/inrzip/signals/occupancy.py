@@ -56,13 +56,25 @@ def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", c
     """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated ``chunk`` points at a time (bounded memory);
     non-finite outputs (a hostile file) are refused rather than thresholded."""
     out = np.empty(n ** 3, dtype=bool)
+    at = _on_grid(field, n, device)
     for s in range(0, n ** 3, chunk):
         idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
-        values = field(grid_coords(idx, n))[:, 0]
+        values = at(idx)[:, 0]
         if not bool(torch.isfinite(values).all()):
             raise FormatError(NON_FINITE)
         out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
     return out.reshape(n, n, n)
+
+
+def _on_grid(field: Field, n: int, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``at(flat)``: the field at flat grid indices. A field that knows grids (a network with a positional
+    encoding: ``nets.NetworkField.on_grid``) encodes each axis once, from the values ``grid_coords`` gives."""
+    on_grid = getattr(field, "on_grid", None)
+    if on_grid is None:
+        return lambda flat: field(grid_coords(flat, n))
+    axis = grid_coords(torch.arange(n, device=device), n)[:, 2]
+    evaluate = on_grid([axis, axis, axis])
+    return lambda flat: evaluate([flat // (n * n), (flat // n) % n, flat % n])
 
 
 def _save_npy(grid: np.ndarray, path: Path, meta: Meta) -> None:
