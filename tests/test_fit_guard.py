@@ -11,7 +11,7 @@ import torch
 import inrzip
 from inrzip.config import FitConfig
 from inrzip.fit import fit, fit_many
-from inrzip.fit.guard import DIVERGED, Guard
+from inrzip.fit.guard import DIVERGED, QAT_DIVERGED, Guard
 from inrzip.nets.networks import NetworkSpec
 from inrzip.nets.parameterizations import MLP
 from inrzip.signals.image import ImageSignal
@@ -36,6 +36,42 @@ def test_guard_keeps_the_best_and_rolls_back_with_a_lower_rate():
     with torch.no_grad():
         w.fill_(7.0)
     assert "restored the best state" in guard.finish([-1.5])[0][1] and torch.equal(w.detach(), torch.ones(3))
+
+
+def test_qat_epochs_are_judged_against_recent_qat_epochs_not_the_float_best():
+    """The float best does not roll QAT back to the float weights; a table refresh's jump is not a divergence;
+    a real one (far above the recent QAT epochs, or NaN) still is, and the end restores the best QAT state."""
+    w = torch.nn.Parameter(torch.zeros(3))
+    opt = torch.optim.Adam([{"params": [w], "lr": 0.1}])
+    guard = Guard(opt, ["log10mse"])
+    assert guard.after_epoch(1, [-3.0], [False]) == []  # float phase: best -3.0
+    for epoch, (loss, value) in enumerate([(-2.0, 1.0), (-2.3, 2.0), (-1.6, 3.0), (-2.2, 4.0), (-1.7, 5.0)], 2):
+        with torch.no_grad():
+            w.fill_(value)
+        assert guard.after_epoch(epoch, [loss], [True]) == [], epoch  # up to 1.4 decades above the float best
+    assert guard.lr_scale(0) == 1.0
+    assert guard.after_epoch(7, [-2.0 + DIVERGED + 0.2], [True]) == []  # a refresh's jump: recent median -2.0
+    # the last five QAT epochs: -2.3, -1.6, -2.2, -1.7, -1.3, median -1.7; far above it: diverged
+    events = guard.after_epoch(8, [-1.7 + QAT_DIVERGED + 0.1], [True])
+    assert len(events) == 1 and "rolled back to epoch 3" in events[0][1]  # the best QAT epoch (-2.3)
+    assert torch.equal(w.detach(), torch.full((3,), 2.0)) and guard.lr_scale(0) == 0.5
+    assert "rolled back" in guard.after_epoch(9, [math.nan], [True])[0][1]
+    with torch.no_grad():
+        w.fill_(9.0)
+    assert "restored the best state (epoch 3" in guard.finish([-1.9])[0][1]
+    assert torch.equal(w.detach(), torch.full((3,), 2.0))
+
+
+def test_low_bit_qat_runs_its_epochs():
+    """k-means QAT at 3 and 4 bits on a CIFAR-sized image: its loss jumps with codebook refreshes; the fit must
+    still run every epoch (with the float yardstick these two stopped after 4 rollbacks, at epochs 46 and 131)."""
+    sig = ImageSignal(np.ascontiguousarray(ImageSignal.load(DATA / "kodim23_64.png").pixels[16:48, 16:48]))
+    spec = NetworkSpec(2, 3, 20, 1)
+    results = [fit(sig, spec, MLP(spec, seed=0), FitConfig(epochs=200, batch_size=1024, lr=1e-3, progress=False,
+                                                           qat_quantizer="kmeans", qat_bits=bits, seed=0))
+               for bits in (3, 4)]
+    assert all(r.epochs == 200 for r in results), [r.events for r in results]
+    assert not any("stopped" in e for r in results for e in r.events)
 
 
 def _psnr(loss: float) -> float:

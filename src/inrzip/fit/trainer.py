@@ -216,7 +216,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
             if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
                 break
         means = (totals.cpu() / max(n, 1)).tolist()
-        _record(models, guard.after_epoch(epoch + 1, means))
+        _record(models, guard.after_epoch(epoch + 1, means, qat))
         for m, mean in zip(models, means):
             m.result.history.append((epoch + 1, mean, clock()))
             m.result.epochs = epoch + 1
