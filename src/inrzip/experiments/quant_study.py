@@ -64,7 +64,8 @@ class Settings:
 
 def _datasets(budget: Budget, s: Settings, div2k_archs: Sequence[str]) -> list[tuple[str, str, str, Any]]:
     """(dataset, arch, image name, signal) for every fit of a post-training study."""
-    jobs = [("cifar", s.cifar_arch, name, sig) for name, sig in load_images("cifar", budget)]
+    cifar = load_images("cifar", budget) if budget.cifar_images else []
+    jobs = [("cifar", s.cifar_arch, name, sig) for name, sig in cifar]
     div = load_images("div2k", budget) if budget.div2k_images else []
     return jobs + [("div2k", arch, name, sig) for arch in div2k_archs for name, sig in div]
 
@@ -245,6 +246,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("results/quant"))
     p.add_argument("--epochs", type=int, help="override the budget's epochs")
     p.add_argument("--cifar-images", type=int, help="override how many CIFAR images")
+    p.add_argument("--div2k-images", type=int, choices=range(4), metavar="{0..3}",
+                   help="override how many DIV2K images (0: CIFAR only, e.g. to run the paper budget in parts)")
     p.add_argument("--bits", type=int, nargs="+", help="override the post-training bit depths")
     return p
 
@@ -252,7 +255,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     budget = BUDGETS["paper" if args.paper else "default"]
-    over = {"epochs": args.epochs, "cifar_images": args.cifar_images, "bits": tuple(args.bits) if args.bits else None}
+    over = {"epochs": args.epochs, "cifar_images": args.cifar_images, "div2k_images": args.div2k_images,
+            "bits": tuple(args.bits) if args.bits else None}
     budget = replace(budget, **{k: v for k, v in over.items() if v is not None})
     if args.experiment == "headline":
         for r in headline(args.out):

@@ -10,10 +10,10 @@ recorded in ``FitResult.events`` and reported by ``compress``.
 
 Quantization-aware epochs (``noisy``) are judged apart. Their losses are those of the quantized network, so the
 float best before QAT started is no yardstick (it would roll every QAT epoch back to the float weights), and
-each refresh of the quantization tables moves the loss: at 2-3 bits by more than ``DIVERGED`` from one epoch
+each refresh of the quantization tables moves the loss: at a few bits by more than ``DIVERGED`` from one epoch
 to the next, and the best QAT epoch is often a lucky table that the same weights do not get again. So when
 QAT starts the best is reset, and a QAT epoch diverges when it is ``QAT_DIVERGED`` above the median of the last
-``RECENT`` QAT epochs (or not finite), not ``DIVERGED`` above the best (2-bit k-means QAT on CIFAR moved 0.5-0.75
+``RECENT`` QAT epochs (or not finite), not ``DIVERGED`` above the best (k-means QAT on CIFAR images moved 0.5-0.75
 decades between epochs with nothing wrong). (Before, the CIFAR QAT fits of the quantization
 study at its paper budget stopped after 4 rollbacks as early as epoch 10 of 2000.)
 """

@@ -237,9 +237,9 @@ def infer_features(spec: NetworkSpec, layers: Layers, h: torch.Tensor) -> torch.
 class NetworkField:
     """A network as a function of raw coordinates, for decoding (``infer``). ``on_grid`` serves renderers of
     grids: the positional encoding treats each coordinate on its own, so on a grid it is tabulated once per axis
-    and gathered per sample, not recomputed (a sine and a cosine per sample and feature: a sixth of a 28x9 D'OH
-    decode's op time). The table entries come from the same elementwise operations on the same values, so the
-    decoded bits do not change (the golden files)."""
+    and gathered per sample instead of a sine and a cosine per sample and feature (7-14% off the renders of
+    ``--bpp``'s networks, 20% off a 128^3 occupancy grid: docs/benchmarks.md). The table entries come from the same
+    elementwise operations on the same values, so the decoded bits do not change (the golden files)."""
 
     spec: NetworkSpec
     layers: Layers
