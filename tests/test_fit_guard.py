@@ -93,6 +93,16 @@ def test_an_absurd_learning_rate_is_rolled_back_and_reported(capsys):
     assert math.isfinite(enc.report["psnr"])
 
 
+def test_a_fit_without_the_guard_is_left_alone():
+    """``guard=False`` (optimizer studies): the same absurd rate runs all its epochs, nothing rolled back."""
+    image = ImageSignal.load(DATA / "kodim23_64.png")
+    spec = NetworkSpec(2, 3, 16, 2)
+    cfgs = [FitConfig(epochs=40, batch_size=512, lr=0.5, progress=False, guard=g) for g in (True, False)]
+    guarded, free = fit_many(image, spec, [MLP(spec, seed=1), MLP(spec, seed=1)], cfgs)
+    assert any("diverged" in e for e in guarded.events)
+    assert free.events == [] and free.epochs == 40 and len(free.history) == 40
+
+
 def test_only_the_diverging_model_of_a_pass_is_rolled_back():
     image = ImageSignal.load(DATA / "kodim23_64.png")
     spec = NetworkSpec(2, 3, 16, 2)

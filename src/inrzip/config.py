@@ -44,6 +44,8 @@ class FitConfig:
     seed: int | None = option(None, "the one seed: initial weights, D'OH's generator and the batch order (default 0)")
     device: str | None = option(None, "cpu, cuda or auto (default cpu)")
     progress: bool | None = option(None, "progress bar while fitting", cli=False)
+    guard: bool | None = option(None, "keep the best state and roll diverging fits back (default on; off for "
+                                      "studies of the optimizer itself, whose oscillations are the result)", cli=False)
     optimizer: str | None = option(None, "adam; sgd; sgd-inv-mse: SGD with steps scaled by 1/MSE (seed 000, sec. 1.7)",
                                    choices=("adam", "sgd", "sgd-inv-mse"))
     qat_quantizer: str | None = option(None, "quantization-aware training with this quantizer", cli=False)

@@ -26,8 +26,8 @@ __all__ = ["FIT_DEFAULTS", "BUDGET_EPOCHS", "resolve_fit", "check_fit"]
 # parameterization (docs/fitting.md).
 FIT_DEFAULTS: dict[str, Any] = {
     "epochs": 300, "batch_size": 8192, "time_budget": None, "seed": 0,
-    "device": "cpu", "progress": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8, "qat_refresh": 1,
-    "qat_start": 0.0, "rate_lambda": 0.0, "rate_bits": 8, "engine": "auto", "threads": None, "precision": "fp32",
+    "device": "cpu", "progress": True, "guard": True, "optimizer": "adam", "qat_quantizer": None, "qat_bits": 8,
+    "qat_refresh": 1, "qat_start": 0.0, "rate_lambda": 0.0, "rate_bits": 8, "engine": "auto", "threads": None, "precision": "fp32",
 }
 # Under a time budget with no epochs asked for (here or by the signal kind), the clock ends the fit and the
 # schedules are planned over the budget: a 300-epoch cap left a third of a 600 s budget unused on kodim03.

@@ -58,11 +58,15 @@ class _Kept:
 class Guard:
     """Best-state keeping and divergence rollback for the K parameter groups of one optimizer."""
 
-    def __init__(self, opt: torch.optim.Optimizer, loss_names: list[str]) -> None:
+    def __init__(self, opt: torch.optim.Optimizer, loss_names: list[str], enabled: list[bool] | None = None) -> None:
+        """``enabled[k]`` False: model k is left alone (``FitConfig.guard``: a study of the optimizer's own
+        behaviour, where an oscillation is the result, not a failure)."""
         self.opt, self.loss_names = opt, loss_names
+        self.enabled = enabled or [True] * len(loss_names)
         self.kept = [_Kept() for _ in loss_names]
         for k in range(len(loss_names)):  # the initial state: what a first epoch that diverges returns to
-            self._save(k, math.inf, 0)
+            if self.enabled[k]:
+                self._save(k, math.inf, 0)
 
     def _params(self, k: int) -> list[torch.Tensor]:
         return list(self.opt.param_groups[k]["params"])
@@ -90,7 +94,7 @@ class Guard:
         events = []
         for k, (mean, name) in enumerate(zip(means, self.loss_names)):
             kept, score = self.kept[k], log_score(mean, name)
-            if kept.frozen:
+            if kept.frozen or not self.enabled[k]:
                 continue
             if noisy is not None and noisy[k] and not kept.noisy:  # QAT starts: a new yardstick
                 kept.noisy, kept.score, kept.recent = True, math.inf, []
@@ -130,7 +134,7 @@ class Guard:
         events = []
         for k, (mean, name) in enumerate(zip(last_means, self.loss_names)):
             kept = self.kept[k]
-            if math.isfinite(kept.score) and log_score(mean, name) > kept.score + SLACK:
+            if self.enabled[k] and math.isfinite(kept.score) and log_score(mean, name) > kept.score + SLACK:
                 self._restore(k)
                 events.append((k, f"end: restored the best state (epoch {kept.epoch}, loss {self._best(k):.4g}; "
                                   f"the last epoch's was {mean:.4g})"))

@@ -186,7 +186,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
         groups.append({"params": [t for t in m.param.parameters() if t.requires_grad], "lr": m.cfg.lr,
                        "betas": m.cfg.betas})
     opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
-    guard = Guard(opt.torch_opt, [m.cfg.loss for m in models])
+    guard = Guard(opt.torch_opt, [m.cfg.loss for m in models], enabled=[bool(m.cfg.guard) for m in models])
     predict = _predictor(spec, models, eng.forward(spec, device, c0.precision))
     loss_fn = _loss_fn(models)
     gens = [torch.Generator().manual_seed(c0.seed) for _ in models]
