@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,17 @@ def test_main_runs_one_experiment(tmp_path: Path, capsys: pytest.CaptureFixture[
     rows = _read(tmp_path / "dictionary.csv")
     assert {r["arch"] for r in rows} == set(qs.Settings().dict_archs)
     assert "dictionary:" in capsys.readouterr().out
+
+
+def test_the_paper_budget_runs_in_parts(tmp_path: Path) -> None:
+    """--cifar-images 0 / --div2k-images 0 leave one data set out (the paper budget run in two sessions)."""
+    assert {d for d, *_ in qs._datasets(replace(TINY, cifar_images=0), SETTINGS, ("8x1",))} == {"div2k"}
+    assert {d for d, *_ in qs._datasets(replace(TINY, div2k_images=0), SETTINGS, ("8x1",))} == {"cifar"}
+    assert qs.main(["ssim", "--epochs", "1", "--bits", "2", "--cifar-images", "1", "--div2k-images", "0",
+                    "--out", str(tmp_path)]) == 0
+    assert {r["dataset"] for r in _read(tmp_path / "ssim.csv")} == {"cifar"}
+    with pytest.raises(SystemExit):
+        qs.main(["ssim", "--div2k-images", "4"])
 
 
 def test_mean_rows_averages_over_images() -> None:
