@@ -136,7 +136,6 @@ def grid_ab_rows(repeats: int) -> list[dict[str, object]]:
     """The positional encoding tabulated per axis (``NetworkField.on_grid``) against encoding every pixel's
     coordinates, alternated (``--grid-ab``); the outputs must be equal. (The MLP file has no encoding: a control.)"""
     from inrzip.nets.networks import NetworkField, NetworkSpec, layer_shapes
-    from inrzip.signals import image as im
     from inrzip.signals import occupancy as occ
 
     spec = NetworkSpec(3, 1, 28, 9, pe_freqs=10, pe_grid=(128,) * 3, pe_cap=0.5)  # D'OH 28x9's network on a mesh
@@ -144,16 +143,15 @@ def grid_ab_rows(repeats: int) -> list[dict[str, object]]:
     layers = [((torch.rand(o, i, generator=gen) * 2 - 1) / i, torch.zeros(o)) for o, i in layer_shapes(spec)]
     cases = [*_ab_cases(), ("occupancy 28x9 + PE, 128^3 render",
                             lambda f=NetworkField(spec, layers): occ.render_occupancy(f, 128))]
-    tabulated, tabulated_occ = im._on_grid, occ._on_grid
+    tabulated = NetworkField.on_grid
     rows = []
     for name, fn in cases:
         def per_pixel(fn=fn):
-            im._on_grid = lambda field, xs, ys: (lambda ix, iy: field(torch.stack([xs[ix], ys[iy]], dim=1)))
-            occ._on_grid = lambda field, n, device: (lambda flat: field(occ.grid_coords(flat, n)))
+            NetworkField.on_grid = None  # the renderers then encode each point's coordinates, as before
             try:
                 return fn()
             finally:
-                im._on_grid, occ._on_grid = tabulated, tabulated_occ
+                NetworkField.on_grid = tabulated
         variants = {"per_pixel": per_pixel, "tabulated": fn}
         same = bool(np.array_equal(per_pixel(), fn()))
         t = _alternate(variants, repeats)

@@ -3,16 +3,13 @@ do not stretch past the range as COIN's x in [-1, 2] did). Decodes at any resolu
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
-import warnings
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ..errors import FormatError, InputError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -30,121 +27,11 @@ from .base import (
     render_workers,
     run_chunks,
 )
+from .imageio import SUFFIXES, read_image, reason
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
-SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
-DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
 _CHUNK = 1 << 15  # pixels per forward pass when rendering on one worker (a GPU, one thread): 32768 decodes a 768x512 MLP file in 0.18 s against 0.23 s at 65536 (activations stay in cache; same pixels)
-
-
-def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | None = None) -> tuple[np.ndarray, int]:
-    """Read any Pillow image as float32 HxWxC in [0, 1] and its bit depth (8 or 16), as it is displayed.
-
-    Grayscale stays 1 channel, alpha is kept as a channel, palette images are expanded, 16-bit grayscale
-    keeps 16 bits (16-bit colour is read at 8 bits per channel, as Pillow decodes it); CMYK/YCbCr become
-    RGB; the EXIF orientation is applied. An animated image needs ``frame`` (multi-picture JPEGs: the
-    primary picture). The size is checked before any pixel is decoded; every failure is an ``InputError``.
-    """
-    try:
-        with warnings.catch_warnings(), _pillow_bomb_limit(max_pixels):
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit is checked below
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > max_pixels or w < 1 or h < 1:
-                    raise InputError(f"{path}: image is {w}x{h}; inrzip accepts up to {max_pixels} pixels "
-                                     f"({Limits.hint('max_pixels')})")
-                pixels, depth = _to_array(_upright(_select_frame(im, path, frame)))
-    except InputError:
-        raise
-    except Image.DecompressionBombError:
-        raise InputError(f"{path}: image is over {2 * Image.MAX_IMAGE_PIXELS} pixels (a decompression bomb?); inrzip "
-                         f"accepts up to {max_pixels} pixels ({Limits.hint('max_pixels')})") from None
-    except UnidentifiedImageError:
-        raise InputError(f"{path}: not a readable image") from None
-    except Exception as exc:  # Pillow raises many types on hostile files (OSError, SyntaxError, struct.error...)
-        raise InputError(f"{path}: cannot read image ({_reason(exc)})") from None
-    if not np.isfinite(pixels).all():
-        raise InputError(f"{path}: image holds NaN or infinite pixel values (a float image); give finite pixels")
-    return pixels, depth
-
-
-_PILLOW_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _pillow_bomb_limit(max_pixels: int) -> Iterator[None]:
-    """Pillow refuses images over 2x its ``MAX_IMAGE_PIXELS`` (179 MP) on its own; a user who raised
-    ``--max-pixels`` past that gets Pillow's limit raised too, while this read runs."""
-    default = Image.MAX_IMAGE_PIXELS
-    if default is None or max_pixels <= 2 * default:
-        yield
-        return
-    with _PILLOW_LOCK:
-        Image.MAX_IMAGE_PIXELS = max_pixels
-        try:
-            yield
-        finally:
-            Image.MAX_IMAGE_PIXELS = default
-
-
-def _reason(exc: Exception) -> str:
-    """One short line about why a reader failed."""
-    text = " ".join(str(exc).split())[:120]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _select_frame(im: Image.Image, path: Path, frame: int | None) -> Image.Image:
-    """The frame to compress: a still image is itself; an animated one (GIF, APNG, WebP, multi-page TIFF)
-    needs ``frame``; a multi-picture JPEG (MPO, phone cameras) is its primary picture unless ``frame`` says."""
-    animated = bool(getattr(im, "is_animated", False))
-    if frame is None:
-        if animated and im.format != "MPO":
-            raise InputError(f"{path}: an animated image (more than one frame); inrzip compresses one still image: "
-                             "choose one with --frame N (0 = the first)")
-        return im
-    if isinstance(frame, bool) or not isinstance(frame, int) or frame < 0:
-        raise InputError(f"frame {frame!r} is invalid; give --frame N with N >= 0")
-    try:
-        im.seek(frame)
-    except EOFError:
-        raise InputError(f"{path}: has no frame {frame} (frames count from 0)") from None
-    return im
-
-
-# EXIF orientation (tag 0x0112) -> the transpose that shows the image upright (as ImageOps.exif_transpose)
-_ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-                5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-                8: Image.Transpose.ROTATE_90}
-
-
-def _upright(im: Image.Image) -> Image.Image:
-    """The image as a viewer displays it: its EXIF orientation applied. Unreadable EXIF counts as none."""
-    try:
-        orientation = im.getexif().get(0x0112, 1)
-    except Exception:  # a broken EXIF block must not stop the pixels being read
-        orientation = 1
-    method = _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
-    return im.transpose(method) if method is not None else im
-
-
-def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
-    mode = im.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        a = np.asarray(im, dtype=np.float64)
-        if not np.isfinite(a).all():
-            return a.astype(np.float32)[..., None], 16  # refused by the caller
-        if mode == "F" or a.max(initial=0) > 255 or mode.startswith("I;16"):
-            return (np.clip(a, 0, 65535) / 65535.0).astype(np.float32)[..., None], 16
-        return (np.clip(a, 0, 255) / 255.0).astype(np.float32)[..., None], 8
-    if mode == "P":
-        im = im.convert("RGBA" if "transparency" in im.info else "RGB")
-    elif mode == "1":
-        im = im.convert("L")
-    elif mode not in ("L", "LA", "RGB", "RGBA"):
-        im = im.convert("RGBA" if "A" in mode else "RGB")
-    a = np.asarray(im, dtype=np.float32) / 255.0
-    return (a[..., None] if a.ndim == 2 else a), 8
 
 
 def _axis(n: int, device: torch.device | str, source: int | None = None, sub: int = 1) -> torch.Tensor:
@@ -403,4 +290,4 @@ class ImageSignal(Signal):
         try:
             Image.fromarray(arr).save(path)
         except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: cannot write image ({_reason(exc)}); use .png") from None
+            raise InputError(f"{path}: cannot write image ({reason(exc)}); use .png") from None
