@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import platform
 import sys
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
@@ -37,32 +39,44 @@ PUBLISHED = ("COIN", "Struempler-kodak_basic_8_bit", "Struempler-kodak_meta_lear
 BD_RANGE = (0.15, 0.5)  # the issue's BD-rate range (bpp)
 
 
-def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None) -> dict:
-    """One file at ``bpp`` with the defaults (runs in a worker process, one thread)."""
+def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None, device: str = "cpu",
+            save: str | None = None) -> dict:
+    """One file at ``bpp`` with the defaults (runs in a worker process, one thread); written to ``save`` (a
+    folder) when given, so the files can be decoded elsewhere (the GPU run's files on a CPU)."""
     import torch
 
     from inrzip.api import CompressConfig, FitConfig, encode
 
     torch.set_num_threads(1)
-    fit = FitConfig(progress=False, threads=1, time_budget=budget, **({"epochs": epochs} if epochs else {}))
+    fit = FitConfig(progress=False, threads=1, time_budget=budget, device=device,
+                    **({"epochs": epochs} if epochs else {}))
     t0 = time.perf_counter()
-    r = encode(path, CompressConfig(bpp=bpp, fit=fit)).report
+    enc = encode(path, CompressConfig(bpp=bpp, fit=fit))
+    r = enc.report
+    if save:
+        enc.save(Path(save) / f"{Path(path).stem}_{bpp}.inr")
     return {"image": Path(path).stem, "target": bpp, "bpp": r["bpp"], "psnr": r["psnr"], "ssim": r["ssim"],
             "kind": r["config"]["parameterization"], "arch": r["planned_arch"], "bits": r["bits"],
             "tensor_bits": sorted(r.get("tensor_bits", {}).values()), "epochs": r["epochs"],
-            "fit_seconds": r["fit_seconds"], "seconds": time.perf_counter() - t0}
+            "fit_seconds": r["fit_seconds"], "seconds": time.perf_counter() - t0,
+            "device": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"}
 
 
 def run_pending(rows_path: Path, jobs: int, tasks: dict[tuple, tuple], key_of: Callable[[dict], tuple],
-                fn: Callable[..., dict | list[dict]], show: Callable[[dict], str]) -> list[dict]:
+                fn: Callable[..., dict | list[dict]], show: Callable[[dict], str], spawn: bool = False) -> list[dict]:
     """``fn(*args)`` for every task whose key has no row in ``rows_path`` yet, ``jobs`` processes at a time; each
     row is appended to the file as soon as it is done, so a stopped run loses nothing and a rerun skips it."""
     done = [json.loads(line) for line in rows_path.read_text().splitlines()] if rows_path.exists() else []
     have = {key_of(r) for r in done}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    context = multiprocessing.get_context("spawn") if spawn else None  # CUDA cannot be forked into workers
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = [pool.submit(fn, *args) for key, args in tasks.items() if key not in have]
         for f in futures:
-            result = f.result()
+            try:
+                result = f.result()
+            except Exception:  # noqa: BLE001 - one failed fit must not lose the others; a rerun retries it
+                print(f"a task failed (a rerun retries it):\n{traceback.format_exc()}", flush=True)
+                continue
             for row in result if isinstance(result, list) else [result]:
                 with rows_path.open("a") as fh:
                     fh.write(json.dumps(row) + "\n")
@@ -72,10 +86,15 @@ def run_pending(rows_path: Path, jobs: int, tasks: dict[tuple, tuple], key_of: C
 
 
 def run_fits(a: argparse.Namespace, rows_path: Path) -> list[dict]:
-    tasks = {(s, b): (str(a.data / f"{s}.png"), b, a.time_budget, a.epochs) for s in a.images for b in a.bpp}
+    save = None
+    if a.save_files:
+        a.save_files.mkdir(parents=True, exist_ok=True)
+        save = str(a.save_files)
+    tasks = {(s, b): (str(a.data / f"{s}.png"), b, a.time_budget, a.epochs, a.device, save)
+             for s in a.images for b in a.bpp}
     return run_pending(rows_path, a.jobs, tasks, lambda r: (r["image"], r["target"]), fit_one,
                        lambda r: f"{r['image']} target {r['target']}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB "
-                                 f"({r['kind']} {r['arch']}, {r['seconds']:.0f} s)")
+                                 f"({r['kind']} {r['arch']}, {r['seconds']:.0f} s)", spawn=a.device != "cpu")
 
 
 def at(points: list[tuple[float, float]], bpp: float, reach: float = 0.03) -> float:
@@ -99,6 +118,9 @@ def codec_points(a: argparse.Namespace, codecs: list[str]) -> dict[str, dict[str
     from inrzip.signals.image import read_image
 
     out: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    if a.codecs_from:  # the sweeps of an earlier run on the same images (the codecs are deterministic)
+        points = json.loads(a.codecs_from.read_text())["points"]
+        return {s: {c: [tuple(p) for p in points[c][s]] for c in codecs} for s in a.images}
     for stem in a.images:
         pixels, _ = read_image(a.data / f"{stem}.png", 1 << 26, None)
         rgb = np.clip(np.rint(pixels * 255), 0, 255).astype(np.uint8)[..., :3]
@@ -152,10 +174,11 @@ def summarize(a: argparse.Namespace, rows: list[dict]) -> dict:
 
 def markdown(summary: dict, a: argparse.Namespace, rows: list[dict]) -> str:
     rates = a.bpp
+    where = ", ".join(sorted({r.get("device", "cpu") for r in rows})) or a.device
     lines = [f"Kodak {len(a.images)} images ({', '.join(a.images)}), {summary['date']}, {summary['machine']}; "
              + (f"{a.epochs} epochs" if a.epochs else f"fit budget {a.time_budget:.0f} s")
-             + f" per file, one thread, {a.jobs} files at a time. PSNR interpolated per image at each rate, then "
-             "averaged.", "",
+             + f" per file, one thread, {a.jobs} files at a time on {where}. PSNR interpolated per image at each "
+             "rate, then averaged.", "",
              "| method | " + " | ".join(f"{b} bpp" for b in rates) + " |", "|---|" + "---|" * len(rates)]
     for name, row in summary["mean_psnr"].items():
         lines.append(f"| {name} | " + " | ".join(f"{row[b]:.2f}" for b in rates) + " |")
@@ -209,7 +232,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--time-budget", type=float, default=120.0)
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="where the fits run (cuda: several processes share the GPU)")
+    ap.add_argument("--save-files", type=Path, default=None, help="folder to write each .inr file to")
     ap.add_argument("--codecs", default=",".join(CODECS), help="classical codecs swept on the same images")
+    ap.add_argument("--codecs-from", type=Path, default=None,
+                    help="summary.json of an earlier run on these images: reuse its codec sweeps")
     ap.add_argument("--published", type=Path,
                     default=ROOT.parent / "shared" / "data" / "baselines" / "kodak_published_rd.json")
     ap.add_argument("--out", type=Path, default=Path("results/kodak-rd"))

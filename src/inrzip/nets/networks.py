@@ -247,6 +247,10 @@ class NetworkField:
     def __call__(self, coords: torch.Tensor) -> torch.Tensor:
         return infer(self.spec, self.layers, coords)
 
+    def to(self, device: torch.device | str) -> NetworkField:
+        """The same network on ``device`` (the CPU copy is the reference of a GPU decode: signals/canonical.py)."""
+        return NetworkField(self.spec, [(w.to(device), b.to(device)) for w, b in self.layers])
+
     def on_grid(self, axes: Sequence[torch.Tensor]) -> Callable[[Sequence[torch.Tensor]], torch.Tensor]:
         """``f(idx)``: the network at the grid points ``(axes[0][idx[0]], axes[1][idx[1]], ...)``."""
         if self.spec.pe_freqs == 0 or len(axes) != self.spec.in_features:

@@ -27,6 +27,7 @@ from .base import (
     render_workers,
     run_chunks,
 )
+from .canonical import correct, near_steps, reference_field
 from .imageio import SUFFIXES, read_image, reason
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
@@ -74,6 +75,11 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     sh, sw = source if source is not None else (None, None)
     ys, xs = _axis(h, device, sh, sub), _axis(w, device, sw, sub)
     at = _on_grid(field, xs, ys)
+    reference = reference_field(field, device)
+    if reference is not None:  # on a GPU: the device's samples, corrected to the CPU's near a boundary
+        at = _canonical(at, _on_grid(reference, xs.cpu(), ys.cpu()), (len(ys), len(xs)), channels, depth, sub,
+                        chunk, device)
+        device = "cpu"
     out = np.empty((h * w, channels), dtype=np.uint16 if depth > 8 else np.uint8)
     workers = render_workers(device)
     if workers > 1:
@@ -100,6 +106,29 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
         image[r:r + n_rows, c:c + n_cols] = levels.reshape(n_rows, n_cols, channels)
     run_chunks(tile, range(len(tiles)), workers)
     return image
+
+
+def _canonical(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+               reference: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], shape: tuple[int, int], channels: int,
+               depth: int, sub: int, chunk: int, device: torch.device | str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """``at`` over a CPU table of every sample of the grid (``shape`` = samples per column and row): the device's
+    values, except those whose pixel lies near a rounding boundary, which ``reference`` (the CPU) recomputes
+    (``canonical``: the decoded integers are the CPU decode's)."""
+    ny, nx = shape
+    table = torch.empty(ny * nx, channels)
+    for s in range(0, ny * nx, chunk):
+        idx = torch.arange(s, min(ny * nx, s + chunk), device=device)
+        table[s:s + idx.numel()] = at(idx % nx, idx // nx).float().cpu()
+    peak = (1 << depth) - 1
+    if sub == 1:
+        flagged = near_steps(table, peak)
+    else:  # a pixel is the mean of its sub x sub samples: near its boundary, all of them are recomputed
+        h, w = ny // sub, nx // sub
+        means = table.reshape(h, sub, w, sub, channels).double().mean(dim=(1, 3)).float()
+        pixels = near_steps(means.reshape(-1, channels), peak).reshape(h, 1, w, 1)
+        flagged = pixels.expand(h, sub, w, sub).reshape(-1) | ~torch.isfinite(table).all(dim=1)
+    correct(table, flagged, lambda rows: reference(rows % nx, rows // nx))
+    return lambda ix, iy: table[iy * nx + ix]
 
 
 def _on_grid(field: Field, xs: torch.Tensor, ys: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -21,6 +21,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
 from . import meshio
 from .base import NON_FINITE, SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
+from .canonical import MARGIN, correct, reference_field
 
 __all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
            "check_resolution", "OUTPUT_WRITERS"]
@@ -57,6 +58,9 @@ def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", c
     non-finite outputs (a hostile file) are refused rather than thresholded."""
     out = np.empty(n ** 3, dtype=bool)
     at = _on_grid(field, n, device)
+    reference = reference_field(field, device)
+    if reference is not None:  # on a GPU: the device's values, the CPU's near the threshold (canonical.py)
+        at, device = _canonical(at, _on_grid(reference, n, "cpu"), n ** 3, chunk, device), "cpu"
     for s in range(0, n ** 3, chunk):
         idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
         values = at(idx)[:, 0]
@@ -64,6 +68,19 @@ def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", c
             raise FormatError(NON_FINITE)
         out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
     return out.reshape(n, n, n)
+
+
+def _canonical(at: Callable[[torch.Tensor], torch.Tensor], reference: Callable[[torch.Tensor], torch.Tensor],
+               count: int, chunk: int, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``at`` over a CPU table of the grid's values: the device's, except within ``MARGIN`` of the threshold (or
+    not finite), where ``reference`` (the CPU) recomputes them, so the grid is the CPU decode's."""
+    table = torch.empty(count, 1)
+    for s in range(0, count, chunk):
+        idx = torch.arange(s, min(count, s + chunk), device=device)
+        table[s:s + idx.numel()] = at(idx)[:, :1].float().cpu()
+    flagged = ((table[:, 0] - THRESHOLD).abs() < MARGIN) | ~torch.isfinite(table[:, 0])
+    correct(table, flagged, lambda rows: reference(rows)[:, :1])
+    return lambda flat: table[flat]
 
 
 def _on_grid(field: Field, n: int, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:

@@ -25,6 +25,7 @@ from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import psnr, ssim
 from .base import SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
+from .canonical import correct, near_steps, reference_field
 from .nerf import datasets, render, video
 from .nerf import rays as R
 
@@ -70,6 +71,24 @@ def _pose_fields(poses: np.ndarray) -> dict[str, Any]:
     if eye is not None:
         return {"pose_kind": "lookat", "test_poses": eye.ravel().tolist()}
     return {"pose_kind": "matrix", "test_poses": poses.astype(np.float32).ravel().tolist()}
+
+
+@torch.no_grad()
+def _canonical(colours: np.ndarray, reference: Field, poses: np.ndarray, size: tuple[int, int], focal: float,
+               ndc: bool, cfg: render.RenderConfig) -> None:
+    """Render again on the CPU the rays whose colour lies near an 8-bit rounding boundary (in place), so views
+    saved as images are the CPU decode's bit for bit; the other rays keep the device's floats."""
+    h, w = size
+    table = torch.from_numpy(colours)
+
+    def cpu_colours(rows: torch.Tensor) -> torch.Tensor:
+        out = []
+        for view in torch.unique(rows // (h * w)):  # rows ascend, so grouping by view keeps their order
+            mine = rows[rows // (h * w) == view] % (h * w)
+            rays = R.make_rays(poses[int(view)][None], h, w, focal, ndc)[mine]
+            out.append(render.render_rays(reference, rays, cfg).float().clamp(0.0, 1.0))
+        return torch.cat(out)
+    correct(table, near_steps(table - 0.5, 255), cpu_colours)
 
 
 def compare_views(rendered: np.ndarray, truth: np.ndarray) -> dict[str, float]:
@@ -251,9 +270,12 @@ class RadianceSignal(Signal):
         check_work(meta, len(poses) * h * w * cfg.queries_per_ray(), limits, "lower --scale or --orbit")
         cfg = replace(cfg, chunk=batch_rows(meta, cfg.chunk, cfg.networks * (cfg.samples + cfg.fine)))
         focal = meta["focal"] * w / meta["w"]
-        views = (R.make_rays(pose[None], h, w, focal, meta["ndc"]) for pose in poses)
+        views = (R.make_rays(pose[None], h, w, focal, meta["ndc"]).to(device) for pose in poses)
         batches = render.rebatch(views, cfg.chunk)
         colours = render.render_batches(field, batches, len(poses) * h * w, cfg, progress=progress)
+        reference = reference_field(field, device)
+        if reference is not None:  # on a GPU: the CPU's colour where the 8-bit rounding is close (canonical.py)
+            _canonical(colours, reference, poses, (h, w), focal, meta["ndc"], cfg)
         return colours.reshape(-1, h, w, 3)
 
     formats = ("npy", "gif", "mp4", "folder")
