@@ -69,7 +69,13 @@ class Checkpoints:
         self.next = seconds * 1.25 if seconds >= 8 * self.every else seconds + self.every
 
 
-def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: float) -> Curve:
+def _sync(device: str) -> None:
+    """Wait for the GPU's queued work, so the clock counts it (a no-op on the CPU)."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: float, device: str = "cpu") -> Curve:
     """The papers' recipe as a textbook loop: its network is copied into an inrzip MLP for each checkpoint."""
     prep = prepare(signal, CompressConfig(arch=arch, parameterization="mlp", pe=False))
     spec, param = prep.spec, prep.param
@@ -80,6 +86,7 @@ def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: flo
             lin.weight.copy_(w)
             lin.bias.copy_(b)
         linears.append(lin)
+    linears.to(device)
 
     def net(x: torch.Tensor) -> torch.Tensor:
         for lin in linears[:-1]:
@@ -87,12 +94,12 @@ def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: flo
         return linears[-1](x)
 
     opt = torch.optim.Adam(linears.parameters(), lr=2e-4, betas=(0.99, 0.999))
-    coords = image_grid(signal.h, signal.w)
-    targets = torch.from_numpy(signal.pixels.reshape(-1, signal.out_features) - 0.5)
+    coords = image_grid(signal.h, signal.w).to(device)
+    targets = torch.from_numpy(signal.pixels.reshape(-1, signal.out_features) - 0.5).to(device)
     gen, marks, spent = torch.Generator().manual_seed(0), Checkpoints(every), 0.0
     for epoch in range(2000):
         t0 = time.perf_counter()
-        perm = torch.randperm(coords.shape[0], generator=gen)
+        perm = torch.randperm(coords.shape[0], generator=gen).to(device)
         for s in range(0, coords.shape[0], 1024):
             idx = perm[s:s + 1024]
             loss = ((net(coords[idx]) - targets[idx]) ** 2).mean()
@@ -101,6 +108,7 @@ def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: flo
             opt.step()
         for g in opt.param_groups:
             g["lr"] *= 0.999
+        _sync(device)
         spent += time.perf_counter() - t0
         if marks.due(spent) or spent >= seconds:
             with torch.no_grad():
@@ -196,10 +204,11 @@ def time_to(points: Curve, target: float) -> float:
 def run_image(stem: str, a: argparse.Namespace) -> dict:
     path = a.data / f"{stem}.png"
     signal = load_crop(path, a.crop)
-    cfg = CompressConfig(arch=a.arch, parameterization=a.param, fit=FitConfig(progress=False, threads=a.threads))
+    cfg = CompressConfig(arch=a.arch, parameterization=a.param,
+                         fit=FitConfig(progress=False, threads=a.threads, device=a.device))
     row: dict = {"image": stem}
     if "recipe" in a.methods:
-        row["recipe"] = recipe(signal, a.arch, a.bits, a.T, a.every) if a.param == "mlp" else []
+        row["recipe"] = recipe(signal, a.arch, a.bits, a.T, a.every, a.device) if a.param == "mlp" else []
     if "preset" in a.methods:
         row["preset"] = checkpointed(signal, replace(cfg, preset="paper"), a.bits, a.T, a.every)
     if "baseline" in a.methods and a.baseline_src:
@@ -221,7 +230,7 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
     # the reference's columns: the budgets it was checkpointed at (the baseline is scored at T only), then T
     times = [b for b in a.budgets if b < a.T and any(not math.isnan(psnr_at(r.get(ref, []), b)) for r in rows)]
     lines = [f"{a.param} {a.arch} at {a.bits} bits, {'crop ' + str(a.crop) if a.crop else 'full image'}, "
-             f"T = {a.T:g} s, {a.threads} threads; PSNR of the decoded file", "",
+             f"T = {a.T:g} s, {a.threads} threads, device {a.device}; PSNR of the decoded file", "",
              "| image | " + "".join(f"{ref} {b:g} s | " for b in times) + f"{ref} {a.T:g} s | "
              + " | ".join(f"inrzip {b:g} s" for b in a.budgets) + f" | inrzip time to {ref}@T | speed-up |",
              "|---" * (len(times) + len(a.budgets) + 4) + "|"]
@@ -277,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--methods", default="recipe,inrzip,baseline")
     ap.add_argument("--baseline-src", type=Path)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="where the recipe and inrzip fit (the baseline: CPU only)")
     ap.add_argument("--out", type=Path, default=Path("results/ttq"))
     a = ap.parse_args(argv)
     a.budgets = [float(b) for b in a.budgets.split(",")]
