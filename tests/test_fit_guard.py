@@ -183,3 +183,20 @@ def test_a_time_budget_without_epochs_fits_until_the_clock_ends_it(data_dir):
     budget, spec = 2.0, NetworkSpec(2, 3, 8, 1)
     result = fit(tiny, spec, MLP(spec), FitConfig(time_budget=budget, progress=False, threads=1))
     assert result.epochs > 0 and result.seconds >= budget  # the clock ended it, not an epoch count
+
+
+def test_a_per_epoch_gamma_under_a_time_budget_needs_planned_epochs():
+    """The rate decays as gamma^(progress x planned epochs); with --time-budget and no --epochs the plan is a
+    million epochs, so `--gamma 0.999 --time-budget 6` had the rate at 0.999^10000 a hundredth into the fit and
+    wrote a 16.6 dB file where the default gives 24.6. Now that is a one-line error; with --epochs it runs."""
+    import pytest
+
+    from inrzip.api import CompressConfig, load, resolve
+    from inrzip.errors import InrzipError
+
+    image = load(DATA / "kodim23_64.png")
+    with pytest.raises(InrzipError, match="--epochs"):
+        resolve(CompressConfig(fit=FitConfig(gamma=0.999, time_budget=6.0)), image)
+    planned = resolve(CompressConfig(fit=FitConfig(gamma=0.999, time_budget=6.0, epochs=100)), image).fit
+    assert (planned.gamma, planned.epochs) == (0.999, 100)
+    assert resolve(CompressConfig(fit=FitConfig(gamma=1.0, time_budget=6.0)), image).fit.gamma == 1.0  # no decay

@@ -421,3 +421,22 @@ def test_coarse_fine_pair_stores_both_networks_and_decodes_as_reported() -> None
     assert reports[2]["stored_values"] == 2 * reports[1]["stored_values"]
     with pytest.raises(InputError, match="networks"):
         radiance.RadianceSignal.load(LEGO, size=12, samples=8, fine=0, networks=2, progress=False)
+
+
+@pytest.mark.parametrize("epochs", [None, 60, 1000])
+def test_radiance_rate_ends_at_the_kinds_fraction_whatever_the_epochs(epochs):
+    """The rate decays by progress over the planned run (fit/schedules.py). With the kind's 0.98 per epoch and
+    1000 epochs asked for under a time budget, it was 0.98^260 = 0.005 of its start at epoch 9 of a 1500 s fit
+    that managed 35 (the lego pair's unexplained plateau); now the kind sets where it ends."""
+    from inrzip.api import CompressConfig, prepare
+    from inrzip.config import FitConfig
+    from inrzip.experiments.nerf_quant import Settings, _fit_config
+    from inrzip.fit.schedules import lr_factor
+
+    sig = radiance.RadianceSignal.load(LEGO, size=8, samples=8, rays_per_epoch=100, progress=False)
+    cfg = prepare(sig, CompressConfig(fit=FitConfig(epochs=epochs, time_budget=1500.0))).config.fit
+    assert lr_factor(cfg, 1.0) == pytest.approx(0.98 ** 60, rel=1e-9)
+    assert lr_factor(cfg, 0.25) == pytest.approx(0.98 ** 15, rel=1e-9)  # a quarter of the way: 0.74, not 0.006
+    exp = _fit_config(Settings(epochs=epochs or 1000, time_budget=1500.0))
+    assert lr_factor(exp, 1.0) == pytest.approx(Settings().final_lr, rel=1e-9)
+    assert lr_factor(exp, 0.25) > 0.7

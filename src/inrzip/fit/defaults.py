@@ -2,7 +2,8 @@
 
 Order of precedence for each field left ``None``: the signal kind's ``fit_defaults`` (meshes fit with
 batch 20000 for at most 10 minutes), then what the parameterization and the kind say (learning rate,
-loss, LR decay over the run), then ``FIT_DEFAULTS``. ``inrzip.api.resolve`` calls this for every request
+loss, LR decay over the run: a kind's ``final_lr_fraction`` before the parameterization's), then
+``FIT_DEFAULTS``. ``inrzip.api.resolve`` calls this for every request
 (CLI and Python alike); the trainer calls it too, so a direct ``fit()`` gets the same values.
 """
 
@@ -41,6 +42,10 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
         if value is None and name in signal.fit_defaults:
             values[name] = signal.fit_defaults[name]
     if values["epochs"] is None and values["time_budget"] is not None:
+        if values["gamma"] not in (None, 1.0):  # gamma^(planned epochs) with a million planned: the rate gone at once
+            raise InrzipError(f"--gamma {values['gamma']:g} is a decay per epoch of a planned run, and --time-budget "
+                              "alone plans none: give --epochs too (the clock may still end the fit first), or leave "
+                              "--gamma out and the rate decays over the budget")
         values["epochs"] = BUDGET_EPOCHS
     for name, value in FIT_DEFAULTS.items():
         if values[name] is None:
@@ -53,8 +58,9 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
         values["warmup_epochs"] = param.default_warmup_epochs
     if values["loss"] is None:
         values["loss"] = signal.default_loss
-    if values["gamma"] is None:  # the LR ends at the parameterization's fraction of its start, whatever the length
-        values["gamma"] = param.final_lr_fraction ** (1.0 / max(int(values["epochs"]), 1))
+    if values["gamma"] is None:  # the LR ends at the kind's (else the parameterization's) fraction of its start,
+        fraction = signal.fit_defaults.get("final_lr_fraction", param.final_lr_fraction)  # whatever the length
+        values["gamma"] = fraction ** (1.0 / max(int(values["epochs"]), 1))
     values["betas"] = tuple(values["betas"])
     out = replace(cfg, **values)
     check_fit(out)
