@@ -119,14 +119,18 @@ def _canonical(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     for s in range(0, ny * nx, chunk):
         idx = torch.arange(s, min(ny * nx, s + chunk), device=device)
         table[s:s + idx.numel()] = at(idx % nx, idx // nx).float().cpu()
-    peak = (1 << depth) - 1
-    if sub == 1:
-        flagged = near_steps(table, peak)
-    else:  # a pixel is the mean of its sub x sub samples: near its boundary, all of them are recomputed
-        h, w = ny // sub, nx // sub
-        means = table.reshape(h, sub, w, sub, channels).double().mean(dim=(1, 3)).float()
-        pixels = near_steps(means.reshape(-1, channels), peak).reshape(h, 1, w, 1)
-        flagged = pixels.expand(h, sub, w, sub).reshape(-1) | ~torch.isfinite(table).all(dim=1)
+    peak, (h, w) = (1 << depth) - 1, (ny // sub, nx // sub)
+    flagged = torch.empty(ny * nx, dtype=torch.bool)
+    band = max(1, chunk // (nx * sub))  # output rows at a time: the float64 means stay a chunk's size
+    for r in range(0, h, band):
+        rows = slice(r * sub * nx, min(h, r + band) * sub * nx)
+        n = min(h, r + band) - r
+        block = table[rows].reshape(n, sub, w, sub, channels)
+        # a pixel is the mean of its sub x sub samples (one sample at sub 1: the mean is the value, exactly);
+        # near its boundary, all of them are recomputed
+        means = block.double().mean(dim=(1, 3)).float()
+        near = near_steps(means.reshape(-1, channels), peak).reshape(n, 1, w, 1).expand(n, sub, w, sub)
+        flagged[rows] = near.reshape(-1) | ~torch.isfinite(table[rows]).all(dim=1)
     correct(table, flagged, lambda rows: reference(rows % nx, rows // nx))
     return lambda ix, iy: table[iy * nx + ix]
 

@@ -74,11 +74,12 @@ def _canonical(at: Callable[[torch.Tensor], torch.Tensor], reference: Callable[[
                count: int, chunk: int, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
     """``at`` over a CPU table of the grid's values: the device's, except within ``MARGIN`` of the threshold (or
     not finite), where ``reference`` (the CPU) recomputes them, so the grid is the CPU decode's."""
-    table = torch.empty(count, 1)
+    table, flagged = torch.empty(count, 1), torch.empty(count, dtype=torch.bool)
     for s in range(0, count, chunk):
         idx = torch.arange(s, min(count, s + chunk), device=device)
-        table[s:s + idx.numel()] = at(idx)[:, :1].float().cpu()
-    flagged = ((table[:, 0] - THRESHOLD).abs() < MARGIN) | ~torch.isfinite(table[:, 0])
+        values = at(idx)[:, :1].float().cpu()
+        table[s:s + idx.numel()] = values
+        flagged[s:s + idx.numel()] = ((values[:, 0] - THRESHOLD).abs() < MARGIN) | ~torch.isfinite(values[:, 0])
     correct(table, flagged, lambda rows: reference(rows)[:, :1])
     return lambda flat: table[flat]
 
