@@ -1,5 +1,5 @@
 """A decode on a GPU gives the CPU's signal (signals/canonical.py). CI has no GPU, so the device is played by a
-network whose outputs are off by a few float32 ulps, as an H200's were (docs/benchmarks.md, "GPU session 2"):
+network whose outputs are off by up to 6e-6 (an H200's were up to 5.2e-6: docs/benchmarks.md, "GPU session 2"):
 without the correction its decode differs from the CPU's in some values; with it, in none."""
 
 from __future__ import annotations
@@ -57,10 +57,10 @@ def _decode(kind, name, shift, **options):
                                         ("image_mlp_pe_bpp_tbits", 1.37), ("gray16_mlp_minmax10", 1)])
 def test_images_decode_to_the_cpu_pixels(name, scale, monkeypatch):
     _correcting(monkeypatch, image, False)
-    cpu, drift = _decode(ImageSignal, name, 3e-7, scale=scale)
+    cpu, drift = _decode(ImageSignal, name, 3e-6, scale=scale)
     assert np.count_nonzero(cpu != drift) > 0  # the drift alone moves some values across a rounding boundary
     _correcting(monkeypatch, image, True)
-    cpu, fixed = _decode(ImageSignal, name, 3e-7, scale=scale)
+    cpu, fixed = _decode(ImageSignal, name, 3e-6, scale=scale)
     assert fixed.dtype == cpu.dtype and np.array_equal(fixed, cpu)
 
 
