@@ -73,7 +73,8 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     are made per chunk (the same values as ``image_grid``), so memory is the output plus a chunk per worker; on a
     multi-core CPU the chunks are spread over the cores (``run_chunks``: the same pixels, bit for bit)."""
     sh, sw = source if source is not None else (None, None)
-    ys, xs = _axis(h, device, sh, sub), _axis(w, device, sw, sub)
+    # the sample points are computed on the CPU on every device (then moved): a GPU's linspace may round otherwise
+    ys, xs = _axis(h, "cpu", sh, sub).to(device), _axis(w, "cpu", sw, sub).to(device)
     at = _on_grid(field, xs, ys)
     reference = reference_field(field, device)
     if reference is not None:  # on a GPU: the device's samples, corrected to the CPU's near a boundary

@@ -89,8 +89,8 @@ def _on_grid(field: Field, n: int, device: torch.device | str) -> Callable[[torc
     encoding: ``nets.NetworkField.on_grid``) encodes each axis once, from the values ``grid_coords`` gives."""
     on_grid = getattr(field, "on_grid", None)
     if on_grid is None:
-        return lambda flat: field(grid_coords(flat, n))
-    axis = grid_coords(torch.arange(n, device=device), n)[:, 2]
+        return lambda flat: field(grid_coords(flat.cpu(), n).to(flat.device))
+    axis = grid_coords(torch.arange(n), n)[:, 2].to(device)  # CPU arithmetic on every device (canonical.py)
     evaluate = on_grid([axis, axis, axis])
     return lambda flat: evaluate([flat // (n * n), (flat // n) % n, flat % n])
 
