@@ -16,7 +16,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["MARGIN", "CHUNK", "reference_field", "near_steps", "correct"]
+__all__ = ["MARGIN", "CHUNK", "reference_field", "draft", "near_steps", "correct"]
 
 # How close (in output units: a pixel value in [0, 1], an occupancy value) to a boundary a device's value must be
 # for the CPU to recompute it. On an H200 the network outputs of 118 files differed from the CPU's by at most
@@ -32,6 +32,16 @@ def reference_field(field: object, device: torch.device | str) -> object | None:
     if torch.device(device).type == "cpu" or not hasattr(field, "to"):
         return None
     return field.to("cpu")
+
+
+def draft(evaluate: Callable[[torch.Tensor], torch.Tensor], count: int, width: int, chunk: int,
+          device: torch.device | str) -> torch.Tensor:
+    """(count, width) CPU float32 table of ``evaluate(flat indices)`` run on ``device``, ``chunk`` at a time."""
+    table = torch.empty(count, width)
+    for s in range(0, count, chunk):
+        idx = torch.arange(s, min(count, s + chunk), device=device)
+        table[s:s + idx.numel()] = evaluate(idx)[:, :width].float().cpu()
+    return table
 
 
 def near_steps(values: torch.Tensor, peak: int, margin: float = MARGIN) -> torch.Tensor:

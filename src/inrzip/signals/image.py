@@ -27,7 +27,7 @@ from .base import (
     render_workers,
     run_chunks,
 )
-from .canonical import correct, near_steps, reference_field
+from .canonical import correct, draft, near_steps, reference_field
 from .imageio import SUFFIXES, read_image, reason
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
@@ -116,10 +116,7 @@ def _canonical(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     values, except those whose pixel lies near a rounding boundary, which ``reference`` (the CPU) recomputes
     (``canonical``: the decoded integers are the CPU decode's)."""
     ny, nx = shape
-    table = torch.empty(ny * nx, channels)
-    for s in range(0, ny * nx, chunk):
-        idx = torch.arange(s, min(ny * nx, s + chunk), device=device)
-        table[s:s + idx.numel()] = at(idx % nx, idx // nx).float().cpu()
+    table = draft(lambda idx: at(idx % nx, idx // nx), ny * nx, channels, chunk, device)
     peak, (h, w) = (1 << depth) - 1, (ny // sub, nx // sub)
     flagged = torch.empty(ny * nx, dtype=torch.bool)
     band = max(1, chunk // (nx * sub))  # output rows at a time: the float64 means stay a chunk's size

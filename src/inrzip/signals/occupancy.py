@@ -21,7 +21,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
 from . import meshio
 from .base import NON_FINITE, SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
-from .canonical import MARGIN, correct, reference_field
+from .canonical import MARGIN, correct, draft, reference_field
 
 __all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
            "check_resolution", "OUTPUT_WRITERS"]
@@ -74,12 +74,11 @@ def _canonical(at: Callable[[torch.Tensor], torch.Tensor], reference: Callable[[
                count: int, chunk: int, device: torch.device | str) -> Callable[[torch.Tensor], torch.Tensor]:
     """``at`` over a CPU table of the grid's values: the device's, except within ``MARGIN`` of the threshold (or
     not finite), where ``reference`` (the CPU) recomputes them, so the grid is the CPU decode's."""
-    table, flagged = torch.empty(count, 1), torch.empty(count, dtype=torch.bool)
-    for s in range(0, count, chunk):
-        idx = torch.arange(s, min(count, s + chunk), device=device)
-        values = at(idx)[:, :1].float().cpu()
-        table[s:s + idx.numel()] = values
-        flagged[s:s + idx.numel()] = ((values[:, 0] - THRESHOLD).abs() < MARGIN) | ~torch.isfinite(values[:, 0])
+    table = draft(at, count, 1, chunk, device)
+    flagged = torch.empty(count, dtype=torch.bool)
+    for s in range(0, count, chunk):  # a chunk at a time: no float temporary the size of the grid
+        v = table[s:s + chunk, 0]
+        flagged[s:s + chunk] = ((v - THRESHOLD).abs() < MARGIN) | ~torch.isfinite(v)
     correct(table, flagged, lambda rows: reference(rows)[:, :1])
     return lambda flat: table[flat]
 
