@@ -6,7 +6,9 @@
 
 Each photograph is box-downscaled 2x and compressed with the defaults (the file is kept under ``--out`` and reused
 by a rerun). Its ``--scale 2`` decode is scored beside the bicubic upsampling of the 1x decode, back-projection
-(``x += bicubic_up(decode_1x - box_down(x))``, 1-3 steps) and blends of the two, with the row / column differences.
+(``x += bicubic_up(decode_1x - box_down(x))``, 1-3 steps), blends of the two, and bicubic plus only the small part
+of the network's detail (its difference to bicubic clipped to +-tau levels, or shrunk by 1 / (1 + (d / tau)^2)),
+with the row / column differences.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def variants(d1: np.ndarray, d2: np.ndarray, size: tuple[int, int]) -> dict[str,
         out[f"blend {share}"] = share * d2 + (1 - share) * out["bicubic(1x decode)"]
     b = out["blend 0.5"]
     out["blend 0.5 + back-projection"] = b + bicubic_up(d1 - box_down(b), size)
+    detail = d2 - out["bicubic(1x decode)"]  # what the network adds to bicubic; keep only its small part
+    for tau in (2, 4, 8):
+        out[f"bicubic + detail clipped to +-{tau}"] = out["bicubic(1x decode)"] + np.clip(detail, -tau, tau)
+        out[f"bicubic + detail shrunk, tau {tau}"] = out["bicubic(1x decode)"] + detail / (1 + (detail / tau) ** 2)
     return out
 
 
