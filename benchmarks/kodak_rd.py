@@ -40,9 +40,10 @@ BD_RANGE = (0.15, 0.5)  # the issue's BD-rate range (bpp)
 
 
 def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None, device: str = "cpu",
-            save: str | None = None) -> dict:
+            save: str | None = None, pe_band: str | None = None) -> dict:
     """One file at ``bpp`` with the defaults (runs in a worker process, one thread); written to ``save`` (a
-    folder) when given, so the files can be decoded elsewhere (the GPU run's files on a CPU)."""
+    folder) when given, so the files can be decoded elsewhere (the GPU run's files on a CPU). ``pe_band``: the
+    encoding band instead of the default (a run of the earlier default beside today's)."""
     import torch
 
     from inrzip.api import CompressConfig, FitConfig, encode
@@ -51,7 +52,7 @@ def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None, dev
     fit = FitConfig(progress=False, threads=1, time_budget=budget, device=device,
                     **({"epochs": epochs} if epochs else {}))
     t0 = time.perf_counter()
-    enc = encode(path, CompressConfig(bpp=bpp, fit=fit))
+    enc = encode(path, CompressConfig(bpp=bpp, pe_band=pe_band, fit=fit))
     r = enc.report
     if save:
         enc.save(Path(save) / f"{Path(path).stem}_{bpp}.inr")
@@ -90,7 +91,7 @@ def run_fits(a: argparse.Namespace, rows_path: Path) -> list[dict]:
     if a.save_files:
         a.save_files.mkdir(parents=True, exist_ok=True)
         save = str(a.save_files)
-    tasks = {(s, b): (str(a.data / f"{s}.png"), b, a.time_budget, a.epochs, a.device, save)
+    tasks = {(s, b): (str(a.data / f"{s}.png"), b, a.time_budget, a.epochs, a.device, save, a.pe_band)
              for s in a.images for b in a.bpp}
     return run_pending(rows_path, a.jobs, tasks, lambda r: (r["image"], r["target"]), fit_one,
                        lambda r: f"{r['image']} target {r['target']}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB "
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="where the fits run (cuda: several processes share the GPU)")
     ap.add_argument("--save-files", type=Path, default=None, help="folder to write each .inr file to")
+    ap.add_argument("--pe-band", default=None, help="the encoding band (e.g. half: images' default before 2026-12-04)")
     ap.add_argument("--codecs", default=",".join(CODECS), help="classical codecs swept on the same images")
     ap.add_argument("--codecs-from", type=Path, default=None,
                     help="summary.json of an earlier run on these images: reuse its codec sweeps")

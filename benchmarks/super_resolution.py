@@ -8,7 +8,7 @@ Each photograph is box-downscaled 2x, compressed with the defaults (or ``--epoch
 Lanczos upsamplings of the 1x decode and of the downscaled original. Stripes are measured as the mean
 absolute difference between neighbouring rows and between neighbouring columns, in 8-bit levels. Writes
 ``superres.json`` (settings and rows), ``superres.md`` (per-image table and medians) and crops side
-by side (``superres_<image>.png``) under ``--out``.
+by side (``superres_<image>.png``) under ``--out``; ``--save-files`` keeps the compressed files there too.
 """
 
 from __future__ import annotations
@@ -70,6 +70,8 @@ def one_image(path: Path, band: str, args: argparse.Namespace) -> tuple[list[dic
                          jitter_epochs=span)
     enc = encode(signal, CompressConfig(pe_band=band, fit=fit))
     fit_s = time.perf_counter() - t0
+    if args.save_files:
+        (args.out / f"{path.stem}_{band}.inr").write_bytes(enc.data)
     dec1 = decompress(enc.data)
     dec2 = decompress(enc.data, scale=2)
     size = (w2, h2)
@@ -124,9 +126,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jitter-epochs", default=None, metavar="START:STOP",
                     help="jitter only epochs START..STOP-1 (with --epochs; e.g. 210:300 for the last 30%% of 300)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--cap", type=float, default=None,
+                    help="the images' band cap for --bands nyquist (ImageSignal.band_cap; default 0.25, 0.5 = 'half')")
+    ap.add_argument("--save-files", action="store_true", help="keep each compressed file (<image>_<band>.inr) in --out")
     ap.add_argument("--out", type=Path, default=Path("results/superres"))
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.cap is not None:  # the 'nyquist' band reads the kind's cap (the cap sweep of docs/resolution.md)
+        ImageSignal.band_cap = a.cap
     rows: list[dict] = []
     for stem in a.images.split(","):
         for band in a.bands.split(","):

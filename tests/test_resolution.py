@@ -18,6 +18,7 @@ from inrzip.nets.parameterizations import MLP
 from inrzip.signals.image import image_grid
 
 DATA = Path(__file__).resolve().parent / "data"
+MESH = DATA / "bunny_decimated_5k_instantngp.obj"
 
 
 def _stripes(img: np.ndarray) -> float:
@@ -52,10 +53,23 @@ def test_the_default_encoding_keeps_under_half_the_nyquist_rate():
         assert all(2 * abs(j) <= 0.5 * (n - 1) for j, _ in folded_harmonics(12, n, 0.5)), n
         assert folded_harmonics(12, n, 1.0) == folded_harmonics(12, n), n  # cap 1: the exact aliases
     image = inrzip.api.load(DATA / "gray_96x48.png")
-    spec = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh")).spec
-    assert spec.pe_cap == 0.5 and max(abs(w) for w, _ in pe_frequencies(spec)[1]) <= 0.5 * 23.5 * np.pi
+    half = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh", pe_band="half")).spec
+    assert half.pe_cap == 0.5 and max(abs(w) for w, _ in pe_frequencies(half)[1]) <= 0.5 * 23.5 * np.pi
     folded = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh", pe_band="folded")).spec
     assert (folded.pe_grid, folded.pe_cap) == ((96, 48), 1.0)
+
+
+def test_the_default_band_is_the_kinds_cap():
+    """Images keep a quarter of the Nyquist rate (measured: docs/resolution.md), occupancy grids half."""
+    assert [j for j, _ in folded_harmonics(10, 256, 0.25)] == [1, 2, 4, 8, 16, 16, 16, -31, 1, 2]
+    image = inrzip.api.load(DATA / "gray_96x48.png")
+    spec = inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh")).spec
+    assert (spec.pe_grid, spec.pe_cap) == ((96, 48), 0.25)
+    assert max(abs(w) for w, _ in pe_frequencies(spec)[1]) <= 0.25 * 23.5 * np.pi
+    assert inrzip.prepare(image, inrzip.CompressConfig(parameterization="doh", pe_band="nyquist")).spec == spec
+    shape = inrzip.api.load(MESH, resolution=16)
+    grid = inrzip.prepare(shape, inrzip.CompressConfig(parameterization="doh")).spec
+    assert (grid.pe_grid, grid.pe_cap) == ((16, 16, 16), 0.5)
 
 
 def test_header_round_trips_the_cap_and_refuses_bad_ones():

@@ -108,18 +108,19 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
-PE_CAPS = {"nyquist": 0.5, "folded": 1.0}  # pe_band -> the fraction of the Nyquist rate it keeps to
+# pe_band -> the fraction of the Nyquist rate it keeps to (None: the signal kind's ``band_cap``)
+PE_CAPS: dict[str, float | None] = {"nyquist": None, "half": 0.5, "folded": 1.0}
 
 
 def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...], float]:
     """(frequencies per axis, grid, cap) of the positional encoding: with ``pe_band`` 'folded' a sampled signal's
     octave frequencies are folded to their aliases on its grid (``folded_harmonics``): the same features at the
-    samples, none above the grid's Nyquist rate between them; 'nyquist' also lowers those above half that
-    rate; 'full' is the octave encoding (grid empty)."""
+    samples, none above the grid's Nyquist rate between them; 'half' / 'nyquist' also lower those above half /
+    the kind's ``band_cap`` of it (images a quarter); 'full' is the octave encoding (grid empty)."""
     if not cfg.pe or cfg.pe_freqs <= 0:
         return 0, (), 1.0
-    grid = signal.sample_grid() if cfg.pe_band in PE_CAPS else None
-    return (cfg.pe_freqs, (), 1.0) if grid is None else (cfg.pe_freqs, tuple(grid), PE_CAPS[cfg.pe_band])
+    grid, cap = signal.sample_grid() if cfg.pe_band in PE_CAPS else None, PE_CAPS.get(cfg.pe_band)
+    return (cfg.pe_freqs, (), 1.0) if grid is None else (cfg.pe_freqs, tuple(grid), cap or signal.band_cap)
 
 
 def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:

@@ -81,9 +81,10 @@ class CompressConfig:
     pe: bool | None = option(None, "positional encoding (default: on for D'OH, off for the image MLP)")
     pe_freqs: int | None = option(None, "positional-encoding frequencies (default 10)")
     pe_band: str | None = option(None, "nyquist: each axis's PE frequencies are folded to its sample grid and kept "
-                                 "under half its Nyquist rate, so decodes between samples look right (default); "
-                                 "folded: folded only; full: the octave frequencies on every axis (docs/resolution.md)",
-                                 choices=("nyquist", "folded", "full"))
+                                 "under a fraction of its Nyquist rate (images a quarter, grids half), so decodes "
+                                 "between samples look right (default); half: under half (images' default before "
+                                 "2026-12-04); folded: folded only; full: the octave frequencies on every axis "
+                                 "(docs/resolution.md)", choices=("nyquist", "half", "folded", "full"))
     bits: int | None = option(None, "bits per stored value, 1..16 (default 8)")
     quantizer: str | None = option(None, "minmax, explicit, distributional or kmeans (default minmax)")
     qat: bool | None = option(None, "quantization-aware training at --bits with --quantizer (straight-through)")

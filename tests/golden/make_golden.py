@@ -50,7 +50,7 @@ CASES: dict[str, tuple[Path, dict]] = {
                                   _signal={"size": 16, "samples": 8, "rays_per_epoch": 512})),
     # optional header fields added after the v1 files above (made with the code of their day, a12a9d3 and later)
     "image_doh_folded_minmax8": (IMAGE, dict(parameterization="doh", arch="12x2", bits=8, pe_band="folded")),
-    "image_doh_capped_minmax8": (IMAGE, dict(parameterization="doh", arch="12x2", bits=8, pe_band="nyquist")),
+    "image_doh_capped_minmax8": (IMAGE, dict(parameterization="doh", arch="12x2", bits=8, pe_band="half")),
     "radiance_mlp_coarse_fine8": (DATA / "nerf" / "blender_lego_tiny",
                                   dict(parameterization="mlp", arch="16x1", bits=8,
                                        _signal={"size": 16, "samples": 8, "fine": 4, "networks": 2,

@@ -47,6 +47,9 @@ class Signal(ABC):
     fit_defaults: ClassVar[dict[str, Any]] = {}  # FitConfig fields, e.g. batch size, epochs, time budget
     default_lrs: ClassVar[dict[str, float]] = {}  # by parameterization: "mlp": lr; "doh": lr x latent size
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
+    # The 'nyquist' band keeps folded encoding frequencies under this fraction of the grid's Nyquist rate, chosen
+    # per kind by measurement (docs/resolution.md): images 0.25, occupancy grids 0.5
+    band_cap: ClassVar[float] = 0.5
     quality_metric: ClassVar[str] = "psnr"  # the key of ``evaluate`` that says how good a decode is
     networks: int = 1  # networks of one spec the signal is fitted with (NeRF's coarse + fine pair: 2)
 

@@ -165,6 +165,7 @@ class ImageSignal(Signal):
     # at lr 0.045 / latent: on 256x256 crops at 300 epochs +1.3 to +7.8 dB over the supplement's bound at its
     # best rate (docs/fitting.md, "D'OH init"); `--doh-init doh` keeps the supplement's.
     default_doh_init = "siren"
+    band_cap = 0.25  # 2x decodes nearer bicubic's than at 0.5, and 1x BD-rate -0.7% (docs/resolution.md)
     default_lrs = {"doh": 0.045}
 
     def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
