@@ -45,7 +45,7 @@ def test_band_limited_encoding_folds_octaves_to_the_grid_nyquist():
     assert max(w for w, _ in pe_frequencies(full)[1]) == pytest.approx(512 * np.pi)  # far past a 48-row grid
 
 
-def test_the_default_encoding_keeps_under_half_the_nyquist_rate():
+def test_the_half_band_keeps_under_half_the_nyquist_rate():
     # near-Nyquist aliases (128 -> -255 on 512 points) alternate sign sample to sample: lowered by octaves
     assert [j for j, _ in folded_harmonics(10, 512, 0.5)] == [1, 2, 4, 8, 16, 32, 64, 64, -127, 1]
     assert [j for j, _ in folded_harmonics(10, 256, 0.5)] == [1, 2, 4, 8, 16, 32, 32, -63, 1, 2]
