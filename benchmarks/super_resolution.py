@@ -126,14 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jitter-epochs", default=None, metavar="START:STOP",
                     help="jitter only epochs START..STOP-1 (with --epochs; e.g. 210:300 for the last 30%% of 300)")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--cap", type=float, default=None,
-                    help="the images' band cap for --bands nyquist (ImageSignal.band_cap; default 0.25, 0.5 = 'half')")
     ap.add_argument("--save-files", action="store_true", help="keep each compressed file (<image>_<band>.inr) in --out")
     ap.add_argument("--out", type=Path, default=Path("results/superres"))
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
-    if a.cap is not None:  # the 'nyquist' band reads the kind's cap (the cap sweep of docs/resolution.md)
-        ImageSignal.band_cap = a.cap
     rows: list[dict] = []
     for stem in a.images.split(","):
         for band in a.bands.split(","):
