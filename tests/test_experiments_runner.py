@@ -91,3 +91,27 @@ def test_image_protocol_in_parallel_gives_the_same_rows(tmp_path: Path) -> None:
     keys = ("image", "arch", "method", "bits", "psnr", "bpp", "file_bytes")
     assert [[r[k] for k in keys] for r in a] == [[r[k] for k in keys] for r in b]
     assert len({(r["arch"], r["method"]) for r in a}) >= 4
+
+
+def test_pe_ablation_runs_the_papers_recipe_when_asked(tmp_path: Path) -> None:
+    """Fig. 3a with ``--preset paper``: the fits use Table 1's recipe (the cause of the PE gap is the recipe or not)."""
+    import numpy as np
+
+    from inrzip.api import resolve
+    from inrzip.experiments.image_common import METHODS, Budget
+    from inrzip.signals.image import ImageSignal
+
+    signal = ImageSignal(np.zeros((8, 8, 3), np.uint8), 8)
+    budget = Budget(epochs=None, seconds=None, preset="paper")
+    fit = resolve(METHODS["mlp"].config("8x2", budget.fit(), None, budget.preset), signal).fit
+    assert (fit.epochs, fit.batch_size, fit.lr, fit.loss, fit.gamma) == (2000, 1024, 2e-4, "mse", 0.999)
+    ours = resolve(METHODS["mlp"].config("8x2", Budget().fit(), None), signal).fit
+    assert (ours.epochs, ours.lr) != (2000, 2e-4)
+    require_shared("kodak")
+    out = tmp_path / "pa"
+    assert main(["pe-ablation", "--quick", "--preset", "paper", "--epochs", "2", "--crop", "16",
+                 "--variants", "mlp", "mlp+pe-octave", "--out", str(out)]) == 0
+    rows = _outputs(out)
+    assert {r["method"] for r in rows} == {"mlp", "mlp+pe-octave"}
+    assert {int(r["epochs"]) for r in rows} == {2}
+    assert json.loads((out / "pe-ablation.json").read_text())["budget"]["preset"] == "paper"

@@ -10,29 +10,15 @@ images), ``NAME.json`` and ``NAME.png`` (mean PSNR vs mean bpp, one curve per me
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Sequence
 
-from .image_common import ARCHS, BITS, DIV2K, KODAK_SUBSET, METHODS, Budget, fit_image, image_rows, load_named, plot_rd
+from .image_common import DIV2K, KODAK_SUBSET, METHODS, Budget, Protocol, fit_protocol, plot_rd
 from .quant_common import mean_rows, write_rows
 from .runner import ArgParser, experiment, machine
 
 __all__ = ["Protocol", "run_protocol", "PROTOCOLS"]
-
-
-@dataclass(frozen=True)
-class Protocol:
-    """Images, networks, methods and bits of one image experiment."""
-
-    dataset: str
-    images: tuple[str, ...]
-    archs: tuple[str, ...] = ARCHS
-    methods: tuple[str, ...] = ("doh", "mlp", "mlp+pe")
-    bits: tuple[int, ...] = BITS
-    budget: Budget = Budget()
 
 
 PROTOCOLS: dict[str, Protocol] = {
@@ -45,31 +31,7 @@ QUICK = {"images": 1, "archs": ("20x4", "28x9"), "bits": (4, 8), "budget": Budge
 def run_protocol(name: str, p: Protocol, out: Path, log=print, jobs: int = 1) -> list[dict]:
     """Every fit of ``p``, ``jobs`` processes at a time (one thread each); the tables and the plot are rewritten
     after each fit, so a cut run keeps its rows. Rows are in task order whatever order the fits end in."""
-    tasks = [(image, arch, method) for image in p.images for arch in p.archs for method in p.methods]
-    done: dict[tuple[str, str, str], list[dict]] = {}
-
-    def finished(task: tuple[str, str, str], rows: list[dict]) -> None:
-        done[task] = rows
-        log(f"{task[0]} {task[2]} {task[1]}: " + ", ".join(f"{r['bits']}b {r['psnr']:.2f} dB {r['bpp']:.3f} bpp"
-                                                         for r in rows))
-        _save(name, p, [r for t in tasks if t in done for r in done[t]], out)
-
-    if jobs <= 1:
-        for task in tasks:
-            finished(task, _fit_rows(p, *task))
-    else:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_fit_rows, p, *task): task for task in tasks}
-            for f in as_completed(futures):
-                finished(futures[f], f.result())
-    return [r for t in tasks for r in done[t]]
-
-
-def _fit_rows(p: Protocol, image: str, arch: str, method: str) -> list[dict]:
-    """One fit of ``image`` (loaded here, so a worker process needs only names) -> a row per bit depth."""
-    [(_, signal)] = load_named(p.dataset, [image], p.budget.crop)
-    f = fit_image(signal, METHODS[method], arch, p.budget)
-    return image_rows(f, p.bits, image=image, method=method, arch=arch)
+    return fit_protocol(p, lambda rows: _save(name, p, rows, out), log, jobs)
 
 
 def _save(name: str, p: Protocol, rows: list[dict], out: Path) -> None:

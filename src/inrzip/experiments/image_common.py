@@ -6,9 +6,11 @@ the real file, with the papers' ``params x bits`` estimate beside it.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -18,8 +20,8 @@ from ..errors import InputError
 from ..signals.image import ImageSignal, read_image
 from .quant_common import DATA_ROOT, save_figure
 
-__all__ = ["KODAK_SUBSET", "DIV2K", "METHODS", "Method", "Budget", "load_named", "fit_image", "image_rows",
-           "plot_rd", "ARCHS", "BITS"]
+__all__ = ["KODAK_SUBSET", "DIV2K", "METHODS", "Method", "Budget", "Protocol", "load_named", "fit_image",
+           "image_rows", "fit_protocol", "plot_rd", "ARCHS", "BITS"]
 
 Row = dict[str, Any]
 KODAK_SUBSET = ("kodim03", "kodim06", "kodim09", "kodim12", "kodim15", "kodim18", "kodim21", "kodim24")
@@ -37,9 +39,11 @@ class Method:
     pe: bool
     pe_band: str = "nyquist"
 
-    def config(self, arch: str, fit: FitConfig, latent_ratio: float | None) -> CompressConfig:
+    def config(self, arch: str, fit: FitConfig, latent_ratio: float | None, preset: str | None = None
+               ) -> CompressConfig:
         return CompressConfig(arch=arch, parameterization=self.parameterization, pe=self.pe, pe_band=self.pe_band,
-                              latent_ratio=latent_ratio if self.parameterization == "doh" else None, fit=fit)
+                              latent_ratio=latent_ratio if self.parameterization == "doh" else None, fit=fit,
+                              preset=preset)
 
 
 METHODS: dict[str, Method] = {m.label: m for m in (
@@ -52,12 +56,13 @@ METHODS: dict[str, Method] = {m.label: m for m in (
 
 @dataclass(frozen=True)
 class Budget:
-    """How long each fit runs: an epoch cap and seconds of fitting (whichever ends first)."""
+    """How long each fit runs (an epoch cap and seconds, whichever ends first) and with which recipe."""
 
-    epochs: int = 300
+    epochs: int | None = 300  # None: the preset's (the paper's 2000)
     seconds: float | None = 20.0
     crop: int | None = None  # centre crop side (--quick), None = the whole image
     latent_ratio: float = 0.6  # D'OH latent / target weights (inrzip's default; the supplement does not state it)
+    preset: str | None = None  # "paper": the supplement's Table 1 recipe instead of inrzip's defaults
 
     def fit(self, seed: int = 0) -> FitConfig:
         return FitConfig(epochs=self.epochs, time_budget=self.seconds, engine="fast", threads=1, progress=False,
@@ -81,7 +86,7 @@ def load_named(dataset: str, names: Sequence[str], crop: int | None = None) -> l
 
 
 def fit_image(signal: ImageSignal, method: Method, arch: str, budget: Budget, seed: int = 0) -> Fitted:
-    return train(signal, method.config(arch, budget.fit(seed), budget.latent_ratio))
+    return train(signal, method.config(arch, budget.fit(seed), budget.latent_ratio, budget.preset))
 
 
 def image_rows(f: Fitted, bits: Sequence[int], **keys: Any) -> list[Row]:
@@ -95,6 +100,48 @@ def image_rows(f: Fitted, bits: Sequence[int], **keys: Any) -> list[Row]:
                      "stored_values": r["stored_values"], "float_psnr": f.float_metrics["psnr"],
                      "epochs": r["epochs"], "fit_seconds": round(r["fit_seconds"], 1)})
     return rows
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """Images, networks, methods and bits of one image experiment."""
+
+    dataset: str
+    images: tuple[str, ...]
+    archs: tuple[str, ...] = ARCHS
+    methods: tuple[str, ...] = ("doh", "mlp", "mlp+pe")
+    bits: tuple[int, ...] = BITS
+    budget: Budget = Budget()
+
+
+def fit_protocol(p: Protocol, save: Callable[[list[Row]], None], log=print, jobs: int = 1) -> list[Row]:
+    """Every fit of ``p``, ``jobs`` processes at a time (one thread each). ``save`` gets the rows so far after each
+    fit, so a cut run keeps them; rows are in task order whatever order the fits end in."""
+    tasks = [(image, arch, method) for image in p.images for arch in p.archs for method in p.methods]
+    done: dict[tuple[str, str, str], list[Row]] = {}
+
+    def finished(task: tuple[str, str, str], rows: list[Row]) -> None:
+        done[task] = rows
+        log(f"{task[0]} {task[2]} {task[1]}: " + ", ".join(f"{r['bits']}b {r['psnr']:.2f} dB {r['bpp']:.3f} bpp"
+                                                         for r in rows))
+        save([r for t in tasks if t in done for r in done[t]])
+
+    if jobs <= 1:
+        for task in tasks:
+            finished(task, _fit_rows(p, *task))
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_fit_rows, p, *task): task for task in tasks}
+            for f in as_completed(futures):
+                finished(futures[f], f.result())
+    return [r for t in tasks for r in done[t]]
+
+
+def _fit_rows(p: Protocol, image: str, arch: str, method: str) -> list[Row]:
+    """One fit of ``image`` (loaded here, so a worker process needs only names) -> a row per bit depth."""
+    [(_, signal)] = load_named(p.dataset, [image], p.budget.crop)
+    f = fit_image(signal, METHODS[method], arch, p.budget)
+    return image_rows(f, p.bits, image=image, method=method, arch=arch)
 
 
 _STYLE = {"doh": ("C3", "o"), "mlp": ("C0", "s"), "mlp+pe": ("C2", "^"), "mlp+pe-octave": ("C1", "v")}

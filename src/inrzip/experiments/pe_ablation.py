@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
-from .image_common import METHODS, Budget, fit_image, image_rows, load_named
+from .image_common import Budget, Protocol, fit_protocol
 from .quant_common import mean_rows, save_figure, write_rows
 from .runner import ArgParser, experiment, machine
 
@@ -70,18 +70,20 @@ def _plot(rows: Sequence[Row], diffs: Sequence[Row], path: Path) -> None:
     save_figure(fig, path)
 
 
-def run(images: Sequence[str], arch: str, bits: Sequence[int], budget: Budget, out: Path, log=print) -> list[Row]:
-    rows: list[Row] = []
-    for image, signal in load_named("kodak", images, budget.crop):
-        for v in VARIANTS:
-            rows += image_rows(fit_image(signal, METHODS[v], arch, budget), bits, image=image, method=v, arch=arch)
-            log(f"{image} {v}: " + ", ".join(f"{r['bits']}b {r['psnr']:.2f} dB" for r in rows[-len(bits):]))
-    diffs = differences(rows)
-    write_rows(rows, out / "pe-ablation.csv", {"experiment": "pe-ablation", "images": list(images), "arch": arch,
-                                               "bits": list(bits), "budget": asdict(budget), "machine": machine()})
-    write_rows(diffs, out / "pe-ablation_diff.csv")
-    _plot(rows, diffs, out / "pe-ablation.png")
-    return rows
+def run(images: Sequence[str], arch: str, bits: Sequence[int], budget: Budget, out: Path, log=print,
+        variants: Sequence[str] = VARIANTS, jobs: int = 1) -> list[Row]:
+    """One fit per (image, variant), ``jobs`` at a time; the tables and the plot are rewritten after every fit."""
+    p = Protocol("kodak", tuple(images), (arch,), tuple(variants), tuple(bits), budget)
+    config = {"experiment": "pe-ablation", "images": list(images), "arch": arch, "bits": list(bits),
+              "variants": list(variants), "budget": asdict(budget), "machine": machine()}
+
+    def save(rows: list[Row]) -> None:
+        diffs = differences(rows)
+        write_rows(rows, out / "pe-ablation.csv", config)
+        write_rows(diffs, out / "pe-ablation_diff.csv")
+        _plot(rows, diffs, out / "pe-ablation.png")
+
+    return fit_protocol(p, save, log, jobs)
 
 
 @experiment("pe-ablation", "D'OH supp. Fig. 3a: image MLP with / without PE (ours and the paper's) at 8 vs 16 bits")
@@ -91,7 +93,15 @@ def run_cli(quick: bool, out: Path, argv: Sequence[str]) -> list[Row]:
     p.add_argument("--images", nargs="+", default=list(IMAGES[:1] if quick else IMAGES))
     p.add_argument("--arch", default="8x2" if quick else "28x9")
     p.add_argument("--bits", nargs="+", type=int, default=[8, 16])
-    p.add_argument("--seconds", type=float, default=budget.seconds)
+    p.add_argument("--seconds", type=float, default=budget.seconds, help="per fit; 0 = no time limit")
+    p.add_argument("--preset", choices=["paper"], help="the supplement's recipe (2000 epochs, lr 2e-4, batch 1024, "
+                                                       "LR x0.999 per epoch) instead of inrzip's defaults")
+    p.add_argument("--epochs", type=int, help="epoch cap (default: 300, or the preset's)")
+    p.add_argument("--crop", type=int, default=budget.crop, help="centre crop side in pixels (default: whole image)")
+    p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    p.add_argument("--jobs", type=int, default=1, help="fits at a time, each in its own process at one thread")
     a = p.parse_args(list(argv))
-    budget = Budget(budget.epochs, a.seconds or None, budget.crop)
-    return run(a.images, a.arch, a.bits, budget, out, log=lambda m: print(m, flush=True))
+    epochs = a.epochs or (None if a.preset else budget.epochs)
+    budget = Budget(epochs, a.seconds or None, a.crop, preset=a.preset)
+    return run(a.images, a.arch, a.bits, budget, out, log=lambda m: print(m, flush=True), variants=a.variants,
+               jobs=a.jobs)
