@@ -253,6 +253,28 @@ def test_table2_command_writes_csv_and_markdown(tmp_path):
     assert "| 8 | DOH (30%) | 4641 | 4.64 |" in md and "Thai Statue: not available" in md
 
 
+def test_table2_scores_each_file_on_finer_grids_and_saves_it(tmp_path):
+    """``--eval-resolutions``: the same file decoded on another grid, against that grid's ground truth."""
+    import csv
+
+    import inrzip
+    from inrzip.experiments.occupancy_table import Settings, run
+
+    s = Settings(shapes=("bunny",), models=("MLP+PE (4,20)",), resolution=16, bits=(8,), epochs=2, time_budget=None,
+                 batch_size=4096, engine="fast", data_dir=str(BUNNY.parent), eval_resolutions=(16, 24),
+                 save_files=True)
+    run(s, tmp_path, log=lambda m: None)
+    [row] = list(csv.DictReader(open(tmp_path / "table2.csv")))
+    data = (tmp_path / "bunny_mlp_pe__4_20_8bit.inr").read_bytes()
+    truth = OccupancySignal.load(BUNNY, resolution=24).grid
+    decoded = inrzip.decompress(data, resolution=24)
+    inter, union = np.logical_and(decoded, truth).sum(), np.logical_or(decoded, truth).sum()
+    assert float(row["iou_24"]) == pytest.approx(inter / union, abs=1e-4)
+    assert "iou_16" not in row  # the training grid is the iou column itself
+    assert float(row["iou"]) == pytest.approx(OccupancySignal.load(BUNNY, resolution=16).compare(
+        inrzip.decompress(data))["iou"], abs=1e-4)
+
+
 def test_cli_compresses_a_new_shape_with_the_kinds_defaults(tmp_path, capsys):
     """A shape no other test uses (a torus written as STL), the issue's flags, decoded at two resolutions."""
     import json

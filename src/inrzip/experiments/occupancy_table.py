@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..api import CompressConfig, encode_bits
+from ..api import CompressConfig, Encoded, decode, encode_bits
 from ..config import FitConfig
 from ..nets.networks import NetworkSpec, parse_arch, weight_count
 from ..signals.occupancy import OccupancySignal
@@ -102,6 +102,9 @@ class Settings:
     engine: str = "auto"
     seed: int = 0
     data_dir: str = str(DATA)
+    # IoU of every decoded file also on these grids (the paper's is 512^3): the same file, ground truth sampled finer
+    eval_resolutions: tuple[int, ...] = ()
+    save_files: bool = False  # write each .inr beside the tables
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,6 +128,7 @@ def _rows(shape: str, name: str, reports: list[dict[str, Any]], s: Settings) -> 
             "file_kB": r["file_bytes"] / 1000, "iou": round(r["iou"], 4), "float_iou": round(r["float_iou"], 4),
             "paper_iou": paper.get(r["bits"], {}).get(shape), "resolution": s.resolution, "epochs": r["epochs"],
             "fit_seconds": round(r["fit_seconds"], 1), "lr": r["config"]["fit"]["lr"],
+            **{f"iou_{n}": round(v, 4) for n, v in r.get("iou_at", {}).items()},
         })
     return out
 
@@ -133,7 +137,7 @@ def _write(rows: list[dict[str, Any]], s: Settings, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if rows:
         with open(out / "table2.csv", "w", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            w = csv.DictWriter(fh, fieldnames=list(dict.fromkeys(k for r in rows for k in r)))
             w.writeheader()
             w.writerows(rows)
     (out / "table2.md").write_text(markdown(rows, s))
@@ -186,6 +190,20 @@ def _previous_rows(out: Path, s: Settings) -> list[dict[str, Any]]:
     return rows
 
 
+def _score_elsewhere(encs: list[Encoded], truths: dict[int, OccupancySignal]) -> None:
+    """Each file decoded on every other grid and scored against that grid's ground truth (``report['iou_at']``)."""
+    for e in encs:
+        e.report["iou_at"] = {n: g.compare(decode(e.data, resolution=n, force=True)[1])["iou"]
+                              for n, g in truths.items()}
+
+
+def _save_files(encs: list[Encoded], shape: str, name: str, out: Path) -> None:
+    slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+    out.mkdir(parents=True, exist_ok=True)
+    for e in encs:
+        e.save(out / f"{shape}_{slug}_{e.report['bits']}bit.inr")
+
+
 def run(s: Settings, out: Path, log=print, resume: bool = False) -> list[dict[str, Any]]:
     """Fit every (shape, model), write all bit depths, rewrite the tables after each fit.
     ``resume`` keeps an earlier run's rows in ``out`` for the (shape, model) pairs not redone."""
@@ -194,9 +212,14 @@ def run(s: Settings, out: Path, log=print, resume: bool = False) -> list[dict[st
         t0 = time.perf_counter()
         signal = OccupancySignal.load(Path(s.data_dir) / SHAPES[shape], resolution=s.resolution, progress=True)
         log(f"{shape}: ground truth {s.resolution}^3, {signal.grid.mean():.4f} occupied ({time.perf_counter() - t0:.1f} s)")
+        truths = {n: OccupancySignal.load(Path(s.data_dir) / SHAPES[shape], resolution=n, progress=True)
+                  for n in s.eval_resolutions if n != s.resolution}
         for name in s.models:
             model = MODELS[name]
             encs = encode_bits(signal, compress_config(model, s), list(s.bits))
+            _score_elsewhere(encs, truths)
+            if s.save_files:
+                _save_files(encs, shape, name, out)
             rows += _rows(shape, name, [e.report for e in encs], s)
             _write(rows, s, out)
             log("  " + name + ": " + ", ".join(f"{e.report['bits']}b IoU {e.report['iou']:.4f}" for e in encs)
@@ -224,11 +247,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--engine", default=d.engine)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--data-dir", default=d.data_dir)
+    p.add_argument("--eval-resolutions", type=int, nargs="+", default=[],
+                   help="also score every decoded file on these grids (e.g. 256 512: the paper's grid)")
+    p.add_argument("--save-files", action="store_true", help="write each .inr file into --out")
     p.add_argument("--out", default="results/occupancy")
     a = p.parse_args(argv)
     s = replace(d, shapes=tuple(a.shapes), models=tuple(a.models), resolution=a.resolution, bits=tuple(a.bits),
                 epochs=a.epochs, time_budget=a.time_budget or None, batch_size=a.batch_size, lr_mlp=a.lr_mlp,
-                lr_doh=a.lr_doh, lr_doh_latent=a.lr_doh_latent, gamma=a.gamma, doh_init=a.doh_init, engine=a.engine, seed=a.seed, data_dir=a.data_dir)
+                lr_doh=a.lr_doh, lr_doh_latent=a.lr_doh_latent, gamma=a.gamma, doh_init=a.doh_init, engine=a.engine, seed=a.seed, data_dir=a.data_dir,
+                eval_resolutions=tuple(a.eval_resolutions), save_files=a.save_files)
     run(s, Path(a.out), log=lambda m: print(m, flush=True), resume=a.resume)
     print((Path(a.out) / "table2.md").read_text())
     return 0
