@@ -66,7 +66,8 @@ def _plot(rows: Sequence[Row], diffs: Sequence[Row], path: Path) -> None:
     b.set_xticks([i + 0.4 - width / 2 for i in range(len(images))], images, fontsize=7)
     b.axhline(0, color="k", lw=0.5)
     b.set_ylabel("PSNR with PE - without (dB)")
-    b.legend(fontsize=7)
+    if bars:  # the plain MLP's rows come first: until a PE variant is in, there are no bars yet
+        b.legend(fontsize=7)
     save_figure(fig, path)
 
 
