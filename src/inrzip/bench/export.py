@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from ..errors import InputError
 from ..registry import Registry
 from .pareto import frontier_rows
-from .plot import method_curves, read_rows
+from .plot import method_curves, read_rows, safe_name
 
 __all__ = ["EXPORTERS", "compressai_curves", "export"]
 
@@ -70,12 +70,8 @@ def export(db_path: str | Path, out: str | Path, fmt: str = "compressai", image:
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for curve in curves:
-        path = out / f"{_file_name(curve['name'])}.json"
+        path = out / f"{safe_name(curve['name'], 'method')}.json"
         path.write_text(json.dumps(curve, indent=2) + "\n")
         paths.append(path)
     return paths
 
-
-def _file_name(method: str) -> str:
-    """A method name as a safe file name (letters, digits, - _ . kept)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in method) or "method"

@@ -18,11 +18,16 @@ from .bdrate import bd_psnr, bd_rate
 from .db import ResultsDB
 from .pareto import average_per_config, frontier_rows
 
-__all__ = ["read_rows", "load_published", "method_curves", "plot_rd", "bd_table", "format_bd_table", "psnr_at_bpp",
+__all__ = ["safe_name", "read_rows", "load_published", "method_curves", "plot_rd", "bd_table", "format_bd_table", "psnr_at_bpp",
            "format_psnr_at_bpp"]
 
 Row = dict[str, Any]
 PUBLISHED = " (published)"
+
+
+def safe_name(name: str, fallback: str) -> str:
+    """``name`` usable as a file or folder name on any system (letters, digits, - _ . kept; others as _)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or fallback
 
 
 def read_rows(db_path: str | Path, image: str | None = None) -> list[Row]:

@@ -38,7 +38,7 @@ from ..errors import InputError, InrzipError
 from .db import ResultsDB, config_of
 from .execute import crop_key
 from .pareto import frontier_rows
-from .plot import bd_table, method_curves, plot_rd, read_rows
+from .plot import bd_table, method_curves, plot_rd, read_rows, safe_name
 from .report_html import (
     HIDDEN_KEYS,
     bd_html,
@@ -188,11 +188,6 @@ def _default_anchor(rows: list[Row], anchor: str | None) -> str:
     return "jpeg" if "jpeg" in codecs else (codecs or methods)[0]
 
 
-def _safe(name: str) -> str:
-    """An image name usable as a file and folder name on any system."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "image"
-
-
 @dataclass
 class _Context:
     """What every image page needs from the database, read once."""
@@ -249,7 +244,7 @@ def _index(ctx: _Context, rows: list[Row], links: list[str]) -> str:
 
 def _image_page(ctx: _Context, image: str, rows: list[Row]) -> str:
     """Write ``images/<image>.html`` and its pictures; return the index's list item for it."""
-    name = _safe(image)
+    name = safe_name(image, "image")
     folder = ctx.site / "images" / name
     (folder / "files").mkdir(parents=True, exist_ok=True)
     per_point = method_curves(rows)  # one image: each configuration's own point
@@ -335,7 +330,7 @@ def _entry(ctx: _Context, row: Row, source: np.ndarray, folder: Path, name: str,
     task = ctx.tasks.get(row["task_key"], {})
     stored = ctx.db.file(row["task_key"], row["bits"])
     suffix = ".inr" if _is_fit(row) else getattr(CODECS.get(row["method"]), "suffix", ".bin")
-    out_name = f"{_safe(row['method'])}-{rid}{suffix}"
+    out_name = f"{safe_name(row['method'], 'image')}-{rid}{suffix}"
     entry = {"id": rid, "label": row_label(row, ctx.varying), "settings": row_settings(row), "method": row["method"],
              "bits": row["bits"], "bpp": row["bpp"], "bytes": row["file_bytes"], "psnr": row["psnr"],
              "ssim": row["ssim"], "img": None, "file": None, "psnr_shown": None, "note": "",

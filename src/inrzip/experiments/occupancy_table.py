@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..api import CompressConfig, Encoded, decode, encode_bits
+from ..bench.plot import safe_name
 from ..config import FitConfig
 from ..nets.networks import NetworkSpec, parse_arch, weight_count
 from ..signals.occupancy import OccupancySignal
@@ -198,7 +199,7 @@ def _score_elsewhere(encs: list[Encoded], truths: dict[int, OccupancySignal]) ->
 
 
 def _save_files(encs: list[Encoded], shape: str, name: str, out: Path) -> None:
-    slug = "".join(c if c.isalnum() else "_" for c in name.lower()).strip("_")
+    slug = safe_name(name.lower(), "model").strip("_")
     out.mkdir(parents=True, exist_ok=True)
     for e in encs:
         e.save(out / f"{shape}_{slug}_{e.report['bits']}bit.inr")
