@@ -16,7 +16,7 @@ The steps, for tools built on top (the CLI, ``bench``, ``experiments``, ``benchm
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +25,19 @@ import torch
 
 from . import ratecontrol
 from .bitstream.header import network_header
-from .bitstream.pipeline import SizeReport, pack, peek, unpack
+from .bitstream.pipeline import pack, peek, unpack
 from .config import CompressConfig, FitConfig
 from .errors import InrzipError
-from .fit import FitResult, fit_many, resolve_fit
+from .fit import FitResult, finetune_config, fit_many, resolve_fit
 from .fit.runtime import resolve_device
 from .fit.target import TargetCheck
 from .limits import DEFAULT_LIMITS, Limits
 from .nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .nets.stacked import Stacked
-from .quant import QTensor, check_bits, get_quantizer
+from .presets import PRESETS, apply_preset
+from .quant import FixedGrid, QTensor, check_bits, get_quantizer
+from .records import Encoded, Fitted, Prepared
 from .signals import Field, Signal, load_signal, signal_class
 
 __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS", "NETWORK_DEFAULTS", "resolve",
@@ -46,15 +48,6 @@ __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded",
 NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "pe_band": "nyquist",
                                     "bits": 8, "quantizer": "minmax", "qat": False}
 
-# Per signal kind: the supplement's Table 1 settings; a value may depend on the parameterization.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "paper": {
-        "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
-                  "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0},
-        "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse",
-                      "gamma": 0.999, "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0},
-    },
-}
 _FIT_FIELDS = {f.name for f in fields(FitConfig)}
 
 
@@ -63,35 +56,11 @@ def load(source: str | Path, **signal_options: Any) -> Signal:
     return load_signal(source, **signal_options)
 
 
-@dataclass
-class Prepared:
-    """A resolved request on one signal: the settings, the network and its initial parameters."""
-
-    config: CompressConfig
-    spec: NetworkSpec
-    param: Parameterization
-
-
-def _apply_preset(cfg: CompressConfig, kind: str, parameterization: str) -> CompressConfig:
-    """The preset's settings for this kind, under whatever the user set explicitly."""
-    try:
-        preset = PRESETS[cfg.preset][kind]
-    except KeyError:
-        raise InrzipError(f"no preset {cfg.preset!r} for {kind} signals; known: {sorted(PRESETS)}") from None
-    top, sub = {}, {}
-    for key, value in preset.items():
-        value = value.get(parameterization) if isinstance(value, dict) else value
-        target, current = (sub, getattr(cfg.fit, key)) if key in _FIT_FIELDS else (top, getattr(cfg, key))
-        if current is None:
-            target[key] = value
-    return replace(cfg, **top, fit=replace(cfg.fit, **sub))
-
-
 def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     """Every network and storage field set: the user's, else the preset's, else the kind's, else the default."""
     param_name = cfg.parameterization or signal.default_parameterization
     if cfg.preset is not None:
-        cfg = _apply_preset(cfg, signal.kind, param_name)
+        cfg = apply_preset(cfg, signal.kind, param_name)
     values = {k: v if (v := getattr(cfg, k)) is not None else NETWORK_DEFAULTS[k] for k in NETWORK_DEFAULTS}
     pe = cfg.pe if cfg.pe is not None else (parameterization_class(param_name).default_pe or signal.default_pe)
     fit = cfg.fit
@@ -161,34 +130,6 @@ def field_of(spec: NetworkSpec, layers: Layers, device: torch.device | str = "cp
     """The network as a function of coordinates (inference), on ``device``."""
     layers = [(w.detach().to(device), b.detach().to(device)) for w, b in layers]
     return NetworkField(spec, layers)
-
-
-@dataclass
-class Fitted:
-    """A fitted network and everything needed to write it at any bit depth or quantizer."""
-
-    signal: Signal
-    spec: NetworkSpec
-    param: Parameterization
-    config: CompressConfig  # resolved
-    result: FitResult
-    float_metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Encoded:
-    """A compressed file and everything measured while making it."""
-
-    data: bytes
-    report: dict[str, Any]
-    sizes: SizeReport
-
-    def save(self, path: str | Path) -> None:
-        """Write atomically: a crash never leaves a half-written file under the final name."""
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(self.data)
-        tmp.replace(path)
 
 
 def _finish(signal: Signal, prep: Prepared, result: FitResult) -> Fitted:
@@ -295,14 +236,19 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         cfg = replace(cfg, **{k: v for k, v in ratecontrol.default_kind(cfg.bpp).items()
                               if getattr(cfg, k) is None})
     net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
+    tail = ratecontrol.finetune_share(net)
+    if tail and cfg.bits is None:
+        net = replace(net, bits=ratecontrol.FINETUNE_BITS)
     planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget, keep_depth=cfg.arch is not None)
-    fitted = train(signal, planned)
+    fitted = train(signal, _shortened(signal, planned, 1.0 - tail) if tail else planned)
     qat = write(fitted) if fitted.config.fit.qat_quantizer is not None else None  # the quantization it saw
-    enc = qat if qat is not None and qat.sizes.file_bytes <= budget else _choose_at_rate(signal, fitted, planned.bits,
-                                                                                          budget)
+    enc, tables = (qat, {}) if qat is not None and qat.sizes.file_bytes <= budget else \
+        _choose_at_rate(signal, fitted, planned.bits, int(budget * ratecontrol.FINETUNE_MARGIN) if tail else budget)
     if qat is not None and enc is not qat:  # the plan counts raw values, not the header and the tables
         enc.report["fit_events"].append(f"the QAT file ({qat.sizes.file_bytes} B) was over the {budget} B the rate "
                                         "allows, so the trained network was quantized to the rate after training")
+    if tail:
+        enc = _finetuned(signal, fitted, tables, tail, budget, enc)
     enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
     if enc.sizes.file_bytes < 0.95 * budget:
         enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
@@ -310,7 +256,7 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
     return enc
 
 
-def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> Encoded:
+def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> tuple[Encoded, dict[str, QTensor]]:
     """The best post-training quantization of ``fitted`` within ``budget`` bytes (``ratecontrol.fit_quantization``:
     bits and clipping per file, bits per tensor for networks without a latent), every candidate decoded once."""
     written: list[Encoded] = []
@@ -324,11 +270,46 @@ def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> E
     header_at = lambda b: _header(signal, fitted.spec, fitted.param, "distributional", b)  # noqa: E731
     proxy = None if has_latent else ratecontrol.proxy_distortion(signal, fitted.spec, fitted.param.name, stored,
                                                                  header_at(8))
-    best, _ = ratecontrol.fit_quantization(stored, header_at, bits, budget, quality_at, proxy)
+    best, tables = ratecontrol.fit_quantization(stored, header_at, bits, budget, quality_at, proxy)
     enc = max(written, key=lambda e: e.report[signal.quality_metric])
     enc.report["clip_k"] = None if best.k != best.k else best.k  # NaN (per-tensor clipping): none to show
     enc.report["tensor_bits"] = {n: p["bits"] for n, p in enc.sizes.per_tensor.items()}
-    return enc
+    return enc, tables
+
+
+def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> CompressConfig:
+    """``cfg`` whose fit (time budget, else epochs) is ``share`` of what it asks for; its schedule follows."""
+    fit = prepare(signal, cfg).config.fit
+    if fit.time_budget is not None:
+        return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share))
+    return replace(cfg, fit=replace(cfg.fit, epochs=max(1, round(fit.epochs * share))))
+
+
+def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
+               before: Encoded) -> Encoded:
+    """Train ``fitted`` on against the levels of its chosen file (``FixedGrid``: every tensor's bits and range
+    kept) for ``share`` / (1 - share) of its fit, at its final learning rate, and write it on those levels;
+    a file over the budget is quantized to the rate afresh. The better decoded file of before and after wins."""
+    grids = {k: FixedGrid(t) for k, t in tables.items()}
+    tail = finetune_config(fitted.config.fit, share / (1.0 - share))
+    result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
+    merged = fitted.result.then(result, f"fine-tuned {result.epochs} epochs at the file's quantization")
+    fit = fitted.config.fit  # the report shows the whole fit the user asked for
+    whole = replace(fitted.config, fit=replace(fit, time_budget=fit.time_budget and fit.time_budget / (1.0 - share)))
+    tuned = _finish(signal, Prepared(whole, fitted.spec, fitted.param), merged)
+    stored = _stored(tuned.param)
+    after = write(tuned, ratecontrol.main_bits(tables), "distributional",
+                  qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
+    if after.sizes.file_bytes > budget:
+        after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
+    else:
+        after.report.update(clip_k=before.report["clip_k"], tensor_bits=before.report["tensor_bits"])
+    metric = signal.quality_metric
+    best = after if after.report[metric] >= before.report[metric] else before
+    best.report["fit_events"].append(f"fine-tuning at the file's quantization: {before.report[metric]:.2f} -> "
+                                     f"{after.report[metric]:.2f} ({metric})")
+    best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
+    return best
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],

@@ -94,6 +94,9 @@ class CompressConfig:
                                        "checked every few seconds", metavar="DB")
     bpp: float | None = option(None, "images: write the best file at or under this many bits per pixel (the network "
                                "is sized for it, the quantization fitted to it; docs/rate.md)", metavar="BPP")
+    finetune: float | None = option(None, "with --bpp: the fraction of the fit spent training the MLP against the "
+                                    "quantization its file was given, then written again on those levels "
+                                    "(default: ratecontrol.FINETUNE; 0 turns it off)", metavar="FRACTION")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

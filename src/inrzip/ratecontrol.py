@@ -64,6 +64,9 @@ MLP_DEPTH = 7
 # D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
 # 0.1 (docs/rate.md, "Which network").
 MLP_FROM_BPP = 0.08
+FINETUNE = 0.1  # share of an MLP's fit spent training at its file's chosen quantization (docs/rate.md)
+FINETUNE_BITS = 7  # the plan's bits when it is followed by fine-tuning and no --bits is given: a wider network
+FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
 
 
@@ -297,3 +300,14 @@ def allocate(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str,
         depth[name] -= 1
         current[name] = table(name, depth[name])
     return current
+
+
+def finetune_share(cfg: CompressConfig) -> float:
+    """The share of the fit spent at the file's quantization (``cfg.finetune``, default ``FINETUNE``): MLPs only
+    (a D'OH file's one latent has nothing allocated to train against), not after QAT or with a PSNR target
+    (those fits end on their own terms)."""
+    share = FINETUNE if cfg.finetune is None else cfg.finetune
+    if not 0.0 <= share < 1.0:
+        raise InrzipError(f"--finetune must be a fraction in [0, 1), got {share}")
+    skip = cfg.qat or cfg.target_psnr is not None or parameterization_class(cfg.parameterization).has_latent
+    return 0.0 if skip else share

@@ -21,7 +21,7 @@ from .engine import PRECISIONS, resolve_engine
 from .losses import LOSSES
 from .optim import OPTIMIZERS
 
-__all__ = ["FIT_DEFAULTS", "BUDGET_EPOCHS", "resolve_fit", "check_fit"]
+__all__ = ["FIT_DEFAULTS", "BUDGET_EPOCHS", "resolve_fit", "check_fit", "finetune_config"]
 
 # Generic defaults (images): 300 epochs of batch 8192; the rate, its decay and Adam's betas come from the
 # parameterization (docs/fitting.md).
@@ -86,3 +86,15 @@ def check_fit(cfg: FitConfig) -> None:
     resolve_engine(cfg.engine)
     if cfg.precision not in PRECISIONS:
         raise InrzipError(f"unknown precision {cfg.precision!r}; choose from {sorted(PRECISIONS)}")
+
+
+def finetune_config(cfg: FitConfig, share: float, lr_scale: float = 0.2) -> FitConfig:
+    """A second stage after the resolved fit ``cfg``: ``share`` of its length (time budget, else epochs), no
+    warm-up, starting at ``lr_scale`` x the rate the fit ended on and decaying as a fit does (to the
+    parameterization's final fraction of that). Why so low: the weights are fitted, and against fixed
+    quantization levels a step that moves a value across a level boundary moves its output by a whole level;
+    at the fit's own final rate the weights flip between levels and the quantized loss rises (docs/rate.md)."""
+    end = cfg.lr * float(cfg.gamma) ** cfg.epochs
+    length = ({"time_budget": cfg.time_budget * share} if cfg.time_budget is not None else
+              {"epochs": max(1, round(cfg.epochs * share))})
+    return replace(cfg, lr=end * lr_scale, gamma=None, warmup_epochs=0, qat_quantizer=None, **length)

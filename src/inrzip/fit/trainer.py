@@ -27,7 +27,7 @@ from ..config import FitConfig
 from ..errors import InrzipError
 from ..nets.networks import Layers, NetworkSpec, stack_layers
 from ..nets.parameterizations import Parameterization
-from ..quant import QATState, get_quantizer
+from ..quant import FixedGrid, QATState, get_quantizer
 from ..signals.base import Signal
 from . import engine as engines
 from .defaults import BUDGET_EPOCHS, resolve_fit
@@ -55,8 +55,14 @@ class FitResult:
     epochs: int = 0
     seconds: float = 0.0  # fitting time: the clock stops while ``on_epoch`` hooks (quality checks) run
     history: list[tuple[int, float, float]] = field(default_factory=list)  # (epoch, mean loss, fit seconds)
-    qat_states: dict[str, QATState] = field(default_factory=dict)  # per stored tensor, when QAT ran
+    qat_states: dict[str, QATState | FixedGrid] = field(default_factory=dict)  # per stored tensor, when QAT ran
     events: list[str] = field(default_factory=list)  # rollbacks, restored best states, early stops
+
+    def then(self, more: FitResult, note: str) -> FitResult:
+        """This fit followed by ``more`` (a second stage on the same weights), as one record."""
+        history = [(self.epochs + e, v, self.seconds + s) for e, v, s in more.history]
+        return FitResult(self.epochs + more.epochs, self.seconds + more.seconds, self.history + history,
+                         more.qat_states, [*self.events, *more.events, note])
 
 
 @dataclass
@@ -67,10 +73,15 @@ class _Model:
     param: Parameterization
     cfg: FitConfig
     loss: LossFn
+    fixed: dict[str, FixedGrid] | None = None  # QAT on a chosen quantization, from the first step
     result: FitResult = field(default_factory=FitResult)
 
     def __post_init__(self) -> None:
-        if self.cfg.qat_quantizer is not None:
+        if self.fixed is not None:
+            if set(self.fixed) != set(self.param.stored()):
+                raise InrzipError("fixed QAT grids must name every stored tensor of the network")
+            self.result.qat_states = dict(self.fixed)
+        elif self.cfg.qat_quantizer is not None:
             q = get_quantizer(self.cfg.qat_quantizer)
             self.result.qat_states = {k: QATState(q, self.cfg.qat_bits, self.cfg.qat_refresh)
                                       for k in self.param.stored()}
@@ -78,6 +89,8 @@ class _Model:
     def qat_active(self, epoch: int, elapsed: float) -> bool:
         """QAT after the float warm-up: by epochs, or by time when a budget may end the fit first."""
         c = self.cfg
+        if self.fixed is not None:
+            return True
         if c.qat_quantizer is None:
             return False
         return epoch >= int(c.qat_start * c.epochs) or (c.time_budget is not None
@@ -111,15 +124,20 @@ def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConf
 
 
 def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequence[Parameterization],
-             cfg: FitConfig | Sequence[FitConfig], on_epoch: EpochHook | None = None) -> list[FitResult]:
-    """Fit ``params[k]`` to ``signals[k]`` (or one shared signal) together; one ``FitResult`` per model."""
+             cfg: FitConfig | Sequence[FitConfig], on_epoch: EpochHook | None = None,
+             fixed: Sequence[dict[str, FixedGrid]] | None = None) -> list[FitResult]:
+    """Fit ``params[k]`` to ``signals[k]`` (or one shared signal) together; one ``FitResult`` per model.
+    ``fixed[k]``: train model k against these quantization grids from the first step (``FixedGrid``)."""
     k = len(params)
     signals = [signals] * k if isinstance(signals, Signal) else list(signals)
     cfgs = [cfg] * k if isinstance(cfg, FitConfig) else list(cfg)
     if not params or len(signals) != k or len(cfgs) != k:
         raise InrzipError("fit_many needs one signal (or K), K parameterizations and one config (or K)")
-    models = [_Model(s, p, c, LOSSES.get(c.loss))
-              for s, p, c in zip(signals, params, [resolve_fit(c, s, p) for c, s, p in zip(cfgs, signals, params)])]
+    grids = [None] * k if fixed is None else list(fixed)
+    if len(grids) != k:
+        raise InrzipError("fit_many needs one set of fixed grids per model")
+    models = [_Model(s, p, c, LOSSES.get(c.loss), g) for s, p, c, g in
+              zip(signals, params, [resolve_fit(c, s, p) for c, s, p in zip(cfgs, signals, params)], grids)]
     _check(models)
     tune_allocator()
     with using_threads(models[0].cfg.threads):  # restored on divergence or Ctrl-C too

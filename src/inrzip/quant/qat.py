@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from ..errors import InrzipError
-from .base import QTensor, Quantizer, check_bits, ste
+from .base import QTensor, Quantizer, check_bits, finite_flat, ste
+from .uniform import uniform_codes, uniform_levels
 
-__all__ = ["QATState"]
+__all__ = ["QATState", "FixedGrid"]
 
 
 class QATState:
@@ -47,3 +48,29 @@ class QATState:
         """Quantize the final weights as training saw them: k-means keeps the last training codebook
         (re-fitting from scratch would undo most of the QAT gain: docs/quantizers.md)."""
         return self.quantizer.quantize_warm(x, self.bits, self.table)
+
+
+class FixedGrid:
+    """Fake-quantizes one tensor on fixed uniform levels: a file's chosen [lo, hi] and bits, kept while training.
+
+    Why: fine-tuning after the rate control has chosen each tensor's bits and range (``ratecontrol``) trains
+    against exactly the levels the file will store, so the float network's quality moves into the file. A
+    range re-estimated every step (``QATState``) would move the levels and, with them, the file's size."""
+
+    def __init__(self, q: QTensor) -> None:
+        if q.params.size != 2:
+            raise InrzipError("a fixed grid needs a uniform quantization (a [lo, hi] range), not a codebook")
+        check_bits(q.bits)
+        self.lo, self.hi, self.bits = np.float32(q.params[0]), np.float32(q.params[1]), q.bits
+        self._range: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if self._range is None or self._range[0].device != x.device:
+            self._range = (torch.tensor(self.lo, device=x.device), torch.tensor(self.hi, device=x.device))
+        return ste(x, uniform_levels(x.detach(), *self._range, self.bits)[1])
+
+    def finalize(self, x: np.ndarray) -> QTensor:
+        """The codes of the trained weights on the fixed levels: what training saw, bit for bit."""
+        flat = finite_flat(x)
+        return QTensor(uniform_codes(flat, self.lo, self.hi, self.bits), np.array([self.lo, self.hi], np.float32),
+                       self.bits)
