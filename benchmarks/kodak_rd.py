@@ -59,7 +59,7 @@ def fit_one(path: str, bpp: float, budget: float | None, epochs: int | None, dev
     return {"image": Path(path).stem, "target": bpp, "bpp": r["bpp"], "psnr": r["psnr"], "ssim": r["ssim"],
             "kind": r["config"]["parameterization"], "arch": r["planned_arch"], "bits": r["bits"],
             "tensor_bits": sorted(r.get("tensor_bits", {}).values()), "epochs": r["epochs"],
-            "fit_seconds": r["fit_seconds"], "seconds": time.perf_counter() - t0,
+            "fit_seconds": r["fit_seconds"], "seconds": time.perf_counter() - t0, "fit_events": r["fit_events"],
             "device": torch.cuda.get_device_name(0) if device.startswith("cuda") else "cpu"}
 
 

@@ -5,10 +5,12 @@ same images at the same rate and fit budget.
 
 Variants (each row is a decoded file at or under the target rate):
 
-- ``all``: ``encode(image, bpp=B)`` with the defaults (MLP + band-limited PE sized by the plan, the
-  distributional quantizer's clipping chosen per file, bits allocated per tensor);
-- ``-allocation``: the same fit written with one depth for every tensor (``fit_quantization`` without the
-  distortion proxy; ``benchmarks/bit_allocation.py``), so the pair differs only in the allocation;
+- ``all``: ``encode(image, bpp=B)`` with the defaults (MLP + band-limited PE sized by the plan at 7 bits, the
+  distributional quantizer's clipping chosen per file, bits allocated per tensor, then fine-tuned at that
+  quantization for the last 10% of the fit: docs/rate.md, step 4);
+- ``-finetune``: no fine-tuning (``finetune=0``, so the plan is at 8 bits, the method before 2026-12-05), and
+  ``-finetune -allocation``: that same fit written with one depth for every tensor (``fit_quantization``
+  without the distortion proxy; ``benchmarks/bit_allocation.py``), so that pair differs only in the allocation;
 - ``-pe``: the MLP without positional encoding (``pe=False``);
 - ``doh``: D'OH instead of the MLP (``parameterization="doh"``: the plan sizes its latent; one depth, no
   allocation, as D'OH stores one latent);
@@ -34,10 +36,10 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 SUBSET = "kodim03,kodim06,kodim09,kodim12,kodim15,kodim18,kodim21,kodim24"
-# variant -> CompressConfig overrides; "all" also yields "-allocation" from the same fit
-VARIANTS: dict[str, dict[str, object]] = {"all": {}, "-pe": {"pe": False}, "doh": {"parameterization": "doh"},
-                                          "+qat": {"qat": True}}
-ORDER = ("all", "-allocation", "-pe", "doh", "+qat")
+# variant -> CompressConfig overrides; "-finetune" also yields "-finetune -allocation" from the same fit
+VARIANTS: dict[str, dict[str, object]] = {"all": {}, "-finetune": {"finetune": 0.0}, "-pe": {"pe": False},
+                                          "doh": {"parameterization": "doh"}, "+qat": {"qat": True}}
+ORDER = ("all", "-finetune", "-finetune -allocation", "-pe", "doh", "+qat")
 
 
 def fit_variant(path: str, variant: str, bpp: float, budget: float) -> list[dict]:
@@ -46,11 +48,11 @@ def fit_variant(path: str, variant: str, bpp: float, budget: float) -> list[dict
 
     torch.set_num_threads(1)
     stem = Path(path).stem
-    if variant == "all":
+    if variant == "-finetune":  # bit_allocation.one plans at the bits default, 8, and does not fine-tune
         import bit_allocation
 
         rows = bit_allocation.one(Path(path), bpp, budget, 1)
-        return [{"image": stem, "variant": "all" if r["allocate"] else "-allocation", "bpp": r["bpp"],
+        return [{"image": stem, "variant": "-finetune" if r["allocate"] else "-finetune -allocation", "bpp": r["bpp"],
                  "psnr": r["psnr"], "network": f"mlp {r['arch']}", "epochs": r["epochs"]} for r in rows]
     from inrzip.api import CompressConfig, FitConfig, encode
 
@@ -65,8 +67,8 @@ def run(a: argparse.Namespace, rows_path: Path) -> list[dict]:
     from kodak_rd import run_pending
 
     tasks = {(s, v): (str(a.data / f"{s}.png"), v, a.bpp, a.time_budget) for v in a.variants for s in a.images}
-    return run_pending(rows_path, a.jobs, tasks, lambda r: (r["image"], "all" if r["variant"] == "-allocation"
-                                                           else r["variant"]), fit_variant,
+    return run_pending(rows_path, a.jobs, tasks, lambda r: (r["image"], r["variant"].split(" -allocation")[0]),
+                       fit_variant,
                        lambda r: f"{r['image']} {r['variant']}: {r['bpp']:.4f} bpp, {r['psnr']:.2f} dB ({r['network']}, "
                                  f"{r['epochs']} epochs)")
 
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     ap.add_argument("--images", default=SUBSET, help="comma list of file stems in --data")
-    ap.add_argument("--variants", default="all,-pe,doh,+qat", help="comma list of: " + ", ".join(VARIANTS))
+    ap.add_argument("--variants", default="all,-finetune,-pe,doh,+qat", help="comma list of: " + ", ".join(VARIANTS))
     ap.add_argument("--bpp", type=float, default=0.3)
     ap.add_argument("--time-budget", type=float, default=120.0)
     ap.add_argument("--jobs", type=int, default=2)

@@ -85,6 +85,20 @@ def test_bpp_file_is_fine_tuned_within_the_rate(image):
     assert r["psnr"] == pytest.approx(max(before, after), abs=0.006)  # the better of the two files is kept
     _, pixels = decode(enc.data)
     assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(r["psnr"], abs=0.05)
+    off = encode(image, CompressConfig(bpp=3.0, finetune=0.0, fit=FitConfig(epochs=2, progress=False, seed=1)))
+    assert not any("fine-tun" in e for e in off.report["fit_events"])
+    assert off.report["stored_values"] < r["stored_values"]  # planned at 8 bits, not FINETUNE_BITS: fewer values
+
+
+def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkeypatch):
+    """Fine-tuning moves codes and so the file's size; chosen at 1.5x the budget (instead of 0.99x), the file is
+    over the rate after fine-tuning, and the fine-tuned network is then quantized to the rate like any other."""
+    monkeypatch.setattr(ratecontrol, "FINETUNE_MARGIN", 1.5)
+    enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, fit=FitConfig(epochs=10, progress=False, seed=1)))
+    assert len(enc.data) <= 3.0 * 64 * 64 / 8
+    assert any("fine-tuned file" in e and "afresh" in e for e in enc.report["fit_events"]), enc.report["fit_events"]
+    _, pixels = decode(enc.data)
+    assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(enc.report["psnr"], abs=0.05)
 
 
 @pytest.mark.parametrize("settings", [{"parameterization": "doh"}, {"qat": True}, {"target_psnr": 30.0}])

@@ -301,11 +301,14 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
                   qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
     if after.sizes.file_bytes > budget:
+        over = after.sizes.file_bytes
         after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
+        after.report["fit_events"].append(f"the fine-tuned file ({over} B) was over the {budget} B the rate allows, "
+                                          "so the fine-tuned network was quantized to the rate afresh")
     else:
         after.report.update(clip_k=before.report["clip_k"], tensor_bits=before.report["tensor_bits"])
     metric = signal.quality_metric
-    best = after if after.report[metric] >= before.report[metric] else before
+    best = after if after.report[metric] >= before.report[metric] or before.sizes.file_bytes > budget else before
     best.report["fit_events"].append(f"fine-tuning at the file's quantization: {before.report[metric]:.2f} -> "
                                      f"{after.report[metric]:.2f} ({metric})")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)

@@ -8,5 +8,4 @@ from .qat import FixedGrid, QATState
 from .uniform import Distributional, Explicit, MinMax
 
 __all__ = ["QUANTIZERS", "QTensor", "Quantizer", "check_bits", "get_quantizer", "ste", "MinMax", "Explicit",
-           "Distributional", "KMeans", "QATState",
-           "FixedGrid"]
+           "Distributional", "KMeans", "QATState", "FixedGrid"]
