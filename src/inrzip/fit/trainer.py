@@ -213,7 +213,8 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     clock = lambda: time.perf_counter() - start - paused[0]  # noqa: E731
     out_of_time = lambda: c0.time_budget is not None and clock() >= c0.time_budget  # noqa: E731
     # the bar counts what ends the fit: seconds of the budget when the clock does, else epochs
-    bar = tqdm(total=round(c0.time_budget) if open_ended else c0.epochs, desc="fitting", unit="epoch",
+    desc = "fine-tuning" if any(m.fixed is not None for m in models) else "fitting"  # at a file's levels
+    bar = tqdm(total=round(c0.time_budget) if open_ended else c0.epochs, desc=desc, unit="epoch",
                disable=not c0.progress, leave=False,
                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if open_ended
                else None)
