@@ -288,7 +288,8 @@ def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> CompressCon
 def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
                before: Encoded) -> Encoded:
     """Train ``fitted`` on against the levels of its chosen file (``FixedGrid``: every tensor's bits and range
-    kept) for ``share`` / (1 - share) of its fit, at its final learning rate, and write it on those levels;
+    kept) for ``share`` / (1 - share) of its fit, from 0.2x its final learning rate (``finetune_config``), and
+    write it on those levels;
     a file over the budget is quantized to the rate afresh. The better decoded file of before and after wins."""
     grids = {k: FixedGrid(t) for k, t in tables.items()}
     tail = finetune_config(fitted.config.fit, share / (1.0 - share))
