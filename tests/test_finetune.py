@@ -80,6 +80,7 @@ def test_bpp_file_is_fine_tuned_within_the_rate(image):
     enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, fit=FitConfig(epochs=20, progress=False, seed=1)))
     r = enc.report
     assert len(enc.data) <= budget and r["epochs"] == 20
+    assert r["config"]["fit"]["epochs"] == 20  # the whole fit asked for, not its first stage (14 epochs)
     note = next(e for e in r["fit_events"] if e.startswith("fine-tuning at the file's quantization"))
     before, after = (float(v) for v in note.split(": ")[1].split(" (")[0].split(" -> "))
     assert r["psnr"] == pytest.approx(max(before, after), abs=0.006)  # the better of the two files is kept
@@ -97,6 +98,7 @@ def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkey
     enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, fit=FitConfig(epochs=10, progress=False, seed=1)))
     assert len(enc.data) <= 3.0 * 64 * 64 / 8
     assert any("fine-tuned file" in e and "afresh" in e for e in enc.report["fit_events"]), enc.report["fit_events"]
+    assert enc.report["config"]["fit"]["epochs"] == 10
     _, pixels = decode(enc.data)
     assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(enc.report["psnr"], abs=0.05)
 

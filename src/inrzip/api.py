@@ -240,7 +240,8 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
     if tail and cfg.bits is None:
         net = replace(net, bits=ratecontrol.FINETUNE_BITS)
     planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget, keep_depth=cfg.arch is not None)
-    fitted = train(signal, _shortened(signal, planned, 1.0 - tail) if tail else planned)
+    short, whole = _shortened(signal, planned, 1.0 - tail) if tail else (planned, None)
+    fitted = train(signal, short)
     qat = write(fitted) if fitted.config.fit.qat_quantizer is not None else None  # the quantization it saw
     enc, tables = (qat, {}) if qat is not None and qat.sizes.file_bytes <= budget else \
         _choose_at_rate(signal, fitted, planned.bits, int(budget * ratecontrol.FINETUNE_MARGIN) if tail else budget)
@@ -248,7 +249,7 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         enc.report["fit_events"].append(f"the QAT file ({qat.sizes.file_bytes} B) was over the {budget} B the rate "
                                         "allows, so the trained network was quantized to the rate after training")
     if tail:
-        enc = _finetuned(signal, fitted, tables, tail, budget, enc)
+        enc = _finetuned(signal, fitted, tables, tail, budget, enc, whole)
     enc.report.update(target_bpp=cfg.bpp, planned_arch=planned.arch, planned_latent=planned.latent_dim)
     if enc.sizes.file_bytes < 0.95 * budget:
         enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
@@ -277,16 +278,17 @@ def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> t
     return enc, tables
 
 
-def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> CompressConfig:
-    """``cfg`` whose fit (time budget, else epochs) is ``share`` of what it asks for; its schedule follows."""
+def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> tuple[CompressConfig, FitConfig]:
+    """``cfg`` whose fit (time budget, else epochs) is ``share`` of what it asks for (its schedule follows), and
+    the whole fit resolved: what the report shows, whichever stage's file is kept."""
     fit = prepare(signal, cfg).config.fit
     if fit.time_budget is not None:
-        return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share))
-    return replace(cfg, fit=replace(cfg.fit, epochs=max(1, round(fit.epochs * share))))
+        return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share)), fit
+    return replace(cfg, fit=replace(cfg.fit, epochs=max(1, round(fit.epochs * share)))), fit
 
 
 def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
-               before: Encoded) -> Encoded:
+               before: Encoded, whole: FitConfig) -> Encoded:
     """Train ``fitted`` on against the levels of its chosen file (``FixedGrid``: every tensor's bits and range
     kept) for ``share`` / (1 - share) of its fit, from 0.2x its final learning rate (``finetune_config``), and
     write it on those levels;
@@ -295,9 +297,7 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     tail = finetune_config(fitted.config.fit, share / (1.0 - share))
     result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
     merged = fitted.result.then(result, f"fine-tuned {result.epochs} epochs at the file's quantization")
-    fit = fitted.config.fit  # the report shows the whole fit the user asked for
-    whole = replace(fitted.config, fit=replace(fit, time_budget=fit.time_budget and fit.time_budget / (1.0 - share)))
-    tuned = _finish(signal, Prepared(whole, fitted.spec, fitted.param), merged)
+    tuned = _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged)
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
                   qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
@@ -313,6 +313,7 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     best.report["fit_events"].append(f"fine-tuning at the file's quantization: {before.report[metric]:.2f} -> "
                                      f"{after.report[metric]:.2f} ({metric})")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
+    best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
     return best
 
 
