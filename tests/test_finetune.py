@@ -91,6 +91,15 @@ def test_bpp_file_is_fine_tuned_within_the_rate(image):
     assert off.report["stored_values"] < r["stored_values"]  # planned at 8 bits, not FINETUNE_BITS: fewer values
 
 
+@pytest.mark.parametrize("epochs, share", [(10, None), (50, 0.03), (7, 0.5)])
+def test_the_two_stages_run_the_epochs_asked_for(image, epochs, share):
+    """The fit and its fine-tuning share the epochs asked for, whatever the rounding (10 epochs at the default
+    3%: 9 + 1, not 10 + 1), and the fine-tuning always has at least one."""
+    enc = encode(image, CompressConfig(bpp=3.0, finetune=share, fit=FitConfig(epochs=epochs, progress=False, seed=2)))
+    tuned = next(e for e in enc.report["fit_events"] if e.endswith("epochs at the file's quantization"))
+    assert enc.report["epochs"] == epochs and int(tuned.split()[1]) >= 1
+
+
 def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkeypatch):
     """Fine-tuning moves codes and so the file's size; chosen at 1.5x the budget (instead of 0.99x), the file is
     over the rate after fine-tuning, and the fine-tuned network is then quantized to the rate like any other."""

@@ -284,7 +284,8 @@ def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> tuple[Compr
     fit = prepare(signal, cfg).config.fit
     if fit.time_budget is not None:
         return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share)), fit
-    return replace(cfg, fit=replace(cfg.fit, epochs=max(1, round(fit.epochs * share)))), fit
+    first = max(1, min(fit.epochs - 1, round(fit.epochs * share)))  # at least one epoch left to fine-tune
+    return replace(cfg, fit=replace(cfg.fit, epochs=first)), fit
 
 
 def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
@@ -295,6 +296,8 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     a file over the budget is quantized to the rate afresh. The better decoded file of before and after wins."""
     grids = {k: FixedGrid(t) for k, t in tables.items()}
     tail = finetune_config(fitted.config.fit, share / (1.0 - share))
+    if whole.time_budget is None:  # the two stages' epochs add up to those asked for
+        tail = replace(tail, epochs=max(1, whole.epochs - fitted.config.fit.epochs))
     result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
     merged = fitted.result.then(result, f"fine-tuned {result.epochs} epochs at the file's quantization")
     tuned = _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged)

@@ -96,7 +96,7 @@ class CompressConfig:
                                "is sized for it, the quantization fitted to it; docs/rate.md)", metavar="BPP")
     finetune: float | None = option(None, "with --bpp: the fraction of the fit spent training the MLP against the "
                                     "quantization its file was given, then written again on those levels "
-                                    "(default 0.1, and the network is planned at 7 bits unless --bits is given; "
+                                    "(default 0.03, and the network is planned at 7 bits unless --bits is given; "
                                     "0 turns it off)", metavar="FRACTION")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 

@@ -64,7 +64,7 @@ MLP_DEPTH = 7
 # D'OH, whose small latent is what fits. Measured on kodim03 and kodim23: level at 0.05 bpp, the MLP ahead from
 # 0.1 (docs/rate.md, "Which network").
 MLP_FROM_BPP = 0.08
-FINETUNE = 0.1  # share of an MLP's fit spent training at its file's chosen quantization (docs/rate.md)
+FINETUNE = 0.03  # share of an MLP's fit spent training at its file's chosen quantization (docs/rate.md)
 FINETUNE_BITS = 7  # the plan's bits when it is followed by fine-tuning and no --bits is given: a wider network
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
