@@ -7,7 +7,7 @@ Variants (each row is a decoded file at or under the target rate):
 
 - ``all``: ``encode(image, bpp=B)`` with the defaults (MLP + band-limited PE sized by the plan at 7 bits, the
   distributional quantizer's clipping chosen per file, bits allocated per tensor, then fine-tuned at that
-  quantization for the last 10% of the fit: docs/rate.md, step 4);
+  quantization for the last 3% of the fit: docs/rate.md, step 4);
 - ``-finetune``: no fine-tuning (``finetune=0``, so the plan is at 8 bits, the method before 2026-12-05), and
   ``-finetune -allocation``: that same fit written with one depth for every tensor (``fit_quantization``
   without the distortion proxy; ``benchmarks/bit_allocation.py``), so that pair differs only in the allocation;

@@ -3,7 +3,7 @@ range, the MLP trains on against exactly those levels (``FixedGrid``) and is wri
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 import pytest
@@ -119,6 +119,8 @@ def test_fine_tuning_is_for_mlp_files_that_end_by_their_budget(image, settings):
     mlp = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, parameterization="mlp")).config
     assert ratecontrol.finetune_share(mlp) == 0.3
     assert ratecontrol.finetune_share(replace(mlp, finetune=None)) == ratecontrol.FINETUNE
+    help_text = next(f for f in fields(CompressConfig) if f.name == "finetune").metadata["help"]
+    assert f"default {ratecontrol.FINETUNE}," in help_text  # the CLI's help names the default in force
 
 
 @pytest.mark.parametrize("share", [-0.1, 1.0, float("nan")])
