@@ -84,6 +84,9 @@ def test_bpp_file_is_fine_tuned_within_the_rate(image):
     note = next(e for e in r["fit_events"] if e.startswith("fine-tuning at the file's quantization"))
     before, after = (float(v) for v in note.split(": ")[1].split(" (")[0].split(" -> "))
     assert r["psnr"] == pytest.approx(max(before, after), abs=0.006)  # the better of the two files is kept
+    sizes = note.split("; ")[1].removesuffix(" B on its levels").split(" -> ")
+    kept = int(sizes[1]) if r["psnr"] == pytest.approx(after, abs=0.006) else int(sizes[0])  # ties: after
+    assert len(enc.data) == kept and kept <= budget  # the sizes it reports are the files' (their drift: the margin)
     _, pixels = decode(enc.data)
     assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(r["psnr"], abs=0.05)
     off = encode(image, CompressConfig(bpp=3.0, finetune=0.0, fit=FitConfig(epochs=2, progress=False, seed=1)))

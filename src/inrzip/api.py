@@ -304,8 +304,9 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
                   qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
-    if after.sizes.file_bytes > budget:
-        over = after.sizes.file_bytes
+    on_levels = after.sizes.file_bytes  # the drift from ``before``'s size is what FINETUNE_MARGIN must cover
+    if on_levels > budget:
+        over = on_levels
         after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
         after.report["fit_events"].append(f"the fine-tuned file ({over} B) was over the {budget} B the rate allows, "
                                           "so the fine-tuned network was quantized to the rate afresh")
@@ -314,7 +315,8 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] or before.sizes.file_bytes > budget else before
     best.report["fit_events"].append(f"fine-tuning at the file's quantization: {before.report[metric]:.2f} -> "
-                                     f"{after.report[metric]:.2f} ({metric})")
+                                     f"{after.report[metric]:.2f} ({metric}); {before.sizes.file_bytes} -> "
+                                     f"{on_levels} B on its levels")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
     best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
     return best
