@@ -306,9 +306,8 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
                   qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
     on_levels = after.sizes.file_bytes  # the drift from ``before``'s size is what FINETUNE_MARGIN must cover
     if on_levels > budget:
-        over = on_levels
         after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
-        after.report["fit_events"].append(f"the fine-tuned file ({over} B) was over the {budget} B the rate allows, "
+        after.report["fit_events"].append(f"the fine-tuned file ({on_levels} B) was over the {budget} B the rate allows, "
                                           "so the fine-tuned network was quantized to the rate afresh")
     else:
         after.report.update(clip_k=before.report["clip_k"], tensor_bits=before.report["tensor_bits"])
