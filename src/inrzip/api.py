@@ -36,7 +36,7 @@ from .nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .nets.stacked import Stacked
 from .presets import PRESETS, apply_preset
-from .quant import FixedGrid, QTensor, check_bits, get_quantizer
+from .quant import QTensor, check_bits, get_quantizer
 from .records import Encoded, Fitted, Prepared
 from .signals import Field, Signal, load_signal, signal_class
 
@@ -290,20 +290,21 @@ def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> tuple[Compr
 
 def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
                before: Encoded, whole: FitConfig) -> Encoded:
-    """Train ``fitted`` on against the levels of its chosen file (``FixedGrid``: every tensor's bits and range
-    kept) for ``share`` / (1 - share) of its fit, from 0.2x its final learning rate (``finetune_config``), and
-    write it on those levels;
-    a file over the budget is quantized to the rate afresh. The better decoded file of before and after wins."""
-    grids = {k: FixedGrid(t) for k, t in tables.items()}
+    """Train ``fitted`` on against the levels of its chosen file (``ratecontrol.finetune_grids``: each tensor's bits
+    kept, its range learned) for ``share`` / (1 - share) of its fit, from 0.2x its final learning rate
+    (``finetune_config``), and write it on those levels; a file over the budget is quantized to the rate afresh.
+    The better decoded file of before and after wins."""
     tail = finetune_config(fitted.config.fit, share / (1.0 - share))
     if whole.time_budget is None:  # the two stages' epochs add up to those asked for
         tail = replace(tail, epochs=max(1, whole.epochs - fitted.config.fit.epochs))
+    updates = ratecontrol.finetune_updates(fitted.result.epochs, fitted.result.seconds, tail, signal.num_samples())
+    grids = ratecontrol.finetune_grids(tables, fitted.config, tail.lr, updates)
     result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
     merged = fitted.result.then(result, f"fine-tuned {result.epochs} epochs at the file's quantization")
     tuned = _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged)
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
-                  qtensors={k: grids[k].finalize(v) for k, v in stored.items()})
+                  qtensors=ratecontrol.finalize_grids(grids, stored))
     on_levels = after.sizes.file_bytes  # the drift from ``before``'s size is what FINETUNE_MARGIN must cover
     if on_levels > budget:
         after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
@@ -313,9 +314,10 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
         after.report.update(clip_k=before.report["clip_k"], tensor_bits=before.report["tensor_bits"])
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] or before.sizes.file_bytes > budget else before
-    best.report["fit_events"].append(f"fine-tuning at the file's quantization: {before.report[metric]:.2f} -> "
-                                     f"{after.report[metric]:.2f} ({metric}); {before.sizes.file_bytes} -> "
-                                     f"{on_levels} B on its levels")
+    best.report["fit_events"].append(f"fine-tuning {result.epochs} epochs at the file's quantization: "
+                                     f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
+                                     f"{before.sizes.file_bytes} -> {on_levels} B on its levels"
+                                     f"{ratecontrol.steps_note(grids, updates, fitted.config)}")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
     best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
     return best

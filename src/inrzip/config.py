@@ -98,6 +98,10 @@ class CompressConfig:
                                     "quantization its file was given, then written again on those levels "
                                     "(default 0.03, and the network is planned at 7 bits unless --bits is given; "
                                     "0 turns it off)", metavar="FRACTION")
+    step_lr: float | None = option(None, "with --finetune: Adam rate of each tensor's quantization step and centre "
+                                   "while fine-tuning (the step in log units, the centre in steps; the file's size held "
+                                   "by one shared shift of the log steps); default 3e-4, 0 keeps the chosen ranges",
+                                   metavar="RATE")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

@@ -35,12 +35,12 @@ import torch
 
 from .bitstream.entropy import encode_codes
 from .bitstream.pipeline import pack
-from .config import CompressConfig
+from .config import CompressConfig, FitConfig
 from .errors import InrzipError
 from .nets.networks import NetworkSpec, infer, parse_arch, weight_count
 from .nets.parameterizations import parameterization_class
 from .nets.stacked import materialize_all
-from .quant import Distributional, QTensor
+from .quant import Distributional, FixedGrid, LearnedGrids, QTensor
 from .signals import Signal
 
 __all__ = ["EFFICIENCY", "MAX_RATIO", "WIDTHS", "MLP_WIDTHS", "SHALLOW_MIN_WIDTH", "NARROW_WIDTH", "MLP_DEPTH",
@@ -66,6 +66,11 @@ MLP_DEPTH = 7
 MLP_FROM_BPP = 0.08
 FINETUNE = 0.03  # share of an MLP's fit spent training at its file's chosen quantization (docs/rate.md)
 FINETUNE_BITS = 7  # the plan's bits when it is followed by fine-tuning and no --bits is given: a wider network
+FINETUNE_STEP_LR = 3e-4  # Adam rate of the learned quantization steps while fine-tuning (docs/rate.md)
+# By default the steps are learned only when the fine-tuning will make at least this many optimizer steps. Paired
+# against fixed ranges: Kodak 0.3 bpp at 120 s per file (3 epochs, 144 steps) -0.01 dB; at 600 s (about 500
+# steps) +0.05; DIV2K at 600 epochs (396 steps) +0.09 (docs/rate.md, "Learned quantization steps").
+MIN_STEP_UPDATES = 250
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
 
@@ -311,3 +316,48 @@ def finetune_share(cfg: CompressConfig) -> float:
         raise InrzipError(f"--finetune must be a fraction in [0, 1), got {share}")
     skip = cfg.qat or cfg.target_psnr is not None or parameterization_class(cfg.parameterization).has_latent
     return 0.0 if skip else share
+
+
+def finetune_step_lr(cfg: CompressConfig) -> float:
+    """The rate at which fine-tuning trains each tensor's quantization range (``cfg.step_lr``, default
+    ``FINETUNE_STEP_LR``; 0: the ranges the rate control chose stay fixed)."""
+    rate = FINETUNE_STEP_LR if cfg.step_lr is None else cfg.step_lr
+    if not (isinstance(rate, (int, float)) and 0.0 <= rate < 1.0):
+        raise InrzipError(f"--step-lr must be a rate in [0, 1), got {rate}")
+    return float(rate)
+
+
+def finetune_updates(fit_epochs: int, fit_seconds: float, tail: FitConfig, samples: int) -> float:
+    """Optimizer steps the fine-tuning ``tail`` will make: its epochs, or, when a time budget ends it, the epochs
+    the fit before it ran in as many seconds."""
+    epochs = tail.epochs if tail.time_budget is None else fit_epochs * tail.time_budget / max(fit_seconds, 1e-9)
+    return epochs * math.ceil(samples / tail.batch_size)
+
+
+def finetune_grids(tables: dict[str, QTensor], cfg: CompressConfig, lr: float, updates: float
+                   ) -> dict[str, FixedGrid] | LearnedGrids:
+    """The levels fine-tuning trains against, those of the chosen file: each tensor's bits, and its range learned
+    (``LearnedGrids``, at ``finetune_step_lr`` where the weights' rate is ``lr``) or kept (a ``FixedGrid`` per
+    tensor) at a step rate of 0, or by default when the fine-tuning makes fewer than ``MIN_STEP_UPDATES``
+    ``updates`` (too few for the steps' noisy gradients to settle)."""
+    rate = finetune_step_lr(cfg)
+    if rate and (cfg.step_lr is not None or updates >= MIN_STEP_UPDATES):
+        return LearnedGrids(tables, rate / lr)
+    return {k: FixedGrid(t) for k, t in tables.items()}
+
+
+def finalize_grids(grids: dict[str, FixedGrid] | LearnedGrids, stored: dict[str, np.ndarray]) -> dict[str, QTensor]:
+    """The fine-tuned tensors' codes on the grids they trained against."""
+    if isinstance(grids, LearnedGrids):
+        return grids.finalize(stored)
+    return {k: grids[k].finalize(v) for k, v in stored.items()}
+
+
+def steps_note(grids: dict[str, FixedGrid] | LearnedGrids, updates: float, cfg: CompressConfig) -> str:
+    """What fine-tuning did with the tensors' steps (for the report): how far they moved, or why they stayed."""
+    if isinstance(grids, LearnedGrids):
+        moves = np.exp(grids.log_step_changes())
+        return f", steps learned (x{moves.min():.3f} to x{moves.max():.3f})"
+    gated = cfg.step_lr is None and updates < MIN_STEP_UPDATES
+    return ", ranges kept" + (f" (about {updates:.0f} steps, under the {MIN_STEP_UPDATES} learning them needs)"
+                              if gated else "")

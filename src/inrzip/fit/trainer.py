@@ -27,7 +27,7 @@ from ..config import FitConfig
 from ..errors import InrzipError
 from ..nets.networks import Layers, NetworkSpec, stack_layers
 from ..nets.parameterizations import Parameterization
-from ..quant import FixedGrid, QATState, get_quantizer
+from ..quant import FixedGrid, LearnedGrids, QATState, get_quantizer
 from ..signals.base import Signal
 from . import engine as engines
 from .defaults import BUDGET_EPOCHS, resolve_fit
@@ -73,14 +73,14 @@ class _Model:
     param: Parameterization
     cfg: FitConfig
     loss: LossFn
-    fixed: dict[str, FixedGrid] | None = None  # QAT on a chosen quantization, from the first step
+    fixed: dict[str, FixedGrid] | LearnedGrids | None = None  # QAT on a chosen quantization, from the first step
     result: FitResult = field(default_factory=FitResult)
 
     def __post_init__(self) -> None:
         if self.fixed is not None:
             if set(self.fixed) != set(self.param.stored()):
                 raise InrzipError("fixed QAT grids must name every stored tensor of the network")
-            self.result.qat_states = dict(self.fixed)
+            self.result.qat_states = {} if isinstance(self.fixed, LearnedGrids) else dict(self.fixed)
         elif self.cfg.qat_quantizer is not None:
             q = get_quantizer(self.cfg.qat_quantizer)
             self.result.qat_states = {k: QATState(q, self.cfg.qat_bits, self.cfg.qat_refresh)
@@ -104,9 +104,16 @@ class _Model:
         bits = estimated_bits(self.param.stored().values(), c.rate_bits)
         return c.rate_lambda * bits / self.signal.num_samples()
 
+    def after_step(self) -> None:
+        """Hold the file's size while learned steps move (``LearnedGrids.keep_rate``)."""
+        if isinstance(self.fixed, LearnedGrids):
+            self.fixed.keep_rate()
+
     def layers(self, qat: bool) -> Layers:
         if not qat:
             return self.param.layers()
+        if isinstance(self.fixed, LearnedGrids):
+            return self.param.layers_from(self.fixed(self.param.stored()))
         states = self.result.qat_states
         return self.param.layers_from({k: states[k](v) for k, v in self.param.stored().items()})
 
@@ -125,9 +132,10 @@ def fit(signal: Signal, spec: NetworkSpec, param: Parameterization, cfg: FitConf
 
 def fit_many(signals: Signal | Sequence[Signal], spec: NetworkSpec, params: Sequence[Parameterization],
              cfg: FitConfig | Sequence[FitConfig], on_epoch: EpochHook | None = None,
-             fixed: Sequence[dict[str, FixedGrid]] | None = None) -> list[FitResult]:
+             fixed: Sequence[dict[str, FixedGrid] | LearnedGrids] | None = None) -> list[FitResult]:
     """Fit ``params[k]`` to ``signals[k]`` (or one shared signal) together; one ``FitResult`` per model.
-    ``fixed[k]``: train model k against these quantization grids from the first step (``FixedGrid``)."""
+    ``fixed[k]``: train model k against these quantization grids from the first step (``FixedGrid`` per tensor, or
+    ``LearnedGrids``, whose ranges train too)."""
     k = len(params)
     signals = [signals] * k if isinstance(signals, Signal) else list(signals)
     cfgs = [cfg] * k if isinstance(cfg, FitConfig) else list(cfg)
@@ -201,7 +209,8 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     groups = []
     for m in models:
         m.param.to(device)
-        groups.append({"params": [t for t in m.param.parameters() if t.requires_grad], "lr": m.cfg.lr,
+        grids = [m.fixed.to(device).theta] if isinstance(m.fixed, LearnedGrids) else []
+        groups.append({"params": [t for t in m.param.parameters() if t.requires_grad] + grids, "lr": m.cfg.lr,
                        "betas": m.cfg.betas})
     opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
     guard = Guard(opt.torch_opt, [m.cfg.loss for m in models], enabled=[bool(m.cfg.guard) for m in models])
@@ -231,6 +240,8 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
             opt.torch_opt.zero_grad(set_to_none=True)
             losses.sum().backward()
             opt.step(losses)
+            for m in models:
+                m.after_step()
             totals, n = totals + losses.detach(), n + 1
             if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
                 break

@@ -14,14 +14,16 @@ are a few torch reductions, so ``refresh=1`` costs nothing there.
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
 import torch
 
 from ..errors import InrzipError
 from .base import QTensor, Quantizer, check_bits, finite_flat, ste
-from .uniform import uniform_codes, uniform_levels
+from .uniform import levels_kernel, uniform_codes, uniform_levels
 
-__all__ = ["QATState", "FixedGrid"]
+__all__ = ["QATState", "FixedGrid", "LearnedGrids"]
 
 
 class QATState:
@@ -74,3 +76,84 @@ class FixedGrid:
         flat = finite_flat(x)
         return QTensor(uniform_codes(flat, self.lo, self.hi, self.bits), np.array([self.lo, self.hi], np.float32),
                        self.bits)
+
+
+class LearnedGrids:
+    """Fixed grids for every stored tensor of a network whose centres and steps train with the weights: learned
+    quantization steps (LSQ, Esser et al., ICLR 2020), each tensor's bits kept.
+
+    Why: the rate control picks each tensor's range for the least error *in the weights*; the file is judged by
+    the error *in the signal*, and a tensor the output is sensitive to deserves finer levels than one it is not.
+    The forward pass is exactly ``FixedGrid``'s at the current ranges (what training sees is what the file
+    stores); the gradient to a range is LSQ's: ``round(u) - u`` per value inside it, the end level's code outside.
+    ``theta`` (T, 2) holds each tensor's (centre shift in initial steps, log step change), divided by ``gain`` so
+    that an optimizer shared with the weights moves the grids ``gain`` times faster than its own rate;
+    ``keep_rate`` holds the file's size. All tensors go through one pass of elementwise ops (laid end to end), so
+    the cost per step does not grow with the number of tensors."""
+
+    def __init__(self, tables: dict[str, QTensor], gain: float) -> None:
+        grids = [FixedGrid(t) for t in tables.values()]  # checks: uniform ranges, valid bits
+        self.names, self.bits = list(tables), [g.bits for g in grids]
+        self.counts = [int(t.codes.size) for t in tables.values()]
+        self.sizes = torch.tensor(self.counts, dtype=torch.int64)
+        self.ends = torch.tensor([[g.lo, g.hi] for g in grids], dtype=torch.float32)
+        self.levels = torch.tensor([float((1 << b) - 1) for b in self.bits], dtype=torch.float32)
+        step0 = (self.ends[:, 1].double() - self.ends[:, 0].double()) / self.levels.double()
+        self.live = (step0 > 0).float()  # a constant tensor (step 0) keeps its one level
+        self.step0 = step0.float()
+        self.gain = float(gain)
+        self.theta = torch.zeros(len(grids), 2, dtype=torch.float32, requires_grad=True)
+        self._index = torch.repeat_interleave(torch.arange(len(grids)), self.sizes)
+
+    def __iter__(self) -> Iterator[str]:  # the tensors' names, as a dict of grids gives them
+        return iter(self.names)
+
+    def to(self, device: torch.device) -> LearnedGrids:
+        """Move every tensor here (before an optimizer holds ``theta``)."""
+        self.theta = self.theta.detach().to(device).requires_grad_(True)
+        for name in ("sizes", "ends", "levels", "live", "step0", "_index"):
+            setattr(self, name, getattr(self, name).to(device))
+        return self
+
+    def ranges(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(lo, hi) per tensor, float32, differentiable in ``theta``; exactly the chosen ranges while it is 0."""
+        g = self.gain * self.theta * self.live[:, None]
+        shift = self.step0 * g[:, 0]
+        widen = 0.5 * (self.ends[:, 1] - self.ends[:, 0]) * torch.expm1(g[:, 1])
+        return self.ends[:, 0] + (shift - widen), self.ends[:, 1] + (shift + widen)
+
+    def __call__(self, stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The quantized values of ``stored`` (straight through to the weights, LSQ to ``theta``)."""
+        flat = torch.cat([stored[n].reshape(-1) for n in self.names])
+        lo, hi = (v[self._index] for v in self.ranges())
+        levels, xd = self.levels[self._index], flat.detach()
+        exact = levels_kernel(xd, lo.detach(), hi.detach(), levels)[1]
+        step = (hi - lo) / levels
+        step = torch.where(step > 0, step, torch.ones_like(step))
+        u = (xd - lo) / step
+        lsq = lo + step * (u + (torch.round(u) - u).detach()).clamp_min(0.0).minimum(levels)
+        out = exact + (flat - xd) + (lsq - lsq.detach())
+        parts = out.split(self.counts)
+        return {n: p.view_as(stored[n]) for n, p in zip(self.names, parts)}
+
+    def log_step_changes(self) -> np.ndarray:
+        """Natural log of each tensor's step over its chosen one."""
+        return (self.gain * self.theta[:, 1].detach() * self.live).cpu().numpy()
+
+    def keep_rate(self) -> None:
+        """Shift every log step by one amount so that sum(n_t log step_t) is as it started.
+
+        Why: a uniformly quantized tensor of n values costs about n (h - log2 step) bits (h its differential
+        entropy), so with this sum fixed the file's size stays put while the steps trade precision between
+        tensors (the rate control's allocation, made continuous). Called after every optimizer step."""
+        with torch.no_grad():
+            n = self.sizes.to(torch.float32) * self.live
+            drift = (n * self.theta[:, 1]).sum() / n.sum().clamp_min(1.0)
+            self.theta[:, 1] -= drift * self.live
+
+    def finalize(self, stored: dict[str, np.ndarray]) -> dict[str, QTensor]:
+        """Every tensor's codes on its trained range, as the last training step saw them."""
+        with torch.no_grad():
+            lo, hi = (v.cpu().numpy().astype(np.float32) for v in self.ranges())
+        return {n: QTensor(uniform_codes(finite_flat(stored[n]), lo[i], hi[i], b), np.array([lo[i], hi[i]], np.float32),
+                           b) for i, (n, b) in enumerate(zip(self.names, self.bits))}

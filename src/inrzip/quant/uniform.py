@@ -27,7 +27,7 @@ from .base import QUANTIZERS, QTensor, Quantizer, check_bits, check_codes, finit
 from .codebook import codebook_values, exact_or_padded, nearest_codes, quantile_levels, torch_nearest, torch_table
 
 __all__ = ["MinMax", "Explicit", "Distributional", "GAUSS_K", "std_range", "LEVEL_RULES", "uniform_levels",
-           "uniform_codes", "uniform_values"]
+           "levels_kernel", "uniform_codes", "uniform_values"]
 
 _ONE = np.float32(1.0)
 
@@ -38,11 +38,17 @@ def uniform_levels(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, bits: in
     Every op is a separate IEEE float32 kernel (no fused multiply-add) and the step is a tensor-by-tensor
     division (CUDA turns division by a Python number into a multiply by its reciprocal), so the result is
     the same on every device. A constant tensor (step 0) or a non-finite range decodes to ``lo``."""
-    levels = torch.tensor(float((1 << bits) - 1), dtype=torch.float32, device=x.device)
+    return levels_kernel(x, lo, hi, torch.tensor(float((1 << bits) - 1), dtype=torch.float32, device=x.device))
+
+
+def levels_kernel(x: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor, levels: torch.Tensor
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``uniform_levels`` with ``levels`` = 2^bits - 1 as a float32 tensor, so that lo, hi and levels may vary per
+    value (several tensors quantized in one pass, each at its own bits and range)."""
     step = (hi - lo) / levels
     ok = torch.isfinite(step) & (step != 0)
     safe = torch.where(ok, step, torch.ones_like(step))  # no host sync, unlike an ``if``
-    codes = torch.where(ok, torch.clamp(torch.round((x - lo) / safe), 0.0, levels), torch.zeros_like(x))
+    codes = torch.where(ok, torch.round((x - lo) / safe).clamp_min(0.0).minimum(levels), torch.zeros_like(x))
     return codes, torch.where(ok, lo + codes * safe, lo.expand_as(x))
 
 
