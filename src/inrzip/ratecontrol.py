@@ -68,8 +68,8 @@ FINETUNE = 0.03  # share of an MLP's fit spent training at its file's chosen qua
 FINETUNE_BITS = 7  # the plan's bits when it is followed by fine-tuning and no --bits is given: a wider network
 FINETUNE_STEP_LR = 3e-4  # Adam rate of the learned quantization steps while fine-tuning (docs/rate.md)
 # By default the steps are learned only when the fine-tuning will make at least this many optimizer steps. Paired
-# against fixed ranges: Kodak 0.3 bpp at 120 s per file (3 epochs, 144 steps) -0.01 dB; at 600 s (about 500
-# steps) +0.05; DIV2K at 600 epochs (396 steps) +0.09 (docs/rate.md, "Learned quantization steps").
+# against fixed ranges on the Kodak subset: 120 s per file (144-240 steps) -0.01 dB at 0.3 bpp and level at 0.1;
+# 300 s (240-288) +0.02; 600 s (about 500) +0.05; DIV2K at 600 epochs (396) +0.09 (docs/rate.md, "Learned ...").
 MIN_STEP_UPDATES = 250
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
