@@ -149,3 +149,13 @@ def test_the_paired_benchmark_runs_one_fit_and_each_fine_tuning_from_it(data_dir
     assert "steps learned" not in rows[0]["event"] and "steps learned" in rows[1]["event"]
     text = bench.table(rows, [0.0, 3e-3])
     assert "step lr 0.003" in text and "| kodim23_64 |" in text
+
+
+def test_step_lr_help_names_the_defaults_in_force():
+    from dataclasses import fields
+
+    help_text = next(f for f in fields(CompressConfig) if f.name == "step_lr").metadata["help"]
+    import re
+
+    assert float(re.search(r"default ([0-9.e-]+) when", help_text).group(1)) == ratecontrol.FINETUNE_STEP_LR
+    assert f"at least {ratecontrol.MIN_STEP_UPDATES} steps" in help_text

@@ -100,7 +100,8 @@ class CompressConfig:
                                     "0 turns it off)", metavar="FRACTION")
     step_lr: float | None = option(None, "with --finetune: Adam rate of each tensor's quantization step and centre "
                                    "while fine-tuning (the step in log units, the centre in steps; the file's size held "
-                                   "by one shared shift of the log steps); default 3e-4, 0 keeps the chosen ranges",
+                                   "by one shared shift of the log steps); default 3e-4 when the fine-tuning makes at "
+                                   "least 250 steps (else the chosen ranges are kept), 0 keeps them always",
                                    metavar="RATE")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
