@@ -95,7 +95,6 @@ class LearnedGrids:
         grids = [FixedGrid(t) for t in tables.values()]  # checks: uniform ranges, valid bits
         self.names, self.bits = list(tables), [g.bits for g in grids]
         self.counts = [int(t.codes.size) for t in tables.values()]
-        self.sizes = torch.tensor(self.counts, dtype=torch.int64)
         self.ends = torch.tensor([[g.lo, g.hi] for g in grids], dtype=torch.float32)
         self.levels = torch.tensor([float((1 << b) - 1) for b in self.bits], dtype=torch.float32)
         step0 = (self.ends[:, 1].double() - self.ends[:, 0].double()) / self.levels.double()
@@ -103,7 +102,10 @@ class LearnedGrids:
         self.step0 = step0.float()
         self.gain = float(gain)
         self.theta = torch.zeros(len(grids), 2, dtype=torch.float32, requires_grad=True)
-        self._index = torch.repeat_interleave(torch.arange(len(grids)), self.sizes)
+        sizes = torch.tensor(self.counts, dtype=torch.int64)
+        self._index = torch.repeat_interleave(torch.arange(len(grids)), sizes)  # each value's tensor
+        self._value_levels = self.levels[self._index]
+        self._weight = sizes.float() * self.live  # keep_rate's n_t (constant tensors take no part)
 
     def __iter__(self) -> Iterator[str]:  # the tensors' names, as a dict of grids gives them
         return iter(self.names)
@@ -111,7 +113,7 @@ class LearnedGrids:
     def to(self, device: torch.device) -> LearnedGrids:
         """Move every tensor here (before an optimizer holds ``theta``)."""
         self.theta = self.theta.detach().to(device).requires_grad_(True)
-        for name in ("sizes", "ends", "levels", "live", "step0", "_index"):
+        for name in ("ends", "levels", "live", "step0", "_index", "_value_levels", "_weight"):
             setattr(self, name, getattr(self, name).to(device))
         return self
 
@@ -126,7 +128,7 @@ class LearnedGrids:
         """The quantized values of ``stored`` (straight through to the weights, LSQ to ``theta``)."""
         flat = torch.cat([stored[n].reshape(-1) for n in self.names])
         lo, hi = (v[self._index] for v in self.ranges())
-        levels, xd = self.levels[self._index], flat.detach()
+        levels, xd = self._value_levels, flat.detach()
         exact = levels_kernel(xd, lo.detach(), hi.detach(), levels)[1]
         step = (hi - lo) / levels
         step = torch.where(step > 0, step, torch.ones_like(step))
@@ -147,7 +149,7 @@ class LearnedGrids:
         entropy), so with this sum fixed the file's size stays put while the steps trade precision between
         tensors (the rate control's allocation, made continuous). Called after every optimizer step."""
         with torch.no_grad():
-            n = self.sizes.to(torch.float32) * self.live
+            n = self._weight
             drift = (n * self.theta[:, 1]).sum() / n.sum().clamp_min(1.0)
             self.theta[:, 1] -= drift * self.live
 
