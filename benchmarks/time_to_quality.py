@@ -12,6 +12,7 @@ Methods, each on every image, one after the other in this process (``--threads``
 - ``preset``: ``inrzip compress --preset paper`` for ``--T`` seconds (checkpoints the same way);
 - ``inrzip``: ``inrzip compress --time-budget B`` for each B of ``--budgets`` (each a separate fit whose
   schedule is planned for B): the decoded file's PSNR after B seconds;
+- ``meta``: as ``inrzip``, started from the meta-learned init ``--init`` (``compress --init NAME``);
 - ``baseline``: inrzip's defaults as of commit d533178 (``--baseline-src``) run for ``--T`` seconds (its epochs set
   to what fits in T, so its default LR decay spans the run), scored at the end, in a subprocess.
 
@@ -215,6 +216,8 @@ def run_image(stem: str, a: argparse.Namespace) -> dict:
         row["baseline"] = baseline(a.baseline_src, path, a)
     if "inrzip" in a.methods:
         row["inrzip"] = [inrzip_budget(signal, cfg, a.bits, b) for b in a.budgets]
+    if "meta" in a.methods:
+        row["meta"] = [inrzip_budget(signal, replace(cfg, init=a.init), a.bits, b) for b in a.budgets]
     reference = row.get("recipe") or row.get("baseline") or []
     if reference and row.get("inrzip"):
         target = psnr_at(reference, a.T)
@@ -246,7 +249,25 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
         shown = {b: float(np.median(g)) for b, g in gains.items() if not any(math.isnan(x) for x in g)}
         lines += ["", f"median speed-up {np.median(speed):.1f}x (min {min(speed):.1f}x); median gain at equal time: "
                   + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in shown.items())]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + meta_table(rows, a)) + "\n"
+
+
+def meta_table(rows: list[dict], a: argparse.Namespace) -> list[str]:
+    """inrzip's defaults against the same fit started from ``--init``, budget by budget (decoded PSNR)."""
+    pairs = [r for r in rows if r.get("meta") and r.get("inrzip")]
+    if not pairs:
+        return []
+    lines = ["", f"Started from init `{a.init}` (`meta`) against inrzip's random init, same budgets:", "",
+             "| image | " + " | ".join(f"inrzip {b:g} s | meta {b:g} s" for b in a.budgets) + " |",
+             "|---" * (1 + 2 * len(a.budgets)) + "|"]
+    for r in pairs:
+        lines.append(f"| {r['image']} | " + " | ".join(f"{p:.2f} | {q:.2f}" for (_, p), (_, q)
+                                                        in zip(r["inrzip"], r["meta"])) + " |")
+    gains = [[q - p for (_, p), (_, q) in zip(r["inrzip"], r["meta"])] for r in pairs]
+    med = np.median(np.asarray(gains), axis=0)
+    lines += ["", "median gain of the init: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in zip(a.budgets, med))
+              + f"; better on {sum(g > 0 for row in gains for g in row)} of {sum(len(row) for row in gains)} fits"]
+    return lines
 
 
 def plot(rows: list[dict], path: Path, a: argparse.Namespace) -> None:
@@ -257,7 +278,8 @@ def plot(rows: list[dict], path: Path, a: argparse.Namespace) -> None:
 
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3), squeeze=False)
     for ax, r in zip(axes[0], rows):
-        for name, style in (("recipe", "k-"), ("preset", "b--"), ("baseline", "g-"), ("inrzip", "ro-")):
+        for name, style in (("recipe", "k-"), ("preset", "b--"), ("baseline", "g-"), ("inrzip", "ro-"),
+                            ("meta", "m^-")):
             pts = r.get(name) or []
             if pts:
                 ax.plot([t for t, _ in pts], [p for _, p in pts], style, label=name, ms=3)
@@ -285,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=5.0, help="seconds between checkpoints (growing after 8)")
     ap.add_argument("--methods", default="recipe,inrzip,baseline")
     ap.add_argument("--baseline-src", type=Path)
+    ap.add_argument("--init", default="siren-28x9-div2k", help="the shipped init of the `meta` method (--init)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="where the recipe and inrzip fit (the baseline: CPU only)")
     ap.add_argument("--out", type=Path, default=Path("results/ttq"))

@@ -29,6 +29,7 @@ def test_golden_files_cover_every_kind_and_quantizer():
     assert {h["kind"] for h in headers} == set(SIGNALS)
     assert {h["quant"] for h in headers} == set(QUANTIZERS)
     assert {h["param"] for h in headers} == {"mlp", "doh"}
+    assert any("res_init" in h for h in headers)  # residual coding against a shipped init
     assert {d.name for d in GOLDEN.glob("v*")} >= {f"v{v}" for v in range(1, VERSION + 1)}
 
 

@@ -32,6 +32,7 @@ from .fit import FitResult, finetune_config, fit_many, resolve_fit
 from .fit.runtime import resolve_device
 from .fit.target import TargetCheck
 from .limits import DEFAULT_LIMITS, Limits
+from .nets.inits import apply_init
 from .nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse_arch, weight_count
 from .nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from .nets.stacked import Stacked
@@ -104,6 +105,10 @@ def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameteri
     kwargs = {"seed": seed, "latent_dim": cfg.latent_dim, "latent_ratio": cfg.latent_ratio, "init": cfg.doh_init}
     param = (make_parameterization(cfg.parameterization, spec, **kwargs) if signal.networks == 1 else
              Stacked(spec, cfg.parameterization, signal.networks, **kwargs))  # NeRF's coarse + fine pair
+    if cfg.residual and not cfg.init:
+        raise InrzipError("--residual needs --init NAME, the init the stored offsets are from")
+    if cfg.init:  # a meta-learned start (nets/inits.py); an error on a network it does not fit
+        apply_init(param, cfg.init, residual=bool(cfg.residual))
     stored = sum(int(t.numel()) for t in param.stored().values())
     work = param.generator_work(spec, param.header())
     if stored > DEFAULT_LIMITS.max_params or work > DEFAULT_LIMITS.max_generator_work:

@@ -103,6 +103,11 @@ class CompressConfig:
                                    "by one shared shift of the log steps); default 3e-4 when the fine-tuning makes at "
                                    "least 250 steps (else the chosen ranges are kept), 0 keeps them always",
                                    metavar="RATE")
+    init: str | None = option(None, "MLP only: start from a meta-learned initialization shipped with inrzip instead of "
+                              "SIREN's random one (`inrzip inits` lists them; the file stores every weight, so the "
+                              "decoder never needs it, unless --residual)", metavar="NAME")
+    residual: bool | None = option(None, "with --init: store each weight's offset from the init instead of the weight "
+                                   "(the file names the init and its SHA-256, and needs it to decode)")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

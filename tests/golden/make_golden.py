@@ -62,6 +62,9 @@ CASES: dict[str, tuple[Path, dict]] = {
                                   dict(parameterization="mlp", arch="28x9", bits=16, _fit={"epochs": 1, "batch_size": 65536})),
     "kodim23_doh_28x9_minmax8": (HERE.parents[2] / "shared" / "data" / "kodak" / "kodim23.png",
                                  dict(parameterization="doh", arch="28x9", bits=8, _fit={"epochs": 1, "batch_size": 65536})),
+    # residual coding against a shipped init (``res_init``, ``res_sha256``): decodes only with that very init
+    "image_mlp_init_residual8": (IMAGE, dict(parameterization="mlp", arch="28x9", bits=8, pe=False,
+                                             init="siren-28x9-div2k", residual=True)),
 }
 FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 

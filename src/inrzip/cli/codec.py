@@ -9,6 +9,7 @@ from typing import Any
 
 from ..api import decode, encode, info, load
 from ..errors import InrzipError
+from ..nets.inits import available_inits, describe_spec
 from ..signals import Signal, signal_class
 from .files import STDIO, add_limit_flags, check_output, limits_from_args, message_stream, read_input, write_output
 from .flags import add_config_flags, config_from_args
@@ -64,6 +65,9 @@ def add_parsers(sub: Any) -> None:
     i.add_argument("--json", action="store_true")
     add_limit_flags(i, DECODE_LIMITS)
     i.set_defaults(handler=cmd_info)
+
+    n = sub.add_parser("inits", help="list the meta-learned initializations shipped with inrzip (for --init)")
+    n.set_defaults(handler=cmd_inits)
 
 
 def _signal_options(a: Any) -> dict[str, Any]:
@@ -144,4 +148,15 @@ def cmd_info(a: Any) -> int:
     else:
         for k, v in meta.items():
             print(f"{k:>12}: {v}")
+    return 0
+
+
+def cmd_inits(_: Any) -> int:
+    inits = available_inits()
+    for name, e in inits.items():
+        t = e.trained
+        print(f"{name}: {describe_spec(e.spec)}; {t.get('method', '?')}, {t.get('outer_steps', '?')} tasks of "
+              f"{t.get('crop', '?')}px crops from {len(t.get('images', []))} images; version {e.version}")
+    if not inits:
+        print("no initializations are installed")
     return 0

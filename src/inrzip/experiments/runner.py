@@ -40,7 +40,7 @@ class Experiment:
 EXPERIMENTS: Registry[Experiment] = Registry("experiment")
 # Modules whose import registers experiments (one line per module).
 MODULES = ("doh_images", "doh_init", "pe_ablation", "occupancy_table", "occupancy_rd", "figures", "quant_study",
-           "nerf_quant")
+           "nerf_quant", "meta_init")
 
 
 def experiment(name: str, help: str) -> Callable[[Runner], Runner]:

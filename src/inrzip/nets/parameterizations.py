@@ -25,6 +25,7 @@ from torch import nn
 from ..errors import FormatError, InrzipError, shown
 from ..registry import Registry
 from . import rng
+from .inits import RES_FIELDS, residual_base
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
@@ -120,9 +121,25 @@ class MLP(Parameterization):
         for (o, i), bound in zip(layer_shapes(spec), init_bounds(spec, "siren")):
             self.weights.append(nn.Parameter(_uniform_(torch.empty(o, i), bound, gen)))
             self.biases.append(nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)))
+        self.res_init: tuple[str, str] | None = None  # (name, SHA-256) of the init the tensors are offsets from
+
+    def offset_from(self, name: str, sha256: str, base: dict[str, torch.Tensor]) -> None:
+        """From now on the trained (and stored) tensors are offsets from ``base``, the shipped init ``name``;
+        the network is unchanged (``nets.inits.apply_init(..., residual=True)``)."""
+        with torch.no_grad():
+            for key, t in self.stored().items():
+                self.register_buffer(f"base_{key}", base[key].to(t.device, t.dtype).clone(), persistent=False)
+                t.sub_(getattr(self, f"base_{key}"))
+        self.res_init = (name, sha256)
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
-        return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
+        if self.res_init is None:
+            return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
+        return [(stored[f"w{k}"] + getattr(self, f"base_w{k}"), stored[f"b{k}"] + getattr(self, f"base_b{k}"))
+                for k in range(len(self.weights))]
+
+    def header(self) -> dict[str, Any]:
+        return {} if self.res_init is None else dict(zip(RES_FIELDS, self.res_init))
 
     # With the positional encoding, half the rate: at 1e-3 a 37x9 MLP + PE on kodim02 sat at the mean colour
     # (20.6 dB) for a whole 120 s fit, warm-up or not; at 5e-4 it learns, and kodim03 37x9 after 70 epochs is
@@ -140,6 +157,7 @@ class MLP(Parameterization):
 
     @classmethod
     def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+        residual_base(header, spec)  # a residual file's init must be here, the one it was coded against
         out: dict[str, tuple[int, ...]] = {}
         for k, (o, i) in enumerate(layer_shapes(spec)):
             out[f"w{k}"], out[f"b{k}"] = (o, i), (o,)
@@ -147,6 +165,11 @@ class MLP(Parameterization):
 
     @classmethod
     def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
+        """The stored tensors, plus the init they are offsets from when the header names one (float32 adds,
+        the training side's ``layers_from``)."""
+        base = residual_base(header, spec)
+        if base:
+            tensors = {k: (v + base[k]).astype(np.float32) for k, v in tensors.items()}
         n = len(layer_shapes(spec))
         return [(torch.from_numpy(tensors[f"w{k}"]), torch.from_numpy(tensors[f"b{k}"])) for k in range(n)]
 

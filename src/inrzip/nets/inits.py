@@ -1,0 +1,167 @@
+"""Initial weights shipped with the package (meta-learned on photographs), selected by name.
+
+Why: a SIREN that starts from weights meta-learned on many small fitting tasks (Reptile, Nichol et al. 2018;
+for coordinate networks Tancik et al., CVPR 2021) can need fewer steps than one started from the random
+reference init. An init only moves where training starts: an MLP file stores every weight, so no decoder
+needs one, unless the file was written with ``--residual``: then it stores each weight's offset from the init
+(Strümpler et al., ECCV 2022), and its header names the init and the init's SHA-256 (``res_init``,
+``res_sha256``), which the decoder checks before adding the init back (``residual_base``).
+
+Each init is ``inits/<name>.npz`` (float32 arrays ``w0, b0, w1, ...``, read with ``allow_pickle=False``) and an
+entry of ``inits/index.json``: the network it was trained for (every ``NetworkSpec`` field), its version, the
+SHA-256 of the npz (checked on every load) and how it was trained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from ..errors import FormatError, InputError, InrzipError, shown
+from .networks import NetworkSpec, layer_shapes
+
+__all__ = ["INIT_DIR", "InitEntry", "available_inits", "spec_fields", "load_init", "apply_init", "save_init",
+           "describe_spec", "residual_base", "RES_FIELDS"]
+
+RES_FIELDS = ("res_init", "res_sha256")  # header: the init a residual file's tensors are offsets from
+_MAX_NAME = 64
+
+INIT_DIR = Path(__file__).with_name("inits")
+_INDEX = "index.json"
+
+
+class _Trainable(Protocol):
+    """What ``apply_init`` needs of a parameterization (``parameterizations`` imports this module)."""
+
+    name: str
+    spec: NetworkSpec
+
+    def stored(self) -> dict[str, torch.Tensor]: ...
+
+
+@dataclass(frozen=True)
+class InitEntry:
+    """One shipped init: where its weights are, their hash, the network they fit, how they were made."""
+
+    name: str
+    file: str
+    sha256: str
+    version: int
+    spec: dict[str, Any]
+    trained: dict[str, Any]
+
+
+def spec_fields(spec: NetworkSpec) -> dict[str, Any]:
+    """The spec as JSON-able fields (tuples as lists), the key an init must match exactly."""
+    fields = asdict(spec)
+    fields["pe_grid"] = list(spec.pe_grid)
+    return fields
+
+
+def describe_spec(fields: dict[str, Any]) -> str:
+    """``28x9 sine omega 30, 2 -> 3`` for messages."""
+    pe = f", PE {fields['pe_freqs']}" if fields.get("pe_freqs") else ""
+    return (f"{fields['width']}x{fields['hidden']} {fields['activation']} omega {fields['omega']:g}{pe}, "
+            f"{fields['in_features']} -> {fields['out_features']}")
+
+
+def _read_index(directory: Path) -> dict[str, Any]:
+    path = directory / _INDEX
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def available_inits(directory: Path = INIT_DIR) -> dict[str, InitEntry]:
+    """Name -> entry of every init in ``directory`` (the package's by default)."""
+    return {name: InitEntry(name=name, **entry) for name, entry in _read_index(directory).items()}
+
+
+def _entry(name: str, directory: Path) -> InitEntry:
+    inits = available_inits(directory)
+    if name not in inits:
+        raise InputError(f"unknown init {shown(name)}; choose from {sorted(inits)}")
+    return inits[name]
+
+
+def load_init(name: str, spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, torch.Tensor]:
+    """The init's tensors (``w0, b0, ...``) for ``spec``: a different network, a changed file or non-finite
+    weights are errors, never a silent fallback to the random init."""
+    entry = _entry(name, directory)
+    if entry.spec != spec_fields(spec):
+        raise InputError(f"init {name} is for a {describe_spec(entry.spec)} network, not this "
+                         f"{describe_spec(spec_fields(spec))}; give --arch and --omega to match, or no --init")
+    data = (directory / entry.file).read_bytes()
+    if hashlib.sha256(data).hexdigest() != entry.sha256:
+        raise InrzipError(f"init {name}: {entry.file} does not match its SHA-256 in {_INDEX}; reinstall inrzip")
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {key: np.asarray(npz[key]) for key in npz.files}
+    tensors: dict[str, torch.Tensor] = {}
+    for k, (o, i) in enumerate(layer_shapes(spec)):
+        for key, shape in ((f"w{k}", (o, i)), (f"b{k}", (o,))):
+            a = arrays.get(key)
+            if a is None or a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
+                raise InrzipError(f"init {name}: {key} is missing, not float32 {shape} or not finite")
+            tensors[key] = torch.from_numpy(a.copy())
+    return tensors
+
+
+def apply_init(param: _Trainable, name: str, residual: bool = False, directory: Path = INIT_DIR) -> None:
+    """Start an MLP from init ``name`` (D'OH trains a latent, which has no such init); with ``residual`` its
+    trained tensors become offsets from the init (zero at the start), which is what its file will store."""
+    stored = param.stored()
+    if set(stored) != {f"{p}{k}" for k in range(len(layer_shapes(param.spec))) for p in "wb"}:
+        raise InputError(f"--init applies to the MLP (--mlp), not to {param.name}")
+    tensors = load_init(name, param.spec, directory)
+    with torch.no_grad():
+        for key, t in stored.items():
+            t.copy_(tensors[key])
+    if residual:
+        param.offset_from(name, _entry(name, directory).sha256, tensors)  # type: ignore[attr-defined]
+
+
+def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, np.ndarray]:
+    """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file). The header
+    is hostile: its name is only a key of the index (never a path), and the init must be the very one the
+    file was coded against (same network, same SHA-256), else a one-line format error."""
+    if not any(k in header for k in RES_FIELDS):
+        return {}
+    name, sha = header.get("res_init"), header.get("res_sha256")
+    if not (isinstance(name, str) and 0 < len(name) <= _MAX_NAME and isinstance(sha, str) and len(sha) == 64
+            and all(c in "0123456789abcdef" for c in sha)):
+        raise FormatError(f"header res_init / res_sha256 {shown(name)} / {shown(sha)} must be an init name and "
+                          "a SHA-256 in hex")
+    inits = available_inits(directory)
+    if name not in inits:
+        raise FormatError(f"file is coded against the init {shown(name)}, which this inrzip does not ship "
+                          f"(it has {sorted(inits)}); decode it with the inrzip that wrote it")
+    entry = inits[name]
+    if entry.sha256 != sha or entry.spec != spec_fields(spec):
+        raise FormatError(f"file is coded against another version of the init {name} (SHA-256 {sha[:12]}..., "
+                          f"this inrzip has {entry.sha256[:12]}... for {describe_spec(entry.spec)})")
+    return {k: v.numpy() for k, v in load_init(name, spec, directory).items()}
+
+
+def save_init(name: str, spec: NetworkSpec, tensors: dict[str, torch.Tensor], trained: dict[str, Any],
+              directory: Path = INIT_DIR, version: int = 1) -> Path:
+    """Write ``<name>.npz`` and its index entry (replacing an earlier one of that name)."""
+    arrays = {key: t.detach().cpu().to(torch.float32).numpy() for key, t in tensors.items()}
+    if not all(np.isfinite(a).all() for a in arrays.values()):
+        raise InrzipError(f"init {name}: refusing to save non-finite weights")
+    directory.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = directory / f"{name}.npz"
+    path.write_bytes(buf.getvalue())
+    index = _read_index(directory)
+    index[name] = {"file": path.name, "sha256": hashlib.sha256(buf.getvalue()).hexdigest(), "version": version,
+                   "spec": spec_fields(spec), "trained": {k: v for k, v in trained.items()
+                                                          if not (isinstance(v, float) and math.isnan(v))}}
+    (directory / _INDEX).write_text(json.dumps(index, indent=1, sort_keys=True) + "\n")
+    return path
