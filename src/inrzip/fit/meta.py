@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..nets.networks import NetworkSpec, forward, layer_shapes
+from ..nets.networks import NetworkSpec, forward
 from ..nets.parameterizations import MLP
 from ..signals.image import image_grid
 from .losses import LOSSES
@@ -60,20 +60,17 @@ def random_task(images: Sequence[np.ndarray], crop: int, gen: torch.Generator) -
     return patch.reshape(crop * crop, -1) - 0.5
 
 
-def _layers(spec: NetworkSpec, tensors: Tensors) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    return [(tensors[f"w{k}"], tensors[f"b{k}"]) for k in range(len(layer_shapes(spec)))]
-
-
 def inner_fit(spec: NetworkSpec, start: Tensors, coords: torch.Tensor, targets: torch.Tensor, cfg: ReptileConfig,
               gen: torch.Generator) -> tuple[Tensors, float]:
     """A copy of ``start`` fitted to one task for ``cfg.inner_steps`` Adam steps; and its last batch's PSNR."""
     params = {k: v.detach().clone().requires_grad_(True) for k, v in start.items()}
+    net = MLP(spec)  # only its ``layers_from``: the tensors trained here are ``params``
     opt = torch.optim.Adam(params.values(), lr=cfg.inner_lr, betas=(0.9, 0.999))
     loss_fn = LOSSES["log10mse"]
     loss = torch.zeros(())
     for _ in range(cfg.inner_steps):
         idx = torch.randint(coords.shape[0], (min(cfg.batch, coords.shape[0]),), generator=gen)
-        loss = loss_fn(forward(spec, _layers(spec, params), coords[idx]), targets[idx])
+        loss = loss_fn(forward(spec, net.layers_from(params), coords[idx]), targets[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

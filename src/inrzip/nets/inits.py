@@ -29,7 +29,7 @@ from ..errors import FormatError, InputError, InrzipError, shown
 from .networks import NetworkSpec, layer_shapes
 
 __all__ = ["INIT_DIR", "InitEntry", "available_inits", "spec_fields", "load_init", "apply_init", "save_init",
-           "describe_spec", "residual_base", "RES_FIELDS"]
+           "describe_spec", "residual_base", "residual_entry", "RES_FIELDS"]
 
 RES_FIELDS = ("res_init", "res_sha256")  # header: the init a residual file's tensors are offsets from
 _MAX_NAME = 64
@@ -126,12 +126,12 @@ def apply_init(param: _Trainable, name: str, residual: bool = False, directory: 
         param.offset_from(name, _entry(name, directory).sha256, tensors)  # type: ignore[attr-defined]
 
 
-def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, np.ndarray]:
-    """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file). The header
+def residual_entry(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> InitEntry | None:
+    """Validation of a file's residual fields, before anything is decoded (None for a plain file). The header
     is hostile: its name is only a key of the index (never a path), and the init must be the very one the
     file was coded against (same network, same SHA-256), else a one-line format error."""
     if not any(k in header for k in RES_FIELDS):
-        return {}
+        return None
     name, sha = header.get("res_init"), header.get("res_sha256")
     if not (isinstance(name, str) and 0 < len(name) <= _MAX_NAME and isinstance(sha, str) and len(sha) == 64
             and all(c in "0123456789abcdef" for c in sha)):
@@ -145,7 +145,13 @@ def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = I
     if entry.sha256 != sha or entry.spec != spec_fields(spec):
         raise FormatError(f"file is coded against another version of the init {name} (SHA-256 {sha[:12]}..., "
                           f"this inrzip has {entry.sha256[:12]}... for {describe_spec(entry.spec)})")
-    return {k: v.numpy() for k, v in load_init(name, spec, directory).items()}
+    return entry
+
+
+def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, np.ndarray]:
+    """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file)."""
+    entry = residual_entry(header, spec, directory)
+    return {} if entry is None else {k: v.numpy() for k, v in load_init(entry.name, spec, directory).items()}
 
 
 def save_init(name: str, spec: NetworkSpec, tensors: dict[str, torch.Tensor], trained: dict[str, Any],

@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import FormatError, InrzipError, shown
 from ..registry import Registry
 from . import rng
-from .inits import RES_FIELDS, residual_base
+from .inits import RES_FIELDS, residual_base, residual_entry
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
@@ -157,7 +157,7 @@ class MLP(Parameterization):
 
     @classmethod
     def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-        residual_base(header, spec)  # a residual file's init must be here, the one it was coded against
+        residual_entry(header, spec)  # a residual file's init must be here, the one it was coded against
         out: dict[str, tuple[int, ...]] = {}
         for k, (o, i) in enumerate(layer_shapes(spec)):
             out[f"w{k}"], out[f"b{k}"] = (o, i), (o,)
