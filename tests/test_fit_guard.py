@@ -137,8 +137,8 @@ def test_target_psnr_stops_early_and_the_file_reaches_it(tmp_path, capsys):
 
 def test_warm_up_counts_epochs_run_and_is_the_mlp_default(data_dir):
     """The rate ramps over ``warmup_epochs`` epochs actually run, also under a time budget that plans far more
-    epochs than run (before, it was that fraction of the planned epochs); MLPs warm up for one epoch by default,
-    D'OH and the paper's recipe not at all."""
+    epochs than run (before, it was that fraction of the planned epochs); MLPs and D'OH images trained on their
+    weights warm up for one epoch by default, D'OH on its latent and the paper's recipe not at all."""
     import pytest
 
     from inrzip.api import CompressConfig, load, resolve
@@ -153,7 +153,8 @@ def test_warm_up_counts_epochs_run_and_is_the_mlp_default(data_dir):
     image = load(data_dir / "kodim23_64.png")
     fit = resolve(CompressConfig(parameterization="mlp"), image).fit
     assert fit.warmup_epochs == 1
-    assert resolve(CompressConfig(parameterization="doh"), image).fit.warmup_epochs == 0
+    assert resolve(CompressConfig(parameterization="doh"), image).fit.warmup_epochs == 1  # on its weights, as an MLP
+    assert resolve(CompressConfig(parameterization="doh", fit=FC(optimizer="adam")), image).fit.warmup_epochs == 0
     assert resolve(CompressConfig(parameterization="mlp", preset="paper"), image).fit.warmup_epochs == 0
     assert resolve(CompressConfig(parameterization="mlp", fit=FC(warmup_epochs=5)), image).fit.warmup_epochs == 5
 

@@ -47,19 +47,23 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
                               "alone plans none: give --epochs too (the clock may still end the fit first), or leave "
                               "--gamma out and the rate decays over the budget")
         values["epochs"] = BUDGET_EPOCHS
+    if values["optimizer"] is None and not (values["qat_quantizer"] or values["rate_lambda"]):  # float fits only
+        values["optimizer"] = signal.default_optimizers.get(param.name)
     for name, value in FIT_DEFAULTS.items():
         if values[name] is None:
             values[name] = value
+    by_optimizer = param.optimizer_defaults.get(values["optimizer"], {})  # D'OH on its weights: an MLP's schedule
     if values["lr"] is None:
-        values["lr"] = param.default_lr(signal.default_lrs)
+        values["lr"] = by_optimizer.get("lr") or param.default_lr(signal.default_lrs)
     if values["betas"] is None:
-        values["betas"] = param.default_betas
+        values["betas"] = by_optimizer.get("betas", param.default_betas)
     if values["warmup_epochs"] is None:
-        values["warmup_epochs"] = param.default_warmup_epochs
+        values["warmup_epochs"] = by_optimizer.get("warmup_epochs", param.default_warmup_epochs)
     if values["loss"] is None:
         values["loss"] = signal.default_loss
     if values["gamma"] is None:  # the LR ends at the kind's (else the parameterization's) fraction of its start,
-        fraction = signal.fit_defaults.get("final_lr_fraction", param.final_lr_fraction)  # whatever the length
+        fraction = signal.fit_defaults.get("final_lr_fraction",  # whatever the length
+                                           by_optimizer.get("final_lr_fraction", param.final_lr_fraction))
         values["gamma"] = fraction ** (1.0 / max(int(values["epochs"]), 1))
     values["betas"] = tuple(values["betas"])
     out = replace(cfg, **values)
@@ -83,6 +87,9 @@ def check_fit(cfg: FitConfig) -> None:
         raise InrzipError("qat_start must be a fraction in [0, 1] and qat_refresh at least 1")
     LOSSES.get(cfg.loss)
     OPTIMIZERS.get(cfg.optimizer)
+    if cfg.optimizer == "adam-weights" and (cfg.qat_quantizer is not None or cfg.rate_lambda):
+        raise InrzipError("--optimizer adam-weights trains the weights of a float fit; quantization-aware training "
+                          "and a rate term act on the stored latent: use --optimizer adam")
     resolve_engine(cfg.engine)
     if cfg.precision not in PRECISIONS:
         raise InrzipError(f"unknown precision {cfg.precision!r}; choose from {sorted(PRECISIONS)}")

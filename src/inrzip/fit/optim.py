@@ -1,7 +1,9 @@
 """Optimizers, one parameter group per model so K models share one optimizer and keep their own rates.
 
 ``sgd-inv-mse`` is SGD whose step is scaled by 1/MSE of the current batch, per model: the same update as
-SGD on log10(MSE) up to a constant (seed 000, section 1.7), kept to reproduce that comparison.
+SGD on log10(MSE) up to a constant (seed 000, section 1.7), kept to reproduce that comparison. ``adam-weights`` is
+Adam on a D'OH network's weights, each step carried back onto its latent (``nets/weight_space.py``); on a network
+that stores its weights it is plain Adam.
 """
 
 from __future__ import annotations
@@ -46,6 +48,12 @@ OPTIMIZERS: Registry[Factory] = Registry("optimizer")
 @OPTIMIZERS.register("adam")
 def _adam(groups: list[dict], fused: bool) -> Optimizer:
     return Optimizer(make_adam(groups, groups[0]["lr"], groups[0]["betas"], fused))
+
+
+@OPTIMIZERS.register("adam-weights")
+def _adam_weights(groups: list[dict], fused: bool) -> Optimizer:
+    """Adam; the trainer hands it a D'OH network's weights instead of its latent (nets/weight_space.py)."""
+    return _adam(groups, fused)
 
 
 @OPTIMIZERS.register("sgd")

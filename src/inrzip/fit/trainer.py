@@ -27,6 +27,7 @@ from ..config import FitConfig
 from ..errors import InrzipError
 from ..nets.networks import Layers, NetworkSpec, stack_layers
 from ..nets.parameterizations import Parameterization
+from ..nets.weight_space import WeightSpace, weight_space_for
 from ..quant import FixedGrid, LearnedGrids, QATState, get_quantizer
 from ..signals.base import Signal
 from . import engine as engines
@@ -75,6 +76,7 @@ class _Model:
     loss: LossFn
     fixed: dict[str, FixedGrid] | LearnedGrids | None = None  # QAT on a chosen quantization, from the first step
     result: FitResult = field(default_factory=FitResult)
+    weights: WeightSpace | None = None  # D'OH trained on its weights (``adam-weights``), set by ``start``
 
     def __post_init__(self) -> None:
         if self.fixed is not None:
@@ -104,14 +106,29 @@ class _Model:
         bits = estimated_bits(self.param.stored().values(), c.rate_bits)
         return c.rate_lambda * bits / self.signal.num_samples()
 
+    def start(self) -> list[torch.Tensor]:
+        """The tensors the optimizer holds. ``adam-weights`` trains a D'OH network's weights (nets/weight_space.py)
+        in a float fit; quantization-aware epochs, fine-tuning at fixed levels and a rate term act on the stored
+        latent, so those fits train it as ``adam`` does."""
+        c = self.cfg
+        if c.optimizer == "adam-weights" and self.fixed is None and c.qat_quantizer is None and not c.rate_lambda:
+            self.weights = weight_space_for(self.param)
+        if self.weights is not None:
+            return self.weights.trained()
+        grids = [self.fixed.theta] if isinstance(self.fixed, LearnedGrids) else []
+        return [t for t in self.param.parameters() if t.requires_grad] + grids
+
     def after_step(self) -> None:
-        """Hold the file's size while learned steps move (``LearnedGrids.keep_rate``)."""
+        """Carry a weight-space step back onto the stored latent; hold the file's size while learned steps move
+        (``LearnedGrids.keep_rate``)."""
+        if self.weights is not None:
+            self.weights.project()
         if isinstance(self.fixed, LearnedGrids):
             self.fixed.keep_rate()
 
     def layers(self, qat: bool) -> Layers:
         if not qat:
-            return self.param.layers()
+            return self.weights.layers() if self.weights is not None else self.param.layers()
         if isinstance(self.fixed, LearnedGrids):
             return self.param.layers_from(self.fixed(self.param.stored()))
         states = self.result.qat_states
@@ -209,9 +226,9 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     groups = []
     for m in models:
         m.param.to(device)
-        grids = [m.fixed.to(device).theta] if isinstance(m.fixed, LearnedGrids) else []
-        groups.append({"params": [t for t in m.param.parameters() if t.requires_grad] + grids, "lr": m.cfg.lr,
-                       "betas": m.cfg.betas})
+        if isinstance(m.fixed, LearnedGrids):
+            m.fixed.to(device)
+        groups.append({"params": m.start(), "lr": m.cfg.lr, "betas": m.cfg.betas})
     opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
     guard = Guard(opt.torch_opt, [m.cfg.loss for m in models], enabled=[bool(m.cfg.guard) for m in models])
     predict = _predictor(spec, models, eng.forward(spec, device, c0.precision))

@@ -45,6 +45,8 @@ class Parameterization(nn.Module, ABC):
     default_betas: ClassVar[tuple[float, float]] = (0.99, 0.999)  # Adam's, D'OH supplement Table 1
     default_warmup_epochs: ClassVar[int] = 0  # linear learning-rate warm-up (epochs actually run)
     has_latent: ClassVar[bool] = False  # stores a latent whose size is free (the fine rate knob of ``--bpp``)
+    # Per optimizer name, defaults that replace the ones above (lr, betas, warmup_epochs, final_lr_fraction)
+    optimizer_defaults: ClassVar[dict[str, dict[str, Any]]] = {}
 
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
@@ -282,6 +284,9 @@ class DOH(Parameterization):
     # Adam moves each z entry by about lr, and z ~ U(+-1/n), so the rate scales as 1/n (docs/fitting.md)
     base_lr_times_latent: ClassVar[float] = 0.1
     final_lr_fraction = 0.995 ** 300  # 20.35 dB against 19.77 at 0.999 ** 300 (docs/fitting.md)
+    # Trained on its weights (nets/weight_space.py) it takes an MLP's schedule; 2e-3 collapsed (docs/fitting.md)
+    optimizer_defaults: ClassVar[dict[str, dict[str, Any]]] = {
+        "adam-weights": {"lr": 1e-3, "betas": (0.9, 0.999), "warmup_epochs": 1, "final_lr_fraction": 0.05}}
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, latent_dim: int | None = None, latent_ratio: float = 0.6,
                  init: str = "doh", **_: Any) -> None:
