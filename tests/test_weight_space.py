@@ -48,6 +48,13 @@ def test_image_doh_defaults_to_adam_on_the_weights_with_an_mlp_schedule():
     assert f.gamma ** f.epochs == pytest.approx(0.05)
 
 
+def test_a_small_latent_keeps_adam_on_the_latent():
+    image = _small()
+    small = prepare(image, CompressConfig(parameterization="doh", arch="28x9", latent_ratio=0.3)).config.fit
+    assert small.optimizer == "adam" and small.lr < 1e-4
+    assert _fit(image).optimizer == "adam-weights"  # the default latent, 0.6 of the weights
+
+
 def test_adam_on_the_latent_keeps_its_own_defaults():
     image = _small()
     f = _fit(image, optimizer="adam")

@@ -48,7 +48,7 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
                               "--gamma out and the rate decays over the budget")
         values["epochs"] = BUDGET_EPOCHS
     if values["optimizer"] is None and not (values["qat_quantizer"] or values["rate_lambda"]):  # float fits only
-        values["optimizer"] = signal.default_optimizers.get(param.name)
+        values["optimizer"] = param.default_optimizer(signal.default_optimizers)
     for name, value in FIT_DEFAULTS.items():
         if values[name] is None:
             values[name] = value

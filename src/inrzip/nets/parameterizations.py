@@ -72,6 +72,10 @@ class Parameterization(nn.Module, ABC):
     def default_lr(self, kind_lrs: dict[str, float]) -> float:
         """Learning rate when the user gives none; ``kind_lrs`` is the signal kind's ``default_lrs``."""
 
+    def default_optimizer(self, kind_optimizers: dict[str, str]) -> str | None:
+        """Optimizer when the user gives none; ``kind_optimizers`` is the signal kind's ``default_optimizers``."""
+        return kind_optimizers.get(self.name)
+
     @classmethod
     def generator_work(cls, spec: NetworkSpec, header: dict[str, Any]) -> int:
         """Entries of random matrices the decoder regenerates for this file (checked against the limits)."""
@@ -274,6 +278,10 @@ def use_fused(work: int) -> bool:
     return _reference_work[0] >= FUSED_AFTER_WORK
 
 
+# adam-weights against the latent on kodim03 at --bpp (120 s): +0.72 dB at latent / weights 0.54, -0.44 at 0.24
+WEIGHTS_FROM_RATIO = 0.5
+
+
 @PARAMETERIZATIONS.register()
 class DOH(Parameterization):
     """Decoder-only random hypernetwork: trained latent z, fixed B_l from ``seed``, stored biases."""
@@ -330,6 +338,13 @@ class DOH(Parameterization):
 
     def default_lr(self, kind_lrs: dict[str, float]) -> float:
         return kind_lrs.get(self.name, self.base_lr_times_latent) / self.latent
+
+    def default_optimizer(self, kind_optimizers: dict[str, str]) -> str | None:
+        """On its weights only with a latent of at least ``WEIGHTS_FROM_RATIO`` of the weights: a smaller latent
+        keeps little of each weight-space step (measured: docs/fitting.md, "D'OH: Adam on the weights")."""
+        name = kind_optimizers.get(self.name)
+        small = self.latent < WEIGHTS_FROM_RATIO * weight_count(self.spec)
+        return None if name == "adam-weights" and small else name
 
     @classmethod
     def generator_work(cls, spec: NetworkSpec, header: dict[str, Any]) -> int:

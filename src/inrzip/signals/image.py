@@ -167,7 +167,7 @@ class ImageSignal(Signal):
     default_doh_init = "siren"
     band_cap = 0.25  # 2x decodes nearer bicubic's than at 0.5, and 1x BD-rate -0.7% (docs/resolution.md)
     default_lrs = {"doh": 0.045}  # D'OH with ``--optimizer adam`` (on the latent)
-    default_optimizers = {"doh": "adam-weights"}  # docs/fitting.md, "D'OH: Adam on the weights"
+    default_optimizers = {"doh": "adam-weights"}  # latent >= half the weights (DOH.default_optimizer; docs/fitting.md)
 
     def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
                  jitter_epochs: tuple[int, int] | None = None) -> None:
