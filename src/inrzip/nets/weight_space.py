@@ -29,7 +29,8 @@ class WeightSpace:
     def __init__(self, param: DOH) -> None:
         self.param = param
         B = param.B
-        self.col_norms = (B * B).sum(0).clamp_min(torch.finfo(B.dtype).tiny)  # |b_j|^2 per latent entry
+        # |b_j|^2 per latent entry, without a temporary the size of B
+        self.col_norms = torch.linalg.vector_norm(B, dim=0).square().clamp_min(torch.finfo(B.dtype).tiny)
         with torch.no_grad():
             self._bz = B @ param.z  # B z, the weights before the optimizer's step
             self.w = nn.Parameter(self._bz.clone())
