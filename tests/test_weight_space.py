@@ -105,6 +105,11 @@ def test_a_rollback_restores_weights_and_latent_together():
     assert math.isfinite(enc.report["psnr"])
     # the decoded file (B z of the stored latent) is the float network the fit ended on
     assert abs(enc.report["psnr"] - enc.report["float_psnr"]) < 0.5, enc.report
+    # and no worse than the best state training saw (its loss is of W; a latent left behind W would fail this)
+    history = inrzip.api.train(image, CompressConfig(parameterization="doh", arch="16x2", fit=FitConfig(
+        epochs=30, batch_size=512, lr=0.5, progress=False))).result.history
+    best = max(-10.0 * loss for _, loss, _ in history if math.isfinite(loss))  # log10 MSE -> PSNR
+    assert enc.report["psnr"] >= best - 1.0, (enc.report["psnr"], best)
 
 
 def test_the_trainer_hands_the_optimizer_the_weights_only_for_a_float_doh_fit():

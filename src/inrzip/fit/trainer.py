@@ -107,11 +107,10 @@ class _Model:
         return c.rate_lambda * bits / self.signal.num_samples()
 
     def start(self) -> list[torch.Tensor]:
-        """The tensors the optimizer holds. ``adam-weights`` trains a D'OH network's weights (nets/weight_space.py)
-        in a float fit; quantization-aware epochs, fine-tuning at fixed levels and a rate term act on the stored
-        latent, so those fits train it as ``adam`` does."""
-        c = self.cfg
-        if c.optimizer == "adam-weights" and self.fixed is None and c.qat_quantizer is None and not c.rate_lambda:
+        """The tensors the optimizer holds. ``adam-weights`` trains a D'OH network's weights (nets/weight_space.py);
+        fine-tuning at fixed levels acts on the stored latent, so it trains that as ``adam`` does (QAT and a rate
+        term with ``adam-weights`` are refused by ``check_fit``)."""
+        if self.cfg.optimizer == "adam-weights" and self.fixed is None:
             self.weights = weight_space_for(self.param)
         if self.weights is not None:
             return self.weights.trained()
