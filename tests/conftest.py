@@ -7,6 +7,7 @@ skipped on a developer's machine, but *fails* under CI (``CI=true``), so CI can 
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,13 @@ def require_tool(ok: bool, message: str) -> None:
         if in_ci():
             pytest.fail(message)
         pytest.skip(message)
+
+
+def default_ctrl_c() -> None:
+    """``preexec_fn`` of a child a test interrupts: Ctrl-C back to its default. A shell starts background jobs
+    (``make test &``, nohup) with SIGINT ignored, children inherit that, and Python then installs no
+    KeyboardInterrupt handler, so the child would shrug off the test's SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.fixture

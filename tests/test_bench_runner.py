@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import default_ctrl_c
 
 import inrzip
 from inrzip.bench.db import ResultsDB
@@ -62,7 +63,7 @@ def _start(tmp: Path, kodak: Path) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "inrzip.cli", "bench", str(kodak), "--config", str(tmp / "s.toml"),
            "--db", str(tmp / "r.sqlite"), "--workers", "1", "--threads", "1", "--quiet"]
     return subprocess.Popen(cmd, cwd=tmp, env=env, start_new_session=True, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=default_ctrl_c)
 
 
 def _wait_for(db: Path, n: int, proc: subprocess.Popen, timeout: float = 90.0) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import default_ctrl_c
 from PIL import Image
 
 import inrzip
@@ -159,7 +160,7 @@ def test_killing_compress_during_the_fit_leaves_no_file(tmp_path, sig, status):
     out.write_bytes(b"old file")
     proc = subprocess.Popen([sys.executable, "-m", "inrzip.cli", "compress", str(CROP), "-o", str(out), "--force",
                              "--arch", "8x1", "--epochs", "1000000", "--threads", "1"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=default_ctrl_c)
     seen = b""
     while b"it/s" not in seen and b"epoch" not in seen and proc.poll() is None:  # the progress bar: fitting
         seen += os.read(proc.stderr.fileno(), 4096)
