@@ -7,7 +7,12 @@ decoded files are measured by ``time_to_quality.py``):
     python benchmarks/doh_weight_probe.py kodim05 proj 1e-3 300               # Adam on W, z += (B^T B)^-1 B^T dW
 
 ``diag`` is what ``nets/weight_space.py`` ships; ``proj`` precomputes the pseudo-inverse of B (its set-up seconds
-are printed). The LR decays to ``--final`` of its start over the epochs; ``--beta1`` is Adam's on W.
+are printed). The LR decays to ``--final`` of its start over the epochs (over ``--seconds`` of fitting when given);
+``--beta1`` is Adam's on W. ``--every K`` carries the weight-space steps onto z only every K steps (in between Adam
+steps the weights as an MLP's, and a step costs no product with B: at batch 8192 on a 256 crop the two products are
+about 60% of a step):
+
+    python benchmarks/doh_weight_probe.py kodim05 diag 1e-3 100000 --seconds 60 --every 4
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("epochs", type=int)
     ap.add_argument("--final", type=float, default=0.05, help="LR at the end / at the start")
     ap.add_argument("--beta1", type=float, default=0.9)
+    ap.add_argument("--every", type=int, default=1, help="diag/proj: carry the steps onto z every K steps (between, "
+                    "Adam steps the weights alone, with no B product)")
+    ap.add_argument("--seconds", type=float, default=0.0, help="stop after this much fitting time (0: the epochs)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -56,12 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.Adam([z, *biases] if a.method == "adam" else biases, lr=lr, betas=fc.betas)
     m, v, t = torch.zeros(B.shape[0]), torch.zeros(B.shape[0]), 0
     gen, hist, fit_s = torch.Generator().manual_seed(0), [], 0.0
+    bz = (B @ z).detach()
+    w = bz.clone()  # the weights Adam steps (diag / proj); equal to B z after every carry
+
+    def carry() -> None:  # the weight-space steps since the last carry, onto z; then W = B z again
+        with torch.no_grad():
+            z.add_(pinv @ (w - bz) if a.method == "proj" else (B.T @ (w - bz)) / col)
+            bz.copy_(B @ z)
+            w.copy_(bz)
+
     for ep in range(a.epochs):
         t1 = time.perf_counter()
         for g in opt.param_groups:
-            g["lr"] = lr * a.final ** (ep / a.epochs)
+            g["lr"] = lr * a.final ** (min(fit_s / a.seconds, 1.0) if a.seconds else ep / a.epochs)  # over the budget
         for x, y in sig.batches(fc.batch_size, gen, torch.device("cpu")):
-            flat = B @ z if a.method == "adam" else (B @ z.detach()).requires_grad_()
+            flat = B @ z if a.method == "adam" else w.detach().clone().requires_grad_()
             layers, s = [], 0
             for k, (o, i) in enumerate(shapes):
                 layers.append((flat[s:s + o * i].view(o, i), biases[k]))
@@ -75,15 +92,22 @@ def main(argv: list[str] | None = None) -> int:
                 m.mul_(a.beta1).add_(g, alpha=1 - a.beta1)
                 v.mul_(fc.betas[1]).addcmul_(g, g, value=1 - fc.betas[1])
                 u = (m / (1 - a.beta1 ** t)) / ((v / (1 - fc.betas[1] ** t)).sqrt() + 1e-8)
-                with torch.no_grad():
-                    z.sub_(opt.param_groups[0]["lr"] * (pinv @ u if a.method == "proj" else (B.T @ u) / col))
+                w.sub_(opt.param_groups[0]["lr"] * u)
+                if t % a.every == 0:
+                    carry()
         fit_s += time.perf_counter() - t1
-        if (ep + 1) % 10 == 0 or ep + 1 == a.epochs:
+        done = ep + 1 == a.epochs or (a.seconds and fit_s >= a.seconds)
+        if (ep + 1) % 10 == 0 or done:
+            if a.method != "adam" and t % a.every:
+                carry()  # the file's network: B z
             with torch.no_grad():
                 psnr = sig.evaluate(field_of(spec, param.layers()))["psnr"]
             hist.append((ep + 1, round(fit_s, 1), round(psnr, 3)))
             print(a.image, a.method, lr, *hist[-1], flush=True)
+        if done:
+            break
     print(json.dumps({"image": a.image, "method": a.method, "lr": lr, "final": a.final, "beta1": a.beta1,
+                      "every": a.every,
                       "setup_s": setup, "history": hist}))
     return 0
 

@@ -253,6 +253,26 @@ def test_table2_command_writes_csv_and_markdown(tmp_path):
     assert "| 8 | DOH (30%) | 4641 | 4.64 |" in md and "Thai Statue: not available" in md
 
 
+def test_table2_models_and_the_doh_optimizer_setting():
+    """Table 2's eleven rows with the paper's parameter counts; ``doh_optimizer`` reaches D'OH's fits only."""
+    from inrzip.experiments.occupancy_table import DEFAULT_MODELS, MODELS, PAPER_IOU, Settings, compress_config
+    from inrzip.nets.networks import NetworkSpec, parse_arch, weight_count
+
+    assert len(DEFAULT_MODELS) == 11 and set(DEFAULT_MODELS) == set(PAPER_IOU)
+    for name in DEFAULT_MODELS:
+        m = MODELS[name]
+        if m.parameterization == "mlp":  # weights + biases of the network the row names
+            width, hidden = parse_arch(m.arch)
+            spec = NetworkSpec(3, 1, width, hidden, pe_freqs=10 if m.pe else 0)
+            assert weight_count(spec) + width * (hidden + 1) + 1 == PAPER_IOU[name][0], name
+    s = Settings(doh_optimizer="adam-weights", lr_doh_weights=2e-4)
+    doh, mlp = compress_config(MODELS["DOH (60%)"], s), compress_config(MODELS["MLP+PE (4,30)"], s)
+    assert (doh.fit.optimizer, doh.fit.lr) == ("adam-weights", 2e-4)
+    assert (mlp.fit.optimizer, mlp.fit.lr) == ("adam", s.lr_mlp)
+    latent = compress_config(MODELS["DOH (60%)"], Settings(doh_optimizer="adam", lr_doh_latent=0))
+    assert latent.fit.optimizer == "adam" and latent.fit.lr == Settings().lr_doh
+
+
 def test_table2_scores_each_file_on_finer_grids_and_saves_it(tmp_path):
     """``--eval-resolutions``: the same file decoded on another grid, against that grid's ground truth."""
     import csv

@@ -72,6 +72,22 @@ def test_the_paper_preset_and_quantization_aware_fits_train_the_latent():
     assert _fit(image, "mlp").optimizer == "adam"
 
 
+def test_mesh_doh_trains_its_weights_at_the_mlps_rate():
+    """Occupancy: the kind's own rate for the weights (1e-4, the MLP's), its own decay; a small latent as before."""
+    from inrzip.signals import meshio
+    from inrzip.signals.occupancy import OccupancySignal
+
+    mesh = OccupancySignal(np.indices((16,) * 3).sum(0) < 20, meshio.Normalisation((0.0, 0.0, 0.0), 1.0))
+    f = prepare(mesh, CompressConfig(parameterization="doh", arch="28x9", fit=FitConfig(epochs=10))).config.fit
+    assert (f.optimizer, f.lr, f.warmup_epochs) == ("adam-weights", 1e-4, 1)
+    assert f.gamma ** f.epochs == pytest.approx(0.999 ** 250)  # the kind's final fraction, not the images' 0.05
+    small = prepare(mesh, CompressConfig(parameterization="doh", arch="28x9", latent_ratio=0.3,
+                                         fit=FitConfig(epochs=10)))
+    assert small.config.fit.optimizer == "adam"
+    assert small.config.fit.lr == pytest.approx(3e-6 * 4240 / small.param.latent)
+    assert prepare(mesh, CompressConfig(parameterization="mlp", arch="28x9")).config.fit.lr == 1e-4
+
+
 def test_adam_weights_with_qat_is_a_one_line_error():
     with pytest.raises(InrzipError, match="adam-weights"):
         prepare(_small(), CompressConfig(parameterization="doh", arch="28x9", qat=True,

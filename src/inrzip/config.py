@@ -47,7 +47,7 @@ class FitConfig:
     guard: bool | None = option(None, "keep the best state and roll diverging fits back (default on; off for "
                                       "studies of the optimizer itself, whose oscillations are the result)", cli=False)
     optimizer: str | None = option(None, "adam; adam-weights: Adam on a D'OH network's weights, not its latent (D'OH "
-                                         "images' default); sgd; sgd-inv-mse: SGD with steps scaled by 1/MSE "
+                                         "images' and meshes' default); sgd; sgd-inv-mse: SGD with steps scaled by 1/MSE "
                                          "(seed 000, sec. 1.7)", choices=("adam", "adam-weights", "sgd", "sgd-inv-mse"))
     qat_quantizer: str | None = option(None, "quantization-aware training with this quantizer", cli=False)
     qat_bits: int | None = option(None, "bit depth of quantization-aware training", cli=False)

@@ -144,7 +144,7 @@ def plot_table2(rows: Sequence[Row], path: Path) -> None:
 
 
 @experiment("occupancy-table2", "D'OH supp. Table 2: occupancy IoU and memory of MLP, MLP+PE and D'OH 30/60/100% "
-                                "at 6, 8, 16 bits (Armadillo, Dragon)")
+                                "at 4, 5, 6, 8, 16 bits (Armadillo, Dragon)")
 def run_table2(quick: bool, out: Path, argv: Sequence[str]) -> list[Row]:
     d = replace(QUICK_TABLE, shapes=("bunny",), models=("MLP (4,20)", "DOH (4,20)"), bits=(6, 8),
                 data_dir=str(TEST_MESH.parent)) if quick else t2.Settings()

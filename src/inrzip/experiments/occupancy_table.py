@@ -59,22 +59,39 @@ class Model:
 # 14961 of 14961): latents of 25% / 50% / 85.85% of the PE 40x9 network's 16960 weights, plus 401 biases.
 MODELS: dict[str, Model] = {
     "MLP (4,20)": Model("mlp", "20x4", False),
-    "MLP+PE (4,20)": Model("mlp", "20x4", True),
+    "MLP (4,30)": Model("mlp", "30x4", False),
+    "MLP (9,28)": Model("mlp", "28x9", False),
     "MLP (9,40)": Model("mlp", "40x9", False),
+    "MLP+PE (4,20)": Model("mlp", "20x4", True),
+    "MLP+PE (4,30)": Model("mlp", "30x4", True),
+    "MLP+PE (9,28)": Model("mlp", "28x9", True),
     "MLP+PE (9,40)": Model("mlp", "40x9", True),
     "DOH (30%)": Model("doh", "40x9", True, 0.25),
     "DOH (60%)": Model("doh", "40x9", True, 0.50),
     "DOH (100%)": Model("doh", "40x9", True, 0.8585),
     "DOH (4,20)": Model("doh", "20x4", True, 0.50),  # not in Table 2: a small D'OH for --quick runs and Fig. 6
 }
-DEFAULT_MODELS = ("MLP (9,40)", "MLP+PE (9,40)", "DOH (30%)", "DOH (60%)", "DOH (100%)")
+DEFAULT_MODELS = tuple(m for m in MODELS if m != "DOH (4,20)")  # Table 2's eleven rows
 
-# Published Table 2 (D'OH supplement, 512^3 grids, A100, 250 epochs): model -> (params, {bits: {shape: IoU}}).
+# Published Table 2 (D'OH supplement, 512^3 grids, A100, 250 epochs): model -> (params, {bits: {shape: IoU}});
+# its 16-bit rows are the MLPs' ("COIN"), none for D'OH.
 PAPER_IOU: dict[str, tuple[int, dict[int, dict[str, float]]]] = {
-    "MLP (4,20)": (1781, {6: {"dragon": 0.66, "armadillo": 0.74}, 8: {"dragon": 0.85, "armadillo": 0.94}}),
-    "MLP+PE (4,20)": (2981, {6: {"dragon": 0.85, "armadillo": 0.94}, 8: {"dragon": 0.94, "armadillo": 0.97}}),
-    "MLP (9,40)": (14961, {6: {"dragon": 0.72, "armadillo": 0.88}, 8: {"dragon": 0.93, "armadillo": 0.97}}),
-    "MLP+PE (9,40)": (17361, {6: {"dragon": 0.94, "armadillo": 0.97}, 8: {"dragon": 0.97, "armadillo": 0.99}}),
+    "MLP (4,20)": (1781, {6: {"dragon": 0.66, "armadillo": 0.74}, 8: {"dragon": 0.85, "armadillo": 0.94},
+                          16: {"dragon": 0.88, "armadillo": 0.97}}),
+    "MLP (4,30)": (3871, {6: {"dragon": 0.66, "armadillo": 0.87}, 8: {"dragon": 0.87, "armadillo": 0.96},
+                          16: {"dragon": 0.90, "armadillo": 0.98}}),
+    "MLP (9,28)": (7449, {6: {"dragon": 0.67, "armadillo": 0.86}, 8: {"dragon": 0.88, "armadillo": 0.96},
+                          16: {"dragon": 0.94, "armadillo": 0.98}}),
+    "MLP (9,40)": (14961, {6: {"dragon": 0.72, "armadillo": 0.88}, 8: {"dragon": 0.93, "armadillo": 0.97},
+                           16: {"dragon": 0.97, "armadillo": 0.99}}),
+    "MLP+PE (4,20)": (2981, {6: {"dragon": 0.85, "armadillo": 0.94}, 8: {"dragon": 0.94, "armadillo": 0.97},
+                             16: {"dragon": 0.95, "armadillo": 0.97}}),
+    "MLP+PE (4,30)": (5671, {6: {"dragon": 0.87, "armadillo": 0.96}, 8: {"dragon": 0.96, "armadillo": 0.98},
+                             16: {"dragon": 0.96, "armadillo": 0.98}}),
+    "MLP+PE (9,28)": (9129, {6: {"dragon": 0.87, "armadillo": 0.96}, 8: {"dragon": 0.96, "armadillo": 0.98},
+                             16: {"dragon": 0.97, "armadillo": 0.98}}),
+    "MLP+PE (9,40)": (17361, {6: {"dragon": 0.94, "armadillo": 0.97}, 8: {"dragon": 0.97, "armadillo": 0.99},
+                              16: {"dragon": 0.98, "armadillo": 0.99}}),
     "DOH (30%)": (4641, {6: {"dragon": 0.89, "armadillo": 0.95}, 8: {"dragon": 0.95, "armadillo": 0.97}}),
     "DOH (60%)": (8881, {6: {"dragon": 0.94, "armadillo": 0.97}, 8: {"dragon": 0.97, "armadillo": 0.98}}),
     "DOH (100%)": (14961, {6: {"dragon": 0.95, "armadillo": 0.97}, 8: {"dragon": 0.97, "armadillo": 0.98}}),
@@ -88,7 +105,7 @@ class Settings:
     shapes: tuple[str, ...] = ("armadillo", "dragon")
     models: tuple[str, ...] = DEFAULT_MODELS
     resolution: int = 128  # the paper: 512
-    bits: tuple[int, ...] = (6, 8, 16)  # 16 = COIN
+    bits: tuple[int, ...] = (4, 5, 6, 8, 16)  # Table 2 has 6, 8 and 16 (= COIN); one fit gives every depth
     epochs: int = 250  # Table 1; the time budget usually stops first on CPU
     time_budget: float | None = 480.0  # seconds of fitting per (shape, model); None = epochs only
     batch_size: int = 20000  # Table 1
@@ -97,6 +114,9 @@ class Settings:
     # lr_doh is the rate of a latent of ``lr_doh_latent``; other latents get lr_doh * lr_doh_latent / n, since
     # one Adam step moves every generated weight ~n times the step of z (docs/occupancy.md). 0 = same lr for all.
     lr_doh_latent: int = 0
+    # "adam-weights": D'OH trained on its generated weights (nets/weight_space.py) at an MLP's rate, lr_doh_weights
+    doh_optimizer: str = "adam-weights"  # the library default for meshes (docs/occupancy.md); "adam": Table 1
+    lr_doh_weights: float = 1e-4
     doh_init: str = "siren"  # see docs/occupancy.md: the supplement's narrower bound stalls 9-layer nets
     loss: str = "mse"  # Table 1
     gamma: float = 0.999  # Table 1: exponential lr decay per epoch
@@ -113,8 +133,11 @@ def compress_config(model: Model, s: Settings) -> CompressConfig:
     """The CompressConfig of one Table 2 model under the settings' budget (lr per parameterization)."""
     doh_scale = s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent and model.latent_dim() else 1.0
     lr = {"mlp": s.lr_mlp, "doh": s.lr_doh * doh_scale}[model.parameterization]
+    optimizer = s.doh_optimizer if model.parameterization == "doh" else "adam"
+    if optimizer == "adam-weights":
+        lr = s.lr_doh_weights
     fit = FitConfig(epochs=s.epochs, batch_size=s.batch_size, lr=lr, loss=s.loss, time_budget=s.time_budget,
-                    gamma=s.gamma, seed=s.seed, progress=False, engine=s.engine)
+                    gamma=s.gamma, seed=s.seed, progress=False, engine=s.engine, optimizer=optimizer)
     return CompressConfig(arch=model.arch, parameterization=model.parameterization, latent_dim=model.latent_dim(),
                           doh_init=s.doh_init, pe=model.pe, pe_freqs=10, bits=max(s.bits), fit=fit)
 
@@ -155,7 +178,8 @@ def markdown(rows: list[dict[str, Any]], s: Settings) -> str:
     models = [m for m in MODELS if any(r["model"] == m for r in rows)]
     bit_depths = sorted({r["bits"] for r in rows})
     lines = [f"Binary occupancy, {s.resolution}^3 grid, fit budget {s.time_budget} s or {s.epochs} epochs per model "
-             f"(batch {s.batch_size}, decay {s.gamma:g}/epoch, D'OH init {s.doh_init}; lr per row). "
+             f"(batch {s.batch_size}, decay {s.gamma:g}/epoch, D'OH init {s.doh_init}, D'OH optimizer "
+             f"{s.doh_optimizer}; lr per row). "
              "IoU measured on the decoded file (published 512^3 value in brackets); kB = params x bits / 8000, "
              "real file in the file column.", ""]
     head = "| bits | model | params | kB (est) | file kB | lr | " + " | ".join(f"{sh} IoU (paper)" for sh in shapes) + " |"
@@ -242,6 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--lr-doh", type=float, default=d.lr_doh)
     p.add_argument("--lr-doh-latent", type=int, default=d.lr_doh_latent,
                    help="scale the D'OH lr as lr-doh * this / latent (0: off)")
+    p.add_argument("--doh-optimizer", choices=["adam", "adam-weights"], default=d.doh_optimizer,
+                   help="adam: on the latent (Table 1); adam-weights: on the generated weights, at --lr-doh-weights")
+    p.add_argument("--lr-doh-weights", type=float, default=d.lr_doh_weights)
     p.add_argument("--resume", action="store_true", help="keep other models' rows already in --out")
     p.add_argument("--gamma", type=float, default=d.gamma, help="lr decay per epoch (Table 1: 0.999)")
     p.add_argument("--doh-init", choices=["doh", "siren"], default=d.doh_init)
@@ -255,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     a = p.parse_args(argv)
     s = replace(d, shapes=tuple(a.shapes), models=tuple(a.models), resolution=a.resolution, bits=tuple(a.bits),
                 epochs=a.epochs, time_budget=a.time_budget or None, batch_size=a.batch_size, lr_mlp=a.lr_mlp,
-                lr_doh=a.lr_doh, lr_doh_latent=a.lr_doh_latent, gamma=a.gamma, doh_init=a.doh_init, engine=a.engine, seed=a.seed, data_dir=a.data_dir,
+                lr_doh=a.lr_doh, lr_doh_latent=a.lr_doh_latent, doh_optimizer=a.doh_optimizer,
+                lr_doh_weights=a.lr_doh_weights, gamma=a.gamma, doh_init=a.doh_init, engine=a.engine, seed=a.seed, data_dir=a.data_dir,
                 eval_resolutions=tuple(a.eval_resolutions), save_files=a.save_files)
     run(s, Path(a.out), log=lambda m: print(m, flush=True), resume=a.resume)
     print((Path(a.out) / "table2.md").read_text())

@@ -54,7 +54,8 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
             values[name] = value
     by_optimizer = param.optimizer_defaults.get(values["optimizer"], {})  # D'OH on its weights: an MLP's schedule
     if values["lr"] is None:
-        values["lr"] = by_optimizer.get("lr") or param.default_lr(signal.default_lrs)
+        values["lr"] = (signal.optimizer_lrs.get(values["optimizer"]) or by_optimizer.get("lr")
+                        or param.default_lr(signal.default_lrs))
     if values["betas"] is None:
         values["betas"] = by_optimizer.get("betas", param.default_betas)
     if values["warmup_epochs"] is None:

@@ -47,6 +47,7 @@ class Signal(ABC):
     fit_defaults: ClassVar[dict[str, Any]] = {}  # FitConfig fields, e.g. batch size, epochs, time budget
     default_lrs: ClassVar[dict[str, float]] = {}  # by parameterization: "mlp": lr; "doh": lr x latent size
     default_optimizers: ClassVar[dict[str, str]] = {}  # by parameterization; else "adam"
+    optimizer_lrs: ClassVar[dict[str, float]] = {}  # by optimizer: the kind's rate for it, before the parameterization's
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
     # The 'nyquist' band keeps folded encoding frequencies under this fraction of the grid's Nyquist rate, chosen
     # per kind by measurement (docs/resolution.md): images 0.25, occupancy grids 0.5
