@@ -131,11 +131,10 @@ class Settings:
 
 def compress_config(model: Model, s: Settings) -> CompressConfig:
     """The CompressConfig of one Table 2 model under the settings' budget (lr per parameterization)."""
-    doh_scale = s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent and model.latent_dim() else 1.0
-    lr = {"mlp": s.lr_mlp, "doh": s.lr_doh * doh_scale}[model.parameterization]
     optimizer = s.doh_optimizer if model.parameterization == "doh" else "adam"
-    if optimizer == "adam-weights":
-        lr = s.lr_doh_weights
+    doh_scale = s.lr_doh_latent / model.latent_dim() if s.lr_doh_latent and model.latent_dim() else 1.0
+    lr = (s.lr_doh_weights if optimizer == "adam-weights"
+          else {"mlp": s.lr_mlp, "doh": s.lr_doh * doh_scale}[model.parameterization])
     fit = FitConfig(epochs=s.epochs, batch_size=s.batch_size, lr=lr, loss=s.loss, time_budget=s.time_budget,
                     gamma=s.gamma, seed=s.seed, progress=False, engine=s.engine, optimizer=optimizer)
     return CompressConfig(arch=model.arch, parameterization=model.parameterization, latent_dim=model.latent_dim(),
