@@ -6,13 +6,14 @@ decoded files are measured by ``time_to_quality.py``):
     python benchmarks/doh_weight_probe.py kodim05 diag 1e-3 300               # Adam on W, z += B^T dW / |b_j|^2
     python benchmarks/doh_weight_probe.py kodim05 proj 1e-3 300               # Adam on W, z += (B^T B)^-1 B^T dW
 
-``diag`` is what ``nets/weight_space.py`` ships; ``proj`` precomputes the pseudo-inverse of B (its set-up seconds
-are printed). The LR decays to ``--final`` of its start over the epochs (over ``--seconds`` of fitting when given);
+``diag`` is what ``nets/weight_space.py`` ships; ``proj`` precomputes the pseudo-inverse of B in float32 (Gram
+matrix, Cholesky, triangular solve; its set-up seconds are printed, and counted in ``--seconds`` with
+``--count-setup``). The LR decays to ``--final`` of its start over the epochs (over ``--seconds`` of fitting when given);
 ``--beta1`` is Adam's on W. ``--every K`` carries the weight-space steps onto z only every K steps (in between Adam
 steps the weights as an MLP's, and a step costs no product with B: at batch 8192 on a 256 crop the two products are
-about 60% of a step):
+about 60% of a step; the trainer carries every 4 since this screen, docs/fitting.md):
 
-    python benchmarks/doh_weight_probe.py kodim05 diag 1e-3 100000 --seconds 60 --every 4
+    python benchmarks/doh_weight_probe.py kodim05 diag 1e-3 100000 --seconds 60 --every 4 --count-setup
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=int, default=1, help="diag/proj: carry the steps onto z every K steps (between, "
                     "Adam steps the weights alone, with no B product)")
     ap.add_argument("--seconds", type=float, default=0.0, help="stop after this much fitting time (0: the epochs)")
+    ap.add_argument("--count-setup", action="store_true", help="--seconds includes the set-up (proj's Gram matrix)")
     ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "kodak")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
@@ -57,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     lr, loss_fn, B, shapes = a.lr or fc.lr, LOSSES.get(fc.loss), param.B, layer_shapes(prep.spec)
     t0 = time.perf_counter()
     if a.method == "proj":
-        pinv = (torch.cholesky_inverse(torch.linalg.cholesky((B.T @ B).double())).float() @ B.T).contiguous()
+        pinv = torch.cholesky_solve(B.T.contiguous(), torch.linalg.cholesky(B.T @ B))  # (B^T B)^-1 B^T, float32
     col = (B * B).sum(0)
     setup = time.perf_counter() - t0
     z, biases = param.z, list(param.biases)
     opt = torch.optim.Adam([z, *biases] if a.method == "adam" else biases, lr=lr, betas=fc.betas)
     m, v, t = torch.zeros(B.shape[0]), torch.zeros(B.shape[0]), 0
-    gen, hist, fit_s = torch.Generator().manual_seed(0), [], 0.0
+    gen, hist, fit_s = torch.Generator().manual_seed(0), [], setup if a.count_setup else 0.0
     bz = (B @ z).detach()
     w = bz.clone()  # the weights Adam steps (diag / proj); equal to B z after every carry
 

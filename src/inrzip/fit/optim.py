@@ -2,8 +2,8 @@
 
 ``sgd-inv-mse`` is SGD whose step is scaled by 1/MSE of the current batch, per model: the same update as
 SGD on log10(MSE) up to a constant (seed 000, section 1.7), kept to reproduce that comparison. ``adam-weights`` is
-Adam on a D'OH network's weights, each step carried back onto its latent (``nets/weight_space.py``); on a network
-that stores its weights it is plain Adam.
+Adam on a D'OH network's weights, its steps carried back onto its latent every 4 steps (``nets/weight_space.py``);
+on a network that stores its weights it is plain Adam.
 """
 
 from __future__ import annotations

@@ -118,12 +118,17 @@ class _Model:
         return [t for t in self.param.parameters() if t.requires_grad] + grids
 
     def after_step(self) -> None:
-        """Carry a weight-space step back onto the stored latent; hold the file's size while learned steps move
-        (``LearnedGrids.keep_rate``)."""
+        """Count a weight-space step (carried onto the stored latent every few steps); hold the file's size while
+        learned steps move (``LearnedGrids.keep_rate``)."""
         if self.weights is not None:
-            self.weights.project()
+            self.weights.step_done()
         if isinstance(self.fixed, LearnedGrids):
             self.fixed.keep_rate()
+
+    def end_epoch(self) -> None:
+        """Carry the weight-space steps not yet carried, so the guard, the hooks and the file see ``B z``."""
+        if self.weights is not None:
+            self.weights.flush()
 
     def layers(self, qat: bool) -> Layers:
         if not qat:
@@ -261,6 +266,8 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
             totals, n = totals + losses.detach(), n + 1
             if out_of_time():  # checked per step: one epoch of a big signal can outlast the budget
                 break
+        for m in models:
+            m.end_epoch()
         means = (totals.cpu() / max(n, 1)).tolist()
         _record(models, guard.after_epoch(epoch + 1, means, qat))
         for m, mean in zip(models, means):
