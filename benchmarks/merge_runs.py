@@ -38,9 +38,10 @@ def _means(path: Path) -> list[dict]:
             for r in csv.DictReader(open(path))]
 
 
-def merge_rd(before: Path, after: Path, title: str, out: Path, min_bits: int = 5) -> None:
+def merge_rd(before: Path, after: Path, title: str, out: Path, min_bits: int = 5,
+             before_label: str = "latent, before") -> None:
     old = _means(before)
-    rows = ([r for r in old if r["method"] != "doh"] + [{**r, "method": "doh (latent, before)"} for r in old
+    rows = ([r for r in old if r["method"] != "doh"] + [{**r, "method": f"doh ({before_label})"} for r in old
             if r["method"] == "doh"] + [r for r in _means(after) if r["method"] == "doh"])
     plot_rd([r for r in rows if r["bits"] >= min_bits], out, title)
     print("wrote", out)
@@ -58,11 +59,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("after", type=Path)
     r.add_argument("--title", required=True)
     r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--before-label", default="latent, before", help="what the before run's D'OH curves are called")
     a = ap.parse_args(argv)
     if a.what == "table2":
         merge_table2(a.runs, a.time_budget, a.out)
     else:
-        merge_rd(a.before, a.after, a.title, a.out)
+        merge_rd(a.before, a.after, a.title, a.out, before_label=a.before_label)
     return 0
 
 
