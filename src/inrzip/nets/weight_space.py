@@ -74,7 +74,7 @@ class WeightSpace:
         self._pending = 0
 
 
-def weight_space_for(param: Parameterization, every: int | None = None) -> WeightSpace | None:
+def weight_space_for(param: Parameterization) -> WeightSpace | None:
     """A ``WeightSpace`` for a D'OH network; None for a parameterization whose stored tensors are its weights
     (an MLP: Adam on the weights is plain Adam) or that stacks several networks."""
-    return WeightSpace(param, every) if isinstance(param, DOH) else None
+    return WeightSpace(param) if isinstance(param, DOH) else None
