@@ -27,8 +27,8 @@ from inrzip.config import CompressConfig, FitConfig  # noqa: E402
 
 def distortion(fitted: api.Fitted):
     """The proxy ``encode`` allocates with."""
-    header = api._header(fitted.signal, fitted.spec, fitted.param, "distributional", fitted.config.bits)
-    return ratecontrol.proxy_distortion(fitted.signal, fitted.spec, fitted.param.name, api._stored(fitted.param),
+    header = api.core._header(fitted.signal, fitted.spec, fitted.param, "distributional", fitted.config.bits)
+    return ratecontrol.proxy_distortion(fitted.signal, fitted.spec, fitted.param.name, api.core._stored(fitted.param),
                                         header)
 
 
@@ -37,8 +37,8 @@ def one(path: Path, bpp: float, budget_s: float | None, threads: int | None) -> 
     budget = ratecontrol.target_bytes(bpp, sig.num_samples())
     cfg = CompressConfig(bpp=bpp, fit=FitConfig(time_budget=budget_s, progress=False, threads=threads))
     cfg = replace(cfg, **ratecontrol.default_kind(bpp))
-    net = replace(api._resolve_network(cfg, sig), fit=cfg.fit)
-    planned = ratecontrol.plan(net, lambda c: api._build(sig, c)[0], budget)
+    net = replace(api.core._resolve_network(cfg, sig), fit=cfg.fit)
+    planned = ratecontrol.plan(net, lambda c: api.core._build(sig, c)[0], budget)
     fitted = api.train(sig, planned)
     rows = []
     for allocate in (False, True):
@@ -49,8 +49,8 @@ def one(path: Path, bpp: float, budget_s: float | None, threads: int | None) -> 
             return written[-1].report["psnr"]
 
         t0 = time.perf_counter()
-        ratecontrol.fit_quantization(api._stored(fitted.param),
-                                     lambda b: api._header(sig, fitted.spec, fitted.param, "distributional", b),
+        ratecontrol.fit_quantization(api.core._stored(fitted.param),
+                                     lambda b: api.core._header(sig, fitted.spec, fitted.param, "distributional", b),
                                      planned.bits, budget, quality,
                                      distortion(fitted) if allocate else None)
         best = max(written, key=lambda e: e.report["psnr"])

@@ -6,7 +6,7 @@ before 2026-12-05), so the columns differ by nothing but the steps.
         --step-lrs 0,3e-4 --jobs 2 --out results/finetune-steps-kodak-600
 
 It follows ``api.encode_at_rate`` stage by stage (plan at ``FINETUNE_BITS``, fit for 1 - share of the budget,
-quantize to 99% of the rate, then ``api._finetuned``), at one thread per image, ``--jobs`` images at a time.
+quantize to 99% of the rate, then ``api.encoding._finetuned``), at one thread per image, ``--jobs`` images at a time.
 Rows go to ``rows.jsonl`` under ``--out`` (a rerun skips the images already there); ``table.md`` shows the decoded
 PSNR per image and step rate, the difference from the fixed ranges and the files' sizes.
 """
@@ -37,17 +37,17 @@ def one(path: str, bpp: float, budget: float | None, epochs: int | None, rates: 
     from inrzip.api import CompressConfig, FitConfig
 
     torch.set_num_threads(1)
-    signal = api.load_signal(path)
+    signal = api.load(path)
     length = {"time_budget": budget} if budget is not None else {"epochs": epochs}
     cfg = CompressConfig(bpp=bpp, fit=FitConfig(progress=False, threads=1, **length))
     cfg = replace(cfg, **ratecontrol.default_kind(bpp))
     size = ratecontrol.target_bytes(bpp, signal.num_samples())
-    net = replace(api._resolve_network(cfg, signal), fit=cfg.fit, bits=ratecontrol.FINETUNE_BITS)
-    planned = ratecontrol.plan(net, lambda c: api._build(signal, c)[0], size)
-    short, whole = api._shortened(signal, planned, 1.0 - share)
+    net = replace(api.core._resolve_network(cfg, signal), fit=cfg.fit, bits=ratecontrol.FINETUNE_BITS)
+    planned = ratecontrol.plan(net, lambda c: api.core._build(signal, c)[0], size)
+    short, whole = api.encoding._shortened(signal, planned, 1.0 - share)
     t0 = time.perf_counter()
     fitted = api.train(signal, short)
-    before, tables = api._choose_at_rate(signal, fitted, planned.bits, int(size * ratecontrol.FINETUNE_MARGIN))
+    before, tables = api.encoding._choose_at_rate(signal, fitted, planned.bits, int(size * ratecontrol.FINETUNE_MARGIN))
     stem, rows = Path(path).stem, []
     base = {"image": stem, "arch": planned.arch, "budget_bytes": size, "fit_seconds": time.perf_counter() - t0,
             "before_psnr": before.report["psnr"], "before_bytes": before.sizes.file_bytes}
@@ -55,7 +55,7 @@ def one(path: str, bpp: float, budget: float | None, epochs: int | None, rates: 
         tuned = copy.deepcopy(fitted)
         tuned.config = replace(tuned.config, step_lr=rate)
         t1 = time.perf_counter()
-        enc = api._finetuned(signal, tuned, tables, share, size, copy.deepcopy(before), whole)
+        enc = api.encoding._finetuned(signal, tuned, tables, share, size, copy.deepcopy(before), whole)
         note = next(e for e in enc.report["fit_events"] if e.startswith("fine-tuning ") and "quantization:" in e)
         rows.append({**base, "step_lr": rate, "psnr": enc.report["psnr"], "bytes": enc.sizes.file_bytes,
                      "bpp": enc.report["bpp"], "epochs": enc.report["epochs"], "event": note,

@@ -13,6 +13,8 @@ Methods, each on every image, one after the other in this process (``--threads``
 - ``inrzip``: ``inrzip compress --time-budget B`` for each B of ``--budgets`` (each a separate fit whose
   schedule is planned for B): the decoded file's PSNR after B seconds;
 - ``meta``: as ``inrzip``, started from the meta-learned init ``--init`` (``compress --init NAME``);
+- ``nofinetune``: as ``inrzip`` with ``--finetune 0`` (a D'OH fit without its latent's fine-tuning at the file's
+  levels: the two side by side in one run);
 - ``baseline``: inrzip's defaults as of commit d533178 (``--baseline-src``) run for ``--T`` seconds (its epochs set
   to what fits in T, so its default LR decay spans the run), scored at the end, in a subprocess.
 
@@ -39,7 +41,7 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from inrzip.api import CompressConfig, FitConfig, Fitted, prepare, train, write  # noqa: E402
+from inrzip.api import CompressConfig, FitConfig, Fitted, encode_bits, prepare, write  # noqa: E402
 from inrzip.fit import fit  # noqa: E402
 from inrzip.fit.trainer import FitResult  # noqa: E402
 from inrzip.signals.image import ImageSignal, image_grid, read_image  # noqa: E402
@@ -124,9 +126,11 @@ def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: flo
 
 
 def inrzip_budget(signal: ImageSignal, cfg: CompressConfig, bits: int, budget: float) -> tuple[float, float]:
-    """(seconds, decoded PSNR) of one fit planned for ``budget`` seconds."""
-    fitted = train(signal, replace(cfg, bits=bits, fit=replace(cfg.fit, time_budget=budget, epochs=10 ** 6)))
-    return fitted.result.seconds, write(fitted, bits).report["psnr"]
+    """(seconds, decoded PSNR) of one file made as ``inrzip compress --time-budget`` makes it (``encode_bits``:
+    the fit planned for ``budget`` seconds and, for D'OH, its latent's fine-tuning within them)."""
+    enc = encode_bits(signal, replace(cfg, bits=bits, fit=replace(cfg.fit, time_budget=budget, epochs=10 ** 6)),
+                      [bits])[0]
+    return enc.report["fit_seconds"], enc.report["psnr"]
 
 
 def checkpointed(signal: ImageSignal, cfg: CompressConfig, bits: int, seconds: float, every: float) -> Curve:
@@ -218,6 +222,8 @@ def run_image(stem: str, a: argparse.Namespace) -> dict:
         row["inrzip"] = [inrzip_budget(signal, cfg, a.bits, b) for b in a.budgets]
     if "meta" in a.methods:
         row["meta"] = [inrzip_budget(signal, replace(cfg, init=a.init), a.bits, b) for b in a.budgets]
+    if "nofinetune" in a.methods:
+        row["nofinetune"] = [inrzip_budget(signal, replace(cfg, finetune=0.0), a.bits, b) for b in a.budgets]
     reference = row.get("recipe") or row.get("baseline") or []
     if reference and row.get("inrzip"):
         target = psnr_at(reference, a.T)
@@ -251,7 +257,7 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
         lines += ["", f"median speed-up {np.median(speed):.1f}x (min {min(speed):.1f}x"
                   + (f"; {missed} of {len(speed)} not reached, counted as 0" if missed else "")
                   + "); median gain at equal time: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in shown.items())]
-    return "\n".join(lines + meta_table(rows, a)) + "\n"
+    return "\n".join(lines + paired_table(rows, a, "meta") + paired_table(rows, a, "nofinetune")) + "\n"
 
 
 def _time_to_cell(row: dict, budgets: list[float]) -> str:
@@ -263,20 +269,25 @@ def _time_to_cell(row: dict, budgets: list[float]) -> str:
     return f"{t:.1f} s | {row.get('speedup', float('nan')):.1f}x"
 
 
-def meta_table(rows: list[dict], a: argparse.Namespace) -> list[str]:
-    """inrzip's defaults against the same fit started from ``--init``, budget by budget (decoded PSNR)."""
-    pairs = [r for r in rows if r.get("meta") and r.get("inrzip")]
+PAIRED = {"meta": "started from init `{init}` (`meta`) against inrzip's random init",
+          "nofinetune": "inrzip without its D'OH latent's fine-tuning (`nofinetune`, `--finetune 0`) against inrzip"}
+
+
+def paired_table(rows: list[dict], a: argparse.Namespace, name: str) -> list[str]:
+    """inrzip's defaults against method ``name`` (``meta``, ``nofinetune``), budget by budget (decoded PSNR); the
+    gain is ``name`` minus inrzip."""
+    pairs = [r for r in rows if r.get(name) and r.get("inrzip")]
     if not pairs:
         return []
-    lines = ["", f"Started from init `{a.init}` (`meta`) against inrzip's random init, same budgets:", "",
-             "| image | " + " | ".join(f"inrzip {b:g} s | meta {b:g} s" for b in a.budgets) + " |",
+    lines = ["", PAIRED[name].format(init=a.init)[0].upper() + PAIRED[name].format(init=a.init)[1:] + ", same budgets:",
+             "", "| image | " + " | ".join(f"inrzip {b:g} s | {name} {b:g} s" for b in a.budgets) + " |",
              "|---" * (1 + 2 * len(a.budgets)) + "|"]
     for r in pairs:
         lines.append(f"| {r['image']} | " + " | ".join(f"{p:.2f} | {q:.2f}" for (_, p), (_, q)
-                                                        in zip(r["inrzip"], r["meta"])) + " |")
-    gains = [[q - p for (_, p), (_, q) in zip(r["inrzip"], r["meta"])] for r in pairs]
+                                                        in zip(r["inrzip"], r[name])) + " |")
+    gains = [[q - p for (_, p), (_, q) in zip(r["inrzip"], r[name])] for r in pairs]
     med = np.median(np.asarray(gains), axis=0)
-    lines += ["", "median gain of the init: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in zip(a.budgets, med))
+    lines += ["", f"median gain of `{name}`: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in zip(a.budgets, med))
               + f"; better on {sum(g > 0 for row in gains for g in row)} of {sum(len(row) for row in gains)} fits"]
     return lines
 
@@ -290,7 +301,7 @@ def plot(rows: list[dict], path: Path, a: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3), squeeze=False)
     for ax, r in zip(axes[0], rows):
         for name, style in (("recipe", "k-"), ("preset", "b--"), ("baseline", "g-"), ("inrzip", "ro-"),
-                            ("meta", "m^-")):
+                            ("meta", "m^-"), ("nofinetune", "c.--")):
             pts = r.get(name) or []
             if pts:
                 ax.plot([t for t, _ in pts], [p for _, p in pts], style, label=name, ms=3)

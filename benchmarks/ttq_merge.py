@@ -5,6 +5,7 @@ runs) and named curves (the ``inrzip`` points of other runs, e.g. two versions o
         --curve latent=results/ttq-doh-latent-a,results/ttq-doh-latent-b \
         --curve weights=results/ttq-doh-weights-a,results/ttq-doh-weights-b,results/ttq-doh-weights300-a,... \
         --out results/ttq-doh-weights
+    python benchmarks/ttq_merge.py ... --curve "no fine-tuning=results/ttq-doh-ft-a@nofinetune,..." ...
 
 Per image: the reference's PSNR at T, each curve's decoded PSNR at its budgets, the seconds it needs to reach the
 reference (log-time interpolation, as ``time_to_quality.py``) and the speed-up T / that; then the medians, and the
@@ -34,11 +35,13 @@ def rows_of(folder: Path) -> list[dict]:
 
 
 def merged(folders: list[Path], key: str) -> dict[str, list[tuple[float, float]]]:
-    """image -> the points under ``key`` of every run, sorted by time (a later run's point at a time replaces)."""
+    """image -> the points under ``key`` of every run, sorted by time (a later run's point at a time replaces).
+    A folder written ``RUN@METHOD`` gives that method's points instead (e.g. ``@nofinetune``)."""
     out: dict[str, dict[float, float]] = {}
-    for folder in folders:
-        for r in rows_of(folder):
-            for t, p in r.get(key) or []:
+    for spec in folders:
+        folder, _, method = str(spec).partition("@")
+        for r in rows_of(Path(folder)):
+            for t, p in r.get(method or key) or []:
                 out.setdefault(r["image"], {})[round(t)] = p
     return {k: sorted(v.items()) for k, v in out.items()}
 
@@ -48,7 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ref", type=Path, nargs="+", required=True, help="runs holding the reference")
     ap.add_argument("--ref-key", default="baseline", choices=["baseline", "recipe"])
     ap.add_argument("--T", type=float, default=300.0)
-    ap.add_argument("--curve", action="append", required=True, help="NAME=RUN[,RUN...] (their inrzip points)")
+    ap.add_argument("--curve", action="append", required=True,
+                    help="NAME=RUN[,RUN...] (their inrzip points; RUN@METHOD: that method's, e.g. @nofinetune)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     ref = merged(a.ref, a.ref_key)

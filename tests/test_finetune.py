@@ -115,10 +115,14 @@ def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkey
     assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(enc.report["psnr"], abs=0.05)
 
 
-@pytest.mark.parametrize("settings", [{"parameterization": "doh"}, {"qat": True}, {"target_psnr": 30.0}])
-def test_fine_tuning_is_for_mlp_files_that_end_by_their_budget(image, settings):
+@pytest.mark.parametrize("settings", [{"qat": True}, {"target_psnr": 30.0}])
+def test_fine_tuning_is_for_files_that_end_by_their_budget(image, settings):
     planned = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, **settings)).config
     assert ratecontrol.finetune_share(planned) == 0.0
+    doh = prepare(image, CompressConfig(bpp=3.0, parameterization="doh")).config
+    assert ratecontrol.finetune_share(doh, image.latent_finetune) == image.latent_finetune > 0  # the kind's share
+    assert ratecontrol.finetune_share(doh) == 0.0  # a kind that has none
+    assert ratecontrol.finetune_share(replace(doh, finetune=0.3)) == 0.3
     mlp = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, parameterization="mlp")).config
     assert ratecontrol.finetune_share(mlp) == 0.3
     assert ratecontrol.finetune_share(replace(mlp, finetune=None)) == ratecontrol.FINETUNE

@@ -11,7 +11,8 @@ from dataclasses import replace
 import pytest
 
 from inrzip import ratecontrol
-from inrzip.api import CompressConfig, FitConfig, _build, _resolve_network, decode, encode, info, load
+from inrzip.api import CompressConfig, FitConfig, decode, encode, info, load
+from inrzip.api.core import _build, _resolve_network
 from inrzip.errors import InrzipError
 
 

@@ -191,6 +191,6 @@ def test_the_trainer_hands_the_optimizer_the_weights_only_for_a_float_doh_fit():
 def test_on_a_photograph_crop_the_weights_fit_beats_the_latent_fit_in_the_same_epochs(shared_data):
     image = _crop(shared_data)
     psnr = {opt: inrzip.encode(image, parameterization="doh", arch="28x9", bits=8, epochs=100, optimizer=opt,
-                               progress=False).report["psnr"] for opt in ("adam-weights", "adam")}
-    # measured 22.88 against 21.26 dB (decoded 8-bit files) on this crop
+                               finetune=0.0, progress=False).report["psnr"] for opt in ("adam-weights", "adam")}
+    # the optimizers alone (no fine-tuning at the file's levels): measured 22.00 against 21.25 dB (decoded 8-bit)
     assert psnr["adam-weights"] > psnr["adam"] + 0.5, psnr

@@ -95,10 +95,11 @@ class CompressConfig:
                                        "checked every few seconds", metavar="DB")
     bpp: float | None = option(None, "images: write the best file at or under this many bits per pixel (the network "
                                "is sized for it, the quantization fitted to it; docs/rate.md)", metavar="BPP")
-    finetune: float | None = option(None, "with --bpp: the fraction of the fit spent training the MLP against the "
-                                    "quantization its file was given, then written again on those levels "
-                                    "(default 0.03, and the network is planned at 7 bits unless --bits is given; "
-                                    "0 turns it off)", metavar="FRACTION")
+    finetune: float | None = option(None, "the fraction of the fit spent training against the quantization its "
+                                    "file was given, then written again on those levels: with --bpp an MLP's "
+                                    "(default 0.03, and the network is planned at 7 bits unless --bits is given), "
+                                    "at a fixed --bits a D'OH latent's (images: default 0.05); 0 turns it off",
+                                    metavar="FRACTION")
     step_lr: float | None = option(None, "with --finetune: Adam rate of each tensor's quantization step and centre "
                                    "while fine-tuning (the step in log units, the centre in steps; the file's size held "
                                    "by one shared shift of the log steps); default 3e-4 when the fine-tuning makes at "

@@ -69,6 +69,7 @@ class Quantizer(ABC):
     """Maps float tensors to codes and back, with a table path for QAT. Register with ``@QUANTIZERS.register()``."""
 
     name: ClassVar[str]
+    ranges: bool = False  # tables are one uniform [lo, hi] range per tensor, so a fit can train against them
 
     @abstractmethod
     def quantize(self, x: np.ndarray, bits: int) -> QTensor:

@@ -83,6 +83,7 @@ class MinMax(Quantizer):
     """Range-based integer quantization (D'OH): codes + per-tensor min and max, no zero point."""
 
     name = "minmax"
+    ranges = True
 
     def quantize(self, x: np.ndarray, bits: int) -> QTensor:
         check_bits(bits)
@@ -216,6 +217,7 @@ class Distributional(Quantizer):
             raise InrzipError(f"distributional k must be positive, got {k}")
         self.levels = levels
         self.rule = rule(k)
+        self.ranges = isinstance(self.rule, _StdRule)  # the quantile rule's tables are levels, not a range
 
     def quantize(self, x: np.ndarray, bits: int) -> QTensor:
         check_bits(bits)

@@ -1,0 +1,229 @@
+"""The steps behind ``compress`` / ``decompress``: resolve, prepare, train, write (encode, decode, score), decode."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..bitstream.header import network_header
+from ..bitstream.pipeline import pack, peek, unpack
+from ..config import CompressConfig, FitConfig
+from ..errors import InrzipError
+from ..fit import FitResult, fit_many, resolve_fit
+from ..fit.runtime import resolve_device
+from ..fit.target import TargetCheck
+from ..limits import DEFAULT_LIMITS, Limits
+from ..nets.inits import apply_init
+from ..nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse_arch, weight_count
+from ..nets.parameterizations import Parameterization, make_parameterization, parameterization_class
+from ..nets.stacked import Stacked
+from ..presets import PRESETS, apply_preset
+from ..quant import QTensor, check_bits, get_quantizer
+from ..records import Encoded, Fitted, Prepared
+from ..signals import Field, Signal, load_signal, signal_class
+
+__all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS",
+           "NETWORK_DEFAULTS", "resolve", "prepare", "train", "write", "decompress", "decode", "decoded_layers", "info",
+           "load", "field_of"]
+
+# Network defaults that do not depend on the signal kind (the kind's own are attributes of its class).
+NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "pe_band": "nyquist",
+                                    "bits": 8, "quantizer": "minmax", "qat": False}
+
+def load(source: str | Path, **signal_options: Any) -> Signal:
+    """Read a source (image, mesh, NeRF scene folder) as a signal; options such as ``resolution``, ``size``."""
+    return load_signal(source, **signal_options)
+
+
+def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
+    """Every network and storage field set: the user's, else the preset's, else the kind's, else the default."""
+    param_name = cfg.parameterization or signal.default_parameterization
+    if cfg.preset is not None:
+        cfg = apply_preset(cfg, signal.kind, param_name)
+    values = {k: v if (v := getattr(cfg, k)) is not None else NETWORK_DEFAULTS[k] for k in NETWORK_DEFAULTS}
+    pe = cfg.pe if cfg.pe is not None else (parameterization_class(param_name).default_pe or signal.default_pe)
+    fit = cfg.fit
+    if values["qat"]:
+        fit = replace(fit, qat_quantizer=values["quantizer"], qat_bits=values["bits"])
+    if fit.rate_bits is None:
+        fit = replace(fit, rate_bits=values["bits"])
+    check_bits(values["bits"])
+    get_quantizer(values["quantizer"])
+    if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):
+        raise InrzipError(f"--omega must be a positive number, got {values['omega']!r}")
+    return replace(cfg, **values, parameterization=param_name, arch=cfg.arch or signal.default_arch,
+                   activation=cfg.activation or signal.default_activation, pe=bool(pe and not signal.encodes_inputs),
+                   doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
+
+
+# pe_band -> the fraction of the Nyquist rate it keeps to (None: the signal kind's ``band_cap``)
+PE_CAPS: dict[str, float | None] = {"nyquist": None, "half": 0.5, "folded": 1.0}
+
+
+def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...], float]:
+    """(frequencies per axis, grid, cap) of the positional encoding: with ``pe_band`` 'folded' a sampled signal's
+    octave frequencies are folded to their aliases on its grid (``folded_harmonics``): the same features at the
+    samples, none above the grid's Nyquist rate between them; 'half' / 'nyquist' also lower those above half /
+    the kind's ``band_cap`` of it (images a quarter); 'full' is the octave encoding (grid empty)."""
+    if not cfg.pe or cfg.pe_freqs <= 0:
+        return 0, (), 1.0
+    grid, cap = signal.sample_grid() if cfg.pe_band in PE_CAPS else None, PE_CAPS.get(cfg.pe_band)
+    return (cfg.pe_freqs, (), 1.0) if grid is None else (cfg.pe_freqs, tuple(grid), cap or signal.band_cap)
+
+
+def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:
+    """Network spec and initial parameters of a network-resolved config (cheap: D'OH's B comes later)."""
+    width, hidden = parse_arch(cfg.arch)
+    spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, cfg.activation, float(cfg.omega),
+                       *_pe(signal, cfg))
+    if weight_count(spec) > DEFAULT_LIMITS.max_weights:
+        raise InrzipError(f"--arch {cfg.arch} has {weight_count(spec)} weights, over the {DEFAULT_LIMITS.max_weights} "
+                          "a decoder accepts by default; choose a smaller --arch")
+    seed = cfg.fit.seed if cfg.fit.seed is not None else 0
+    kwargs = {"seed": seed, "latent_dim": cfg.latent_dim, "latent_ratio": cfg.latent_ratio, "init": cfg.doh_init}
+    param = (make_parameterization(cfg.parameterization, spec, **kwargs) if signal.networks == 1 else
+             Stacked(spec, cfg.parameterization, signal.networks, **kwargs))  # NeRF's coarse + fine pair
+    if cfg.residual and not cfg.init:
+        raise InrzipError("--residual needs --init NAME, the init the stored offsets are from")
+    if cfg.init:  # a meta-learned start (nets/inits.py); an error on a network it does not fit
+        apply_init(param, cfg.init, residual=bool(cfg.residual))
+    stored = sum(int(t.numel()) for t in param.stored().values())
+    work = param.generator_work(spec, param.header())
+    if stored > DEFAULT_LIMITS.max_params or work > DEFAULT_LIMITS.max_generator_work:
+        raise InrzipError(f"this network stores {stored} values and regenerates {work} generator entries, over what a "
+                          "decoder accepts by default; choose a smaller --arch or --latent")
+    return spec, param
+
+
+def prepare(signal: Signal, cfg: CompressConfig | None = None) -> Prepared:
+    """Resolve ``cfg`` on ``signal`` (every default filled in) and build the network it asks for."""
+    net = _resolve_network(cfg or CompressConfig(), signal)
+    spec, param = _build(signal, net)
+    fit = resolve_fit(net.fit, signal, param)
+    fit = replace(fit, device=str(resolve_device(fit.device)))
+    return Prepared(replace(net, fit=fit), spec, param)
+
+
+def resolve(cfg: CompressConfig, signal: Signal) -> CompressConfig:
+    """``cfg`` with every default applied for ``signal``: what ``encode`` will do, field by field."""
+    return prepare(signal, cfg).config
+
+
+def field_of(spec: NetworkSpec, layers: Layers, device: torch.device | str = "cpu") -> Field:
+    """The network as a function of coordinates (inference), on ``device``."""
+    layers = [(w.detach().to(device), b.detach().to(device)) for w, b in layers]
+    return NetworkField(spec, layers)
+
+
+def _finish(signal: Signal, prep: Prepared, result: FitResult) -> Fitted:
+    """Score the float network where it was trained, then move it to the CPU for writing."""
+    device = next(prep.param.parameters()).device
+    float_metrics = signal.evaluate(field_of(prep.spec, prep.param.layers(), device), device=device)
+    prep.param.cpu()
+    return Fitted(signal, prep.spec, prep.param, prep.config, result, float_metrics)
+
+
+def train(source: str | Path | Signal, cfg: CompressConfig | None = None,
+          signal_options: dict[str, Any] | None = None) -> Fitted:
+    """Fit the network ``cfg`` asks for to ``source`` (until ``target_psnr`` is reached, when one is set)."""
+    signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
+    prep = prepare(signal, cfg)
+    target = _target_check(signal, prep) if prep.config.target_psnr is not None else None
+    result = fit_many([signal], prep.spec, [prep.param], prep.config.fit, target)[0]
+    if target is not None:
+        result.events.append(target.summary())
+    return _finish(signal, prep, result)
+
+
+def _target_check(signal: Signal, prep: Prepared) -> TargetCheck:
+    if signal.quality_metric != "psnr":
+        raise InrzipError(f"--target-psnr needs a signal scored by PSNR; {signal.kind} is scored by "
+                          f"{signal.quality_metric}")
+    return TargetCheck(lambda: _decoded_quality(signal, prep), prep.config.target_psnr)
+
+
+def _decoded_quality(signal: Signal, prep: Prepared) -> float:
+    """The quality ``write`` would report for the network as it is now (its stored tensors quantized at the
+    config's bits, written and decoded)."""
+    cfg = prep.config
+    data, _, _ = pack(_header(signal, prep.spec, prep.param, cfg.quantizer, cfg.bits), _stored(prep.param),
+                      cfg.quantizer, cfg.bits)
+    _, dspec, layers = unpack(data)
+    return signal.evaluate(field_of(dspec, layers))[signal.quality_metric]
+
+
+def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndarray]) -> dict[str, QTensor] | None:
+    """The tables QAT trained with, when the file is written at the quantizer and depth training used."""
+    fit = f.config.fit
+    if not f.result.qat_states or fit.qat_quantizer != quantizer or fit.qat_bits != bits:
+        return None
+    return {k: f.result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
+
+
+def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool = True,
+          qtensors: dict[str, QTensor] | None = None) -> Encoded:
+    """Quantize ``f`` (at ``bits`` with ``quantizer``; default: its config's), write the file, decode the bytes
+    and score them: the report is what a user who decodes the file gets. After QAT at this quantizer and
+    depth the file keeps the tables training saw, unless ``qat_tables`` is False (a fresh quantization);
+    ``qtensors`` gives the quantization outright (e.g. a quantizer with non-default options)."""
+    bits = f.config.bits if bits is None else bits
+    quantizer = quantizer or f.config.quantizer
+    check_bits(bits)
+    t0 = time.perf_counter()
+    header = _header(f.signal, f.spec, f.param, quantizer, bits)
+    stored = _stored(f.param)
+    tables = qtensors or (_qat_tensors(f, quantizer, bits, stored) if qat_tables else None)
+    data, _, sizes = pack(header, stored, quantizer, bits, tables)
+    _, dspec, layers = unpack(data)
+    metrics = f.signal.evaluate(field_of(dspec, layers))
+    config = asdict(replace(f.config, bits=bits, quantizer=quantizer))
+    report = {
+        "signal": f.signal.kind, "bits": bits, "quantizer": quantizer, **metrics,
+        **{f"float_{k}": v for k, v in f.float_metrics.items()},
+        "file_bytes": sizes.file_bytes, "estimated_bytes": sizes.estimated_bytes,
+        "bzip2_pickle_bytes": sizes.bzip2_pickle_bytes, "stored_values": sizes.stored_values,
+        **f.signal.rate_report(sizes.file_bytes, sizes.estimated_bytes),
+        "target_params": param_count(f.spec), "epochs": f.result.epochs, "fit_seconds": f.result.seconds,
+        "fit_events": list(f.result.events),
+        "encode_seconds": time.perf_counter() - t0, "config": config,
+    }
+    return Encoded(data, report, sizes)
+
+
+def _header(signal: Signal, spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int) -> dict[str, Any]:
+    return {**network_header(spec, param, quantizer, bits, signal.kind), **signal.meta()}
+
+
+def _stored(param: Parameterization) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy() for k, v in param.stored().items()}
+
+
+def decoded_layers(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Layers:
+    """The decoded network's float32 CPU layers (bit-identical on every machine)."""
+    return unpack(bytes(data), limits)[2]
+
+
+def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, device: str = "cpu",
+           **options: Any) -> tuple[dict[str, Any], Any]:
+    """(header, reconstruction) of ``.inr`` bytes; options go to the signal (e.g. ``scale``, ``resolution``)."""
+    header, spec, layers = unpack(bytes(data), limits)
+    dev = resolve_device(device)
+    out = signal_class(header["kind"]).reconstruct(header, field_of(spec, layers, dev), limits=limits, device=dev,
+                                                   **options)
+    return header, out
+
+
+def decompress(data: bytes, **options: Any) -> np.ndarray:
+    """Decode ``.inr`` bytes into the signal (an integer image array for images)."""
+    return decode(data, **options)[1]
+
+
+def info(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Header fields plus sizes, without decoding the payload."""
+    header = peek(bytes(data), limits)
+    return {**header, "file_bytes": len(data), **signal_class(header["kind"]).header_rate(header, len(data))}

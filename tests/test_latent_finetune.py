@@ -1,0 +1,118 @@
+"""A D'OH file at a fixed depth: the last share of the fit trains the latent against the levels its file stores
+(``api.encoding._latent_finetuned``; docs/fitting.md, "D'OH's latent at its file's levels")."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from inrzip import ratecontrol
+from inrzip.api import CompressConfig, FitConfig, decode, encode, encode_bits, load, resolve, train
+from inrzip.api.encoding import _latent_finetuned, _shortened
+from inrzip.errors import InrzipError
+from inrzip.metrics import psnr
+from inrzip.quant import Distributional, FixedGrid, get_quantizer
+
+NOTE = "fine-tuning the latent"
+
+
+@pytest.fixture
+def image(data_dir):
+    return load(data_dir / "kodim23_64.png")
+
+
+def _doh(**fields) -> CompressConfig:
+    fit = FitConfig(epochs=fields.pop("epochs", 40), batch_size=1024, progress=False, seed=0)
+    return CompressConfig(**{"parameterization": "doh", "arch": "16x3", "bits": 6, "fit": fit, **fields})
+
+
+def _before_after(report: dict) -> tuple[float, float]:
+    note = next(e for e in report["fit_events"] if e.startswith(NOTE))
+    before, after = (float(v) for v in note.split(": ")[1].split(" (")[0].split(" -> "))
+    return before, after
+
+
+def test_the_latent_trained_at_its_levels_decodes_better(image):
+    """The fine-tuned file beats the same fit rounded to its levels, is the one kept, decodes to what the report
+    says, and the fit and its fine-tuning share the epochs asked for."""
+    enc = encode(image, _doh(finetune=0.25))
+    r = enc.report
+    before, after = _before_after(r)
+    assert after > before + 0.05, (before, after)
+    assert r["psnr"] == pytest.approx(after, abs=0.001)
+    assert r["epochs"] == 40 and r["config"]["fit"]["epochs"] == 40
+    _, pixels = decode(enc.data)
+    assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(r["psnr"], abs=0.05)
+
+
+def test_steps_far_below_a_level_move_only_some_codes(image):
+    """At ``FINETUNE_LATENT_LR`` of the latent's rate the fine-tuning changes the rounding of a few values (those
+    next to a level boundary), not the latent: most codes stay those of plain rounding, and some move."""
+    cfg = replace(_doh(finetune=0.25), quantizer="minmax")
+    short, whole = _shortened(image, cfg, 0.75)
+    fitted = train(image, short)
+    z0 = fitted.param.z.detach().numpy().copy()
+    grid = FixedGrid(get_quantizer("minmax").quantize(z0, 6))
+    codes0 = grid.finalize(z0).codes
+    _latent_finetuned(image, fitted, 0.25, whole)
+    codes1 = grid.finalize(fitted.param.z.detach().numpy()).codes
+    moved = np.count_nonzero(codes1 != codes0)
+    assert 0 < moved < 0.2 * codes0.size, (moved, codes0.size)
+    assert np.abs(codes1.astype(np.int64) - codes0).max() <= 2  # values cross the nearest boundaries only
+
+
+@pytest.mark.parametrize("settings", [{"parameterization": "mlp"}, {"quantizer": "kmeans"}, {"quantizer": "explicit"},
+                                      {"qat": True}, {"target_psnr": 30.0}, {"finetune": 0.0}])
+def test_only_doh_files_on_ranges_that_end_by_their_budget_are_fine_tuned(image, settings):
+    assert ratecontrol.latent_finetune_share(resolve(_doh(**settings), image), image.latent_finetune) == 0.0
+    for quantizer in ("minmax", "distributional"):
+        doh = resolve(_doh(quantizer=quantizer), image)
+        assert ratecontrol.latent_finetune_share(doh, image.latent_finetune) == image.latent_finetune > 0
+    assert ratecontrol.latent_finetune_share(resolve(_doh(finetune=0.3), image), image.latent_finetune) == 0.3
+
+
+def test_a_doh_file_at_a_rate_is_fine_tuned_on_its_chosen_levels(image):
+    """``--bpp`` with D'OH: the latent trains against the levels the rate control chose (each tensor's range kept)
+    and the file stays within the rate."""
+    budget = 2.0 * 64 * 64 / 8
+    enc = encode(image, CompressConfig(bpp=2.0, parameterization="doh", finetune=0.25,
+                                       fit=FitConfig(epochs=40, batch_size=1024, progress=False, seed=0)))
+    r = enc.report
+    note = next(e for e in r["fit_events"] if e.startswith("fine-tuning ") and "at the file's quantization" in e)
+    before, after = (float(v) for v in note.split(": ")[1].split(" (")[0].split(" -> "))
+    assert after > before and r["psnr"] == pytest.approx(after, abs=0.006), note
+    assert "ranges kept" in note and len(enc.data) <= budget and r["epochs"] == 40
+    assert r["stored_values"] == encode(image, CompressConfig(bpp=2.0, parameterization="doh", finetune=0.0, fit=FitConfig(
+        epochs=1, progress=False))).report["stored_values"]  # planned at 8 bits as without fine-tuning, not 7
+
+
+def test_several_depths_from_one_fit_are_post_training(image):
+    """One fit written at several depths cannot have trained for each one's levels: no fine-tuning, as before."""
+    encs = encode_bits(image, _doh(epochs=6), [4, 6])
+    assert all(not any(e.startswith(NOTE) for e in enc.report["fit_events"]) for enc in encs)
+    assert [enc.report["epochs"] for enc in encs] == [6, 6]
+
+
+def test_quantizers_say_whether_their_tables_are_ranges():
+    x = np.linspace(-1.0, 1.0, 301, dtype=np.float32)
+    for name, ranges in [("minmax", True), ("distributional", True), ("explicit", False), ("kmeans", False)]:
+        q = get_quantizer(name)
+        assert q.ranges is ranges
+        if ranges:  # what the fine-tuning's FixedGrid needs
+            assert q.quantize(x, 5).params.size == 2
+    assert Distributional(levels="quantile").ranges is False
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0, float("nan")])
+def test_latent_share_must_be_a_fraction(image, share):
+    with pytest.raises(InrzipError, match="--finetune"):
+        ratecontrol.latent_finetune_share(resolve(_doh(finetune=share), image), image.latent_finetune)
+
+
+def test_meshes_keep_their_post_training_files(data_dir):
+    """The share is the signal kind's: measured for images only, so an occupancy fit is not shortened."""
+    mesh = load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
+    assert mesh.latent_finetune == 0.0
+    assert ratecontrol.latent_finetune_share(resolve(CompressConfig(parameterization="doh"), mesh), 0.0) == 0.0
