@@ -10,7 +10,7 @@ import pytest
 
 from inrzip import ratecontrol
 from inrzip.api import CompressConfig, FitConfig, decode, encode, encode_bits, load, resolve, train
-from inrzip.api.encoding import _latent_finetuned, _shortened
+from inrzip.api.encoding import UNUSED_FINETUNE, _latent_finetuned, _shortened
 from inrzip.errors import InrzipError
 from inrzip.metrics import psnr
 from inrzip.quant import Distributional, FixedGrid, get_quantizer
@@ -89,10 +89,14 @@ def test_a_doh_file_at_a_rate_is_fine_tuned_on_its_chosen_levels(image):
 
 
 def test_several_depths_from_one_fit_are_post_training(image):
-    """One fit written at several depths cannot have trained for each one's levels: no fine-tuning, as before."""
+    """One fit written at several depths cannot have trained for each one's levels: no fine-tuning, as before; a
+    ``--finetune`` asked for where it cannot act is reported, not silently dropped."""
     encs = encode_bits(image, _doh(epochs=6), [4, 6])
     assert all(not any(e.startswith(NOTE) for e in enc.report["fit_events"]) for enc in encs)
     assert [enc.report["epochs"] for enc in encs] == [6, 6]
+    assert not any(UNUSED_FINETUNE in enc.report["fit_events"] for enc in encs)  # not asked for: nothing to say
+    mlp = encode(image, _doh(epochs=3, parameterization="mlp", finetune=0.2))
+    assert UNUSED_FINETUNE in mlp.report["fit_events"] and mlp.report["epochs"] == 3
 
 
 def test_quantizers_say_whether_their_tables_are_ranges():

@@ -35,7 +35,15 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
         short, whole = _shortened(signal, cfg, 1.0 - share)
         return [_latent_finetuned(signal, train(signal, short), share, whole)]
     fitted = train(signal, cfg)
-    return [write(fitted, b) for b in bits]
+    encs = [write(fitted, b) for b in bits]
+    if cfg.finetune:  # asked for, and nothing here to fine-tune: say so rather than ignore it
+        for enc in encs:
+            enc.report["fit_events"].append(UNUSED_FINETUNE)
+    return encs
+
+
+UNUSED_FINETUNE = ("--finetune was not used: at a fixed --bits it fine-tunes a D'OH image file written at one depth "
+                   "with minmax or distributional, without --qat, --rate-lambda or --target-psnr (an MLP: with --bpp)")
 
 
 def latent_share(signal: Signal, cfg: CompressConfig, bits: list[int | None]) -> float:
@@ -60,13 +68,14 @@ def _latent_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitCo
     quantizer = get_quantizer(cfg.quantizer)
     grids = {k: FixedGrid(quantizer.quantize(v.ravel(), cfg.bits)) for k, v in _stored(fitted.param).items()}
     result = fit_many([signal], fitted.spec, [fitted.param], _tail(signal, fitted, share, whole), fixed=[grids])[0]
-    merged = fitted.result.then(result, f"fine-tuned the latent {result.epochs} epochs at the file's levels")
+    brief = f"fine-tuned the latent {result.epochs} epochs at the file's levels"
+    merged = fitted.result.then(result, brief)
     tuned = _finish(signal, Prepared(replace(cfg, fit=whole), fitted.spec, fitted.param), merged)
     after = write(tuned, qtensors={k: grids[k].finalize(v) for k, v in _stored(tuned.param).items()})
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] else before
-    best.report["fit_events"].append(f"fine-tuning the latent {result.epochs} epochs at the file's levels: "
-                                     f"{before.report[metric]:.3f} -> {after.report[metric]:.3f} ({metric})")
+    _note(best, brief, f"fine-tuning the latent {result.epochs} epochs at the file's levels: "
+                       f"{before.report[metric]:.3f} -> {after.report[metric]:.3f} ({metric})")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
     best.report["config"]["fit"] = asdict(whole)
     return best
@@ -159,7 +168,8 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     grids = ({k: FixedGrid(t) for k, t in tables.items()} if fitted.param.has_latent else
              ratecontrol.finetune_grids(tables, fitted.config, tail.lr, updates))
     result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
-    merged = fitted.result.then(result, f"fine-tuned {result.epochs} epochs at the file's quantization")
+    brief = f"fine-tuned {result.epochs} epochs at the file's quantization"
+    merged = fitted.result.then(result, brief)
     tuned = _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged)
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
@@ -174,12 +184,18 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] or before.sizes.file_bytes > budget else before
     steps = ", ranges kept" if fitted.param.has_latent else ratecontrol.steps_note(grids, updates, fitted.config)
-    best.report["fit_events"].append(f"fine-tuning {result.epochs} epochs at the file's quantization: "
-                                     f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
-                                     f"{before.sizes.file_bytes} -> {on_levels} B on its levels{steps}")
+    _note(best, brief, f"fine-tuning {result.epochs} epochs at the file's quantization: "
+                       f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
+                       f"{before.sizes.file_bytes} -> {on_levels} B on its levels{steps}")
     best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
     best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
     return best
+
+
+def _note(enc: Encoded, brief: str, detailed: str) -> None:
+    """The fine-tuning's one line in the report: ``detailed`` (with both files' quality) replaces the ``brief`` note
+    the merged fit record carries."""
+    enc.report["fit_events"] = [e for e in enc.report["fit_events"] if e != brief] + [detailed]
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
