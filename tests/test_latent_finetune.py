@@ -10,7 +10,7 @@ import pytest
 
 from inrzip import ratecontrol
 from inrzip.api import CompressConfig, FitConfig, decode, encode, encode_bits, load, resolve, train
-from inrzip.api.encoding import UNUSED_FINETUNE, _latent_finetuned, _shortened
+from inrzip.api.encoding import UNUSED_FINETUNE, _latent_finetuned, _shortened, latent_share
 from inrzip.errors import InrzipError
 from inrzip.metrics import psnr
 from inrzip.quant import Distributional, FixedGrid, get_quantizer
@@ -64,13 +64,16 @@ def test_steps_far_below_a_level_move_only_some_codes(image):
 
 
 @pytest.mark.parametrize("settings", [{"parameterization": "mlp"}, {"quantizer": "kmeans"}, {"quantizer": "explicit"},
-                                      {"qat": True}, {"target_psnr": 30.0}, {"finetune": 0.0}])
+                                      {"qat": True}, {"target_psnr": 30.0}, {"finetune": 0.0}, {"preset": "paper"}])
 def test_only_doh_files_on_ranges_that_end_by_their_budget_are_fine_tuned(image, settings):
     assert ratecontrol.latent_finetune_share(resolve(_doh(**settings), image), image.latent_finetune) == 0.0
     for quantizer in ("minmax", "distributional"):
         doh = resolve(_doh(quantizer=quantizer), image)
         assert ratecontrol.latent_finetune_share(doh, image.latent_finetune) == image.latent_finetune > 0
     assert ratecontrol.latent_finetune_share(resolve(_doh(finetune=0.3), image), image.latent_finetune) == 0.3
+    assert latent_share(image, _doh(), [6]) == image.latent_finetune and latent_share(image, _doh(), [4, 6]) == 0.0
+    image.networks = 2  # a coarse + fine pair (NeRF's): not measured, so not fine-tuned
+    assert latent_share(image, _doh(finetune=0.3), [6]) == 0.0
 
 
 def test_a_doh_file_at_a_rate_is_fine_tuned_on_its_chosen_levels(image):

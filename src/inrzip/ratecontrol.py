@@ -71,7 +71,7 @@ FINETUNE_STEP_LR = 3e-4  # Adam rate of the learned quantization steps while fin
 # against fixed ranges on the Kodak subset: 120 s per file (144-240 steps) -0.01 dB at 0.3 bpp and level at 0.1;
 # 300 s (240-288) +0.02; 600 s (about 500) +0.05; DIV2K at 600 epochs (396) +0.09 (docs/rate.md, "Learned ...").
 MIN_STEP_UPDATES = 250
-# D'OH at a fixed depth trains its latent against the file's levels at this fraction of the latent's own Adam rate:
+# A D'OH file's latent is fine-tuned against the file's levels at this fraction of the latent's own Adam rate:
 # a step that small flips only the codes next to a level boundary, the ones whose rounding matters (docs/fitting.md)
 FINETUNE_LATENT_LR = 0.01
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
@@ -324,12 +324,13 @@ def finetune_share(cfg: CompressConfig, latent_share: float = 0.0) -> float:
 def latent_finetune_share(cfg: CompressConfig, kind_share: float) -> float:
     """The share of a fixed-depth fit (no ``--bpp``) spent training a D'OH latent against its file's levels
     (``cfg.finetune``, else the signal kind's ``kind_share``): D'OH only, with a quantizer whose tables are ranges
-    (minmax, distributional; not explicit or k-means), not after QAT or a rate term, nor with a PSNR target."""
+    (minmax, distributional; not explicit or k-means), not after QAT or a rate term, nor with a PSNR target or a
+    preset (``--preset paper`` is the papers' recipe, exactly)."""
     share = kind_share if cfg.finetune is None else cfg.finetune
     if not 0.0 <= share < 1.0:
         raise InrzipError(f"--finetune must be a fraction in [0, 1), got {share}")
-    skip = (cfg.qat or cfg.target_psnr is not None or cfg.fit.rate_lambda or not get_quantizer(cfg.quantizer).ranges
-            or not parameterization_class(cfg.parameterization).has_latent)
+    skip = (cfg.qat or cfg.target_psnr is not None or cfg.preset is not None or cfg.fit.rate_lambda
+            or not get_quantizer(cfg.quantizer).ranges or not parameterization_class(cfg.parameterization).has_latent)
     return 0.0 if skip else share
 
 

@@ -43,13 +43,15 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
 
 
 UNUSED_FINETUNE = ("--finetune was not used: at a fixed --bits it fine-tunes a D'OH image file written at one depth "
-                   "with minmax or distributional, without --qat, --rate-lambda or --target-psnr (an MLP: with --bpp)")
+                   "with minmax or distributional, without --qat, --rate-lambda, --target-psnr or --preset (an MLP: "
+                   "with --bpp)")
 
 
 def latent_share(signal: Signal, cfg: CompressConfig, bits: list[int | None]) -> float:
     """The share of the fit ``_latent_finetuned`` takes (``ratecontrol.latent_finetune_share``); 0 when several
-    depths are written from one fit (post-training quantization: one fit cannot train for each depth's levels)."""
-    if len(bits) != 1:
+    depths are written from one fit (post-training quantization: one fit cannot train for each depth's levels) or
+    for a pair of networks (NeRF's coarse + fine: not measured)."""
+    if len(bits) != 1 or signal.networks > 1:
         return 0.0
     resolved = resolve(replace(cfg, bits=bits[0] if bits[0] is not None else cfg.bits), signal)
     return ratecontrol.latent_finetune_share(resolved, signal.latent_finetune)
