@@ -122,4 +122,5 @@ def test_meshes_keep_their_post_training_files(data_dir):
     """The share is the signal kind's: measured for images only, so an occupancy fit is not shortened."""
     mesh = load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
     assert mesh.latent_finetune == 0.0
-    assert ratecontrol.latent_finetune_share(resolve(CompressConfig(parameterization="doh"), mesh), 0.0) == 0.0
+    assert latent_share(mesh, CompressConfig(parameterization="doh"), [8]) == 0.0
+    assert latent_share(mesh, CompressConfig(parameterization="doh", finetune=0.1), [8]) == 0.1  # when asked for

@@ -314,11 +314,14 @@ def finetune_share(cfg: CompressConfig, latent_share: float = 0.0) -> float:
     """The share of a ``--bpp`` fit spent at the file's quantization (``cfg.finetune``, default ``FINETUNE`` for an
     MLP, the signal kind's ``latent_share`` for D'OH), not after QAT or with a PSNR target (those fits end on their
     own terms)."""
-    latent = parameterization_class(cfg.parameterization).has_latent
-    share = (latent_share if latent else FINETUNE) if cfg.finetune is None else cfg.finetune
+    share = _fraction((latent_share if _latent(cfg) else FINETUNE) if cfg.finetune is None else cfg.finetune)
+    return 0.0 if cfg.qat or cfg.target_psnr is not None else share
+
+
+def _fraction(share: float) -> float:
     if not 0.0 <= share < 1.0:
         raise InrzipError(f"--finetune must be a fraction in [0, 1), got {share}")
-    return 0.0 if cfg.qat or cfg.target_psnr is not None else share
+    return share
 
 
 def latent_finetune_share(cfg: CompressConfig, kind_share: float) -> float:
@@ -326,11 +329,9 @@ def latent_finetune_share(cfg: CompressConfig, kind_share: float) -> float:
     (``cfg.finetune``, else the signal kind's ``kind_share``): D'OH only, with a quantizer whose tables are ranges
     (minmax, distributional; not explicit or k-means), not after QAT or a rate term, nor with a PSNR target or a
     preset (``--preset paper`` is the papers' recipe, exactly)."""
-    share = kind_share if cfg.finetune is None else cfg.finetune
-    if not 0.0 <= share < 1.0:
-        raise InrzipError(f"--finetune must be a fraction in [0, 1), got {share}")
+    share = _fraction(kind_share if cfg.finetune is None else cfg.finetune)
     skip = (cfg.qat or cfg.target_psnr is not None or cfg.preset is not None or cfg.fit.rate_lambda
-            or not get_quantizer(cfg.quantizer).ranges or not parameterization_class(cfg.parameterization).has_latent)
+            or not get_quantizer(cfg.quantizer).ranges or not _latent(cfg))
     return 0.0 if skip else share
 
 
@@ -350,14 +351,20 @@ def finetune_updates(fit_epochs: int, fit_seconds: float, tail: FitConfig, sampl
     return epochs * math.ceil(samples / tail.batch_size)
 
 
+def _latent(cfg: CompressConfig) -> bool:
+    """The config's network stores a latent (D'OH); an unresolved config (no parameterization) names none."""
+    return cfg.parameterization is not None and parameterization_class(cfg.parameterization).has_latent
+
+
 def finetune_grids(tables: dict[str, QTensor], cfg: CompressConfig, lr: float, updates: float
                    ) -> dict[str, FixedGrid] | LearnedGrids:
     """The levels fine-tuning trains against, those of the chosen file: each tensor's bits, and its range learned
     (``LearnedGrids``, at ``finetune_step_lr`` where the weights' rate is ``lr``) or kept (a ``FixedGrid`` per
     tensor) at a step rate of 0, or by default when the fine-tuning makes fewer than ``MIN_STEP_UPDATES``
-    ``updates`` (too few for the steps' noisy gradients to settle)."""
+    ``updates`` (too few for the steps' noisy gradients to settle). A D'OH latent's ranges are always kept: learned
+    ones lost to the fixed range on both crops measured (docs/fitting.md, "D'OH's latent at its file's levels")."""
     rate = finetune_step_lr(cfg)
-    if rate and (cfg.step_lr is not None or updates >= MIN_STEP_UPDATES):
+    if rate and not _latent(cfg) and (cfg.step_lr is not None or updates >= MIN_STEP_UPDATES):
         return LearnedGrids(tables, rate / lr)
     return {k: FixedGrid(t) for k, t in tables.items()}
 
@@ -374,6 +381,6 @@ def steps_note(grids: dict[str, FixedGrid] | LearnedGrids, updates: float, cfg: 
     if isinstance(grids, LearnedGrids):
         moves = np.exp(grids.log_step_changes())
         return f", steps learned (x{moves.min():.3f} to x{moves.max():.3f})"
-    gated = cfg.step_lr is None and updates < MIN_STEP_UPDATES
+    gated = cfg.step_lr is None and updates < MIN_STEP_UPDATES and not _latent(cfg)
     return ", ranges kept" + (f" (about {updates:.0f} steps, under the {MIN_STEP_UPDATES} learning them needs)"
                               if gated else "")

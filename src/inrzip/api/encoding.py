@@ -12,7 +12,7 @@ from ..config import CompressConfig, FitConfig
 from ..errors import InrzipError
 from ..fit import finetune_config, fit_many, resolve_fit
 from ..nets.parameterizations import parameterization_class
-from ..quant import FixedGrid, QTensor, get_quantizer
+from ..quant import FixedGrid, LearnedGrids, QTensor, get_quantizer
 from ..records import Encoded, Fitted, Prepared
 from ..signals import Signal
 from .core import _build, _finish, _header, _resolve_network, _stored, load, prepare, resolve, train, write
@@ -69,17 +69,32 @@ def _latent_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitCo
     cfg = fitted.config
     quantizer = get_quantizer(cfg.quantizer)
     grids = {k: FixedGrid(quantizer.quantize(v.ravel(), cfg.bits)) for k, v in _stored(fitted.param).items()}
-    result = fit_many([signal], fitted.spec, [fitted.param], _tail(signal, fitted, share, whole), fixed=[grids])[0]
-    brief = f"fine-tuned the latent {result.epochs} epochs at the file's levels"
-    merged = fitted.result.then(result, brief)
-    tuned = _finish(signal, Prepared(replace(cfg, fit=whole), fitted.spec, fitted.param), merged)
+    tuned, epochs, brief = _trained_on(signal, fitted, _tail(signal, fitted, share, whole), grids, whole,
+                                       "fine-tuned the latent {} epochs at the file's levels")
     after = write(tuned, qtensors={k: grids[k].finalize(v) for k, v in _stored(tuned.param).items()})
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] else before
-    _note(best, brief, f"fine-tuning the latent {result.epochs} epochs at the file's levels: "
-                       f"{before.report[metric]:.3f} -> {after.report[metric]:.3f} ({metric})")
-    best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
-    best.report["config"]["fit"] = asdict(whole)
+    return _kept(best, tuned, whole, brief, f"fine-tuning the latent {epochs} epochs at the file's levels: "
+                                            f"{before.report[metric]:.3f} -> {after.report[metric]:.3f} ({metric})")
+
+
+def _trained_on(signal: Signal, fitted: Fitted, tail: FitConfig, grids: dict[str, FixedGrid] | LearnedGrids,
+                whole: FitConfig, brief: str) -> tuple[Fitted, int, str]:
+    """``fitted`` trained on for ``tail`` against ``grids`` (in place), scored and recorded as the ``whole`` fit; its
+    fine-tuning epochs and the note (``brief`` with them) its record carries."""
+    result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
+    note = brief.format(result.epochs)
+    merged = fitted.result.then(result, note)
+    return _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged), \
+        result.epochs, note
+
+
+def _kept(best: Encoded, tuned: Fitted, whole: FitConfig, brief: str, detailed: str) -> Encoded:
+    """The file kept after fine-tuning, whichever stage's: one note for the fine-tuning (``detailed``, with both
+    files' quality, replaces the ``brief`` one of the record), and the whole fit's epochs, seconds and settings."""
+    best.report["fit_events"] = [e for e in best.report["fit_events"] if e != brief] + [detailed]
+    best.report.update(epochs=tuned.result.epochs, fit_seconds=tuned.result.seconds)
+    best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
     return best
 
 
@@ -167,12 +182,9 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     of before and after wins."""
     tail = _tail(signal, fitted, share, whole)
     updates = ratecontrol.finetune_updates(fitted.result.epochs, fitted.result.seconds, tail, signal.num_samples())
-    grids = ({k: FixedGrid(t) for k, t in tables.items()} if fitted.param.has_latent else
-             ratecontrol.finetune_grids(tables, fitted.config, tail.lr, updates))
-    result = fit_many([signal], fitted.spec, [fitted.param], tail, fixed=[grids])[0]
-    brief = f"fine-tuned {result.epochs} epochs at the file's quantization"
-    merged = fitted.result.then(result, brief)
-    tuned = _finish(signal, Prepared(replace(fitted.config, fit=whole), fitted.spec, fitted.param), merged)
+    grids = ratecontrol.finetune_grids(tables, fitted.config, tail.lr, updates)
+    tuned, epochs, brief = _trained_on(signal, fitted, tail, grids, whole,
+                                       "fine-tuned {} epochs at the file's quantization")
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
                   qtensors=ratecontrol.finalize_grids(grids, stored))
@@ -185,19 +197,10 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
         after.report.update(clip_k=before.report["clip_k"], tensor_bits=before.report["tensor_bits"])
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] or before.sizes.file_bytes > budget else before
-    steps = ", ranges kept" if fitted.param.has_latent else ratecontrol.steps_note(grids, updates, fitted.config)
-    _note(best, brief, f"fine-tuning {result.epochs} epochs at the file's quantization: "
-                       f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
-                       f"{before.sizes.file_bytes} -> {on_levels} B on its levels{steps}")
-    best.report.update(epochs=merged.epochs, fit_seconds=merged.seconds)
-    best.report["config"]["fit"] = asdict(whole)  # the fit the user asked for, not its first stage
-    return best
-
-
-def _note(enc: Encoded, brief: str, detailed: str) -> None:
-    """The fine-tuning's one line in the report: ``detailed`` (with both files' quality) replaces the ``brief`` note
-    the merged fit record carries."""
-    enc.report["fit_events"] = [e for e in enc.report["fit_events"] if e != brief] + [detailed]
+    return _kept(best, tuned, whole, brief, f"fine-tuning {epochs} epochs at the file's quantization: "
+                                            f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
+                                            f"{before.sizes.file_bytes} -> {on_levels} B on its levels"
+                                            f"{ratecontrol.steps_note(grids, updates, fitted.config)}")
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],
