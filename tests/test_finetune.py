@@ -120,7 +120,7 @@ def test_fine_tuning_is_for_files_that_end_by_their_budget(image, settings):
     planned = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, **settings)).config
     assert ratecontrol.finetune_share(planned) == 0.0
     doh = prepare(image, CompressConfig(bpp=3.0, parameterization="doh")).config
-    assert ratecontrol.finetune_share(doh, image.latent_finetune) == image.latent_finetune > 0  # the kind's share
+    assert ratecontrol.finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0  # the kind's share
     assert ratecontrol.finetune_share(doh) == 0.0  # a kind that has none
     assert ratecontrol.finetune_share(replace(doh, finetune=0.3)) == 0.3
     mlp = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, parameterization="mlp")).config

@@ -98,7 +98,8 @@ class CompressConfig:
     finetune: float | None = option(None, "the fraction of the fit spent training against the quantization its "
                                     "file was given, then written again on those levels: with --bpp an MLP's "
                                     "(default 0.03, and the network is planned at 7 bits unless --bits is given), "
-                                    "at a fixed --bits a D'OH latent's (images: default 0.05); 0 turns it off",
+                                    "at a fixed --bits a D'OH latent's or an MLP's weights at 8 bits or fewer "
+                                    "(images: default 0.05); 0 turns it off",
                                     metavar="FRACTION")
     step_lr: float | None = option(None, "with --finetune: Adam rate of each tensor's quantization step and centre "
                                    "while fine-tuning (the step in log units, the centre in steps; the file's size held "

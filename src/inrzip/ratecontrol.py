@@ -74,6 +74,10 @@ MIN_STEP_UPDATES = 250
 # A D'OH file's latent is fine-tuned against the file's levels at this fraction of the latent's own Adam rate:
 # a step that small flips only the codes next to a level boundary, the ones whose rounding matters (docs/fitting.md)
 FINETUNE_LATENT_LR = 0.01
+# An MLP at a fixed depth is fine-tuned at its file's levels only up to this many bits: without the positional
+# encoding an 8-bit MLP file is 2-5 dB under its float network, and the last 5% of the fit at the levels wins
+# back 0.6-2.5 dB of it (docs/fitting.md, "An MLP's weights at its file's levels")
+FINETUNE_MLP_BITS = 8
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor
 
@@ -310,11 +314,11 @@ def allocate(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str,
     return current
 
 
-def finetune_share(cfg: CompressConfig, latent_share: float = 0.0) -> float:
+def finetune_share(cfg: CompressConfig, kind_share: float = 0.0) -> float:
     """The share of a ``--bpp`` fit spent at the file's quantization (``cfg.finetune``, default ``FINETUNE`` for an
-    MLP, the signal kind's ``latent_share`` for D'OH), not after QAT or with a PSNR target (those fits end on their
+    MLP, the signal kind's ``kind_share`` for D'OH), not after QAT or with a PSNR target (those fits end on their
     own terms)."""
-    share = _fraction((latent_share if _latent(cfg) else FINETUNE) if cfg.finetune is None else cfg.finetune)
+    share = _fraction((kind_share if _latent(cfg) else FINETUNE) if cfg.finetune is None else cfg.finetune)
     return 0.0 if cfg.qat or cfg.target_psnr is not None else share
 
 
@@ -324,14 +328,16 @@ def _fraction(share: float) -> float:
     return share
 
 
-def latent_finetune_share(cfg: CompressConfig, kind_share: float) -> float:
-    """The share of a fixed-depth fit (no ``--bpp``) spent training a D'OH latent against its file's levels
-    (``cfg.finetune``, else the signal kind's ``kind_share``): D'OH only, with a quantizer whose tables are ranges
-    (minmax, distributional; not explicit or k-means), not after QAT or a rate term, nor with a PSNR target or a
-    preset (``--preset paper`` is the papers' recipe, exactly)."""
+def depth_finetune_share(cfg: CompressConfig, kind_share: float) -> float:
+    """The share of a fixed-depth fit (no ``--bpp``) spent training the stored tensors against their file's levels
+    (``cfg.finetune``, else the signal kind's ``kind_share``): a D'OH latent at any depth, an MLP's weights at
+    ``FINETUNE_MLP_BITS`` or fewer (at 16 bits its rounding costs nothing measurable), with a quantizer whose tables
+    are ranges (minmax, distributional; not explicit or k-means), not after QAT or a rate term, nor with a PSNR
+    target or a preset (``--preset paper`` is the papers' recipe, exactly)."""
     share = _fraction(kind_share if cfg.finetune is None else cfg.finetune)
     skip = (cfg.qat or cfg.target_psnr is not None or cfg.preset is not None or cfg.fit.rate_lambda
-            or not get_quantizer(cfg.quantizer).ranges or not _latent(cfg))
+            or not get_quantizer(cfg.quantizer).ranges or cfg.parameterization is None
+            or not (_latent(cfg) or cfg.bits <= FINETUNE_MLP_BITS))
     return 0.0 if skip else share
 
 

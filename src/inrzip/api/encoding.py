@@ -29,11 +29,11 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
     signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))
     if cfg.bpp is not None:
         return [encode_at_rate(signal, cfg)]
-    share = latent_share(signal, cfg, bits)
+    share = depth_share(signal, cfg, bits)
     if share:
         cfg = replace(cfg, bits=cfg.bits if bits[0] is None else bits[0])
         short, whole = _shortened(signal, cfg, 1.0 - share)
-        return [_latent_finetuned(signal, train(signal, short), share, whole)]
+        return [_depth_finetuned(signal, train(signal, short), share, whole)]
     fitted = train(signal, cfg)
     encs = [write(fitted, b) for b in bits]
     if cfg.finetune:  # asked for, and nothing here to fine-tune: say so rather than ignore it
@@ -42,39 +42,42 @@ def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int
     return encs
 
 
-UNUSED_FINETUNE = ("--finetune was not used: at a fixed --bits it fine-tunes a D'OH image file written at one depth "
-                   "with minmax or distributional, without --qat, --rate-lambda, --target-psnr or --preset (an MLP: "
-                   "with --bpp)")
+UNUSED_FINETUNE = ("--finetune was not used: at a fixed --bits it fine-tunes an image file written at one depth (D'OH "
+                   "at any depth, an MLP at 8 bits or fewer) with minmax or distributional, without --qat, "
+                   "--rate-lambda, --target-psnr or --preset")
 
 
-def latent_share(signal: Signal, cfg: CompressConfig, bits: list[int | None]) -> float:
-    """The share of the fit ``_latent_finetuned`` takes (``ratecontrol.latent_finetune_share``); 0 when several
+def depth_share(signal: Signal, cfg: CompressConfig, bits: list[int | None]) -> float:
+    """The share of the fit ``_depth_finetuned`` takes (``ratecontrol.depth_finetune_share``); 0 when several
     depths are written from one fit (post-training quantization: one fit cannot train for each depth's levels) or
     for a pair of networks (NeRF's coarse + fine: not measured)."""
     if len(bits) != 1 or signal.networks > 1:
         return 0.0
     resolved = resolve(replace(cfg, bits=bits[0] if bits[0] is not None else cfg.bits), signal)
-    return ratecontrol.latent_finetune_share(resolved, signal.latent_finetune)
+    return ratecontrol.depth_finetune_share(resolved, signal.depth_finetune)
 
 
-def _latent_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> Encoded:
-    """Train a D'OH latent on against the levels its file would store (``FixedGrid`` per stored tensor, straight-
-    through) for ``share`` / (1 - share) of its fit, at ``FINETUNE_LATENT_LR`` of the latent's own Adam rate, and
-    write it on those levels; the better decoded file of before and after wins.
+def _depth_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> Encoded:
+    """Train the stored tensors on against the levels their file would store (``FixedGrid`` per stored tensor,
+    straight-through) for ``share`` / (1 - share) of the fit at ``_tail``'s rate (a D'OH latent: ``FINETUNE_LATENT_LR``
+    of its own Adam rate), and write them on those levels; the better decoded file of before and after wins.
 
-    Why: rounding every value of ``z`` to its nearest level is not the best 8-bit latent. Each entry feeds every
-    layer through ``B``, so the rounding errors add up in the output (0.3-0.7 dB on 256 crops); steps far smaller
-    than a level move only the values next to a boundary across it, in the direction the loss asks for."""
+    Why: rounding every value to its nearest level is not the best file at that depth. Each entry of a D'OH ``z``
+    feeds every layer through ``B``, so its rounding errors add up in the output (0.3-0.7 dB on 256 crops); an
+    MLP's first layer turns raw coordinates into phases through omega = 30, so a level's step there is a large phase
+    error (2-5 dB lost at 8 bits without the encoding). Small steps move the values next to a boundary across it,
+    in the direction the loss asks for."""
     before = write(fitted)
     cfg = fitted.config
     quantizer = get_quantizer(cfg.quantizer)
     grids = {k: FixedGrid(quantizer.quantize(v.ravel(), cfg.bits)) for k, v in _stored(fitted.param).items()}
+    what = "the latent" if fitted.param.has_latent else "the weights"
     tuned, epochs, brief = _trained_on(signal, fitted, _tail(signal, fitted, share, whole), grids, whole,
-                                       "fine-tuned the latent {} epochs at the file's levels")
+                                       f"fine-tuned {what} {{}} epochs at the file's levels")
     after = write(tuned, qtensors={k: grids[k].finalize(v) for k, v in _stored(tuned.param).items()})
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] else before
-    return _kept(best, tuned, whole, brief, f"fine-tuning the latent {epochs} epochs at the file's levels: "
+    return _kept(best, tuned, whole, brief, f"fine-tuning {what} {epochs} epochs at the file's levels: "
                                             f"{before.report[metric]:.3f} -> {after.report[metric]:.3f} ({metric})")
 
 
@@ -108,7 +111,7 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         cfg = replace(cfg, **{k: v for k, v in ratecontrol.default_kind(cfg.bpp).items()
                               if getattr(cfg, k) is None})
     net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
-    tail = ratecontrol.finetune_share(net, signal.latent_finetune)
+    tail = ratecontrol.finetune_share(net, signal.depth_finetune)
     if tail and cfg.bits is None and not parameterization_class(net.parameterization).has_latent:
         net = replace(net, bits=ratecontrol.FINETUNE_BITS)
     planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget, keep_depth=cfg.arch is not None)

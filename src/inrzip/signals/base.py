@@ -49,9 +49,10 @@ class Signal(ABC):
     default_optimizers: ClassVar[dict[str, str]] = {}  # by parameterization; else "adam"
     optimizer_lrs: ClassVar[dict[str, float]] = {}  # by optimizer: the kind's rate for it, before the parameterization's
     default_doh_init: ClassVar[str] = "doh"  # D'OH B_l init target (docs/format.md)
-    # Share of a D'OH fit (at a fixed depth, or at --bpp) kept back to train its latent against its file's levels
-    # (api.encoding); 0 for a kind where that was not measured
-    latent_finetune: ClassVar[float] = 0.0
+    # Share of a fit kept back to train its stored tensors against its file's levels (api.encoding): a D'OH latent's
+    # at a fixed depth or at --bpp, an MLP's weights at a fixed depth of 8 bits or fewer; 0 for a kind where that was
+    # not measured
+    depth_finetune: ClassVar[float] = 0.0
     # The 'nyquist' band keeps folded encoding frequencies under this fraction of the grid's Nyquist rate, chosen
     # per kind by measurement (docs/resolution.md): images 0.25, occupancy grids 0.5
     band_cap: ClassVar[float] = 0.5

@@ -1,5 +1,6 @@
-"""A D'OH file at a fixed depth: the last share of the fit trains the latent against the levels its file stores
-(``api.encoding._latent_finetuned``; docs/fitting.md, "D'OH's latent at its file's levels")."""
+"""A file at a fixed depth: the last share of the fit trains the stored tensors (a D'OH latent, an MLP's weights at 8
+bits or fewer) against the levels its file stores (``api.encoding._depth_finetuned``; docs/fitting.md, "D'OH's
+latent at its file's levels", "An MLP's weights at its file's levels")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from inrzip import ratecontrol
 from inrzip.api import CompressConfig, FitConfig, decode, encode, encode_bits, load, resolve, train
-from inrzip.api.encoding import UNUSED_FINETUNE, _latent_finetuned, _shortened, latent_share
+from inrzip.api.encoding import UNUSED_FINETUNE, _depth_finetuned, _shortened, depth_share
 from inrzip.errors import InrzipError
 from inrzip.metrics import psnr
 from inrzip.quant import Distributional, FixedGrid, get_quantizer
@@ -28,8 +29,8 @@ def _doh(**fields) -> CompressConfig:
     return CompressConfig(**{"parameterization": "doh", "arch": "16x3", "bits": 6, "fit": fit, **fields})
 
 
-def _before_after(report: dict) -> tuple[float, float]:
-    note = next(e for e in report["fit_events"] if e.startswith(NOTE))
+def _before_after(report: dict, start: str = NOTE) -> tuple[float, float]:
+    note = next(e for e in report["fit_events"] if e.startswith(start))
     before, after = (float(v) for v in note.split(": ")[1].split(" (")[0].split(" -> "))
     return before, after
 
@@ -56,24 +57,42 @@ def test_steps_far_below_a_level_move_only_some_codes(image):
     z0 = fitted.param.z.detach().numpy().copy()
     grid = FixedGrid(get_quantizer("minmax").quantize(z0, 6))
     codes0 = grid.finalize(z0).codes
-    _latent_finetuned(image, fitted, 0.25, whole)
+    _depth_finetuned(image, fitted, 0.25, whole)
     codes1 = grid.finalize(fitted.param.z.detach().numpy()).codes
     moved = np.count_nonzero(codes1 != codes0)
     assert 0 < moved < 0.2 * codes0.size, (moved, codes0.size)
     assert np.abs(codes1.astype(np.int64) - codes0).max() <= 2  # values cross the nearest boundaries only
 
 
-@pytest.mark.parametrize("settings", [{"parameterization": "mlp"}, {"quantizer": "kmeans"}, {"quantizer": "explicit"},
-                                      {"qat": True}, {"target_psnr": 30.0}, {"finetune": 0.0}, {"preset": "paper"}])
-def test_only_doh_files_on_ranges_that_end_by_their_budget_are_fine_tuned(image, settings):
-    assert ratecontrol.latent_finetune_share(resolve(_doh(**settings), image), image.latent_finetune) == 0.0
+def test_an_mlp_trained_at_its_levels_decodes_better(image):
+    """An 8-bit MLP without the encoding loses most to rounding (its first layer's phases): the fine-tuned weights
+    beat the same fit rounded, the file kept decodes to the report, the epochs add up, and the report says which
+    tensors were trained."""
+    enc = encode(image, _doh(parameterization="mlp", bits=8, finetune=0.25))
+    r = enc.report
+    assert any(e.startswith("fine-tuning the weights") for e in r["fit_events"]), r["fit_events"]
+    before, after = _before_after(r, "fine-tuning the weights")
+    assert after > before + 0.05, (before, after)
+    assert r["psnr"] == pytest.approx(after, abs=0.001) and r["epochs"] == 40
+    _, pixels = decode(enc.data)
+    assert psnr(pixels / 255.0, image.reference() / 255.0) == pytest.approx(r["psnr"], abs=0.05)
+
+
+@pytest.mark.parametrize("settings", [{"parameterization": "mlp", "bits": 16}, {"parameterization": "mlp", "bits": 9},
+                                      {"quantizer": "kmeans"}, {"quantizer": "explicit"}, {"qat": True},
+                                      {"target_psnr": 30.0}, {"finetune": 0.0}, {"preset": "paper"}])
+def test_only_files_on_ranges_that_end_by_their_budget_are_fine_tuned(image, settings):
+    assert ratecontrol.depth_finetune_share(resolve(_doh(**settings), image), image.depth_finetune) == 0.0
     for quantizer in ("minmax", "distributional"):
         doh = resolve(_doh(quantizer=quantizer), image)
-        assert ratecontrol.latent_finetune_share(doh, image.latent_finetune) == image.latent_finetune > 0
-    assert ratecontrol.latent_finetune_share(resolve(_doh(finetune=0.3), image), image.latent_finetune) == 0.3
-    assert latent_share(image, _doh(), [6]) == image.latent_finetune and latent_share(image, _doh(), [4, 6]) == 0.0
+        assert ratecontrol.depth_finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0
+    assert ratecontrol.depth_finetune_share(resolve(_doh(finetune=0.3), image), image.depth_finetune) == 0.3
+    for bits in (2, 8):  # an MLP's weights up to FINETUNE_MLP_BITS
+        mlp = resolve(_doh(parameterization="mlp", bits=bits), image)
+        assert ratecontrol.depth_finetune_share(mlp, image.depth_finetune) == image.depth_finetune
+    assert depth_share(image, _doh(), [6]) == image.depth_finetune and depth_share(image, _doh(), [4, 6]) == 0.0
     image.networks = 2  # a coarse + fine pair (NeRF's): not measured, so not fine-tuned
-    assert latent_share(image, _doh(finetune=0.3), [6]) == 0.0
+    assert depth_share(image, _doh(finetune=0.3), [6]) == 0.0
 
 
 def test_a_doh_file_at_a_rate_is_fine_tuned_on_its_chosen_levels(image):
@@ -98,7 +117,7 @@ def test_several_depths_from_one_fit_are_post_training(image):
     assert all(not any(e.startswith(NOTE) for e in enc.report["fit_events"]) for enc in encs)
     assert [enc.report["epochs"] for enc in encs] == [6, 6]
     assert not any(UNUSED_FINETUNE in enc.report["fit_events"] for enc in encs)  # not asked for: nothing to say
-    mlp = encode(image, _doh(epochs=3, parameterization="mlp", finetune=0.2))
+    mlp = encode(image, _doh(epochs=3, parameterization="mlp", bits=16, finetune=0.2))
     assert UNUSED_FINETUNE in mlp.report["fit_events"] and mlp.report["epochs"] == 3
 
 
@@ -113,14 +132,14 @@ def test_quantizers_say_whether_their_tables_are_ranges():
 
 
 @pytest.mark.parametrize("share", [-0.1, 1.0, float("nan")])
-def test_latent_share_must_be_a_fraction(image, share):
+def test_depth_share_must_be_a_fraction(image, share):
     with pytest.raises(InrzipError, match="--finetune"):
-        ratecontrol.latent_finetune_share(resolve(_doh(finetune=share), image), image.latent_finetune)
+        ratecontrol.depth_finetune_share(resolve(_doh(finetune=share), image), image.depth_finetune)
 
 
 def test_meshes_keep_their_post_training_files(data_dir):
     """The share is the signal kind's: measured for images only, so an occupancy fit is not shortened."""
     mesh = load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
-    assert mesh.latent_finetune == 0.0
-    assert latent_share(mesh, CompressConfig(parameterization="doh"), [8]) == 0.0
-    assert latent_share(mesh, CompressConfig(parameterization="doh", finetune=0.1), [8]) == 0.1  # when asked for
+    assert mesh.depth_finetune == 0.0
+    assert depth_share(mesh, CompressConfig(parameterization="doh"), [8]) == 0.0
+    assert depth_share(mesh, CompressConfig(parameterization="doh", finetune=0.1), [8]) == 0.1  # when asked for
