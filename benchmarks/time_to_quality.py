@@ -13,8 +13,8 @@ Methods, each on every image, one after the other in this process (``--threads``
 - ``inrzip``: ``inrzip compress --time-budget B`` for each B of ``--budgets`` (each a separate fit whose
   schedule is planned for B): the decoded file's PSNR after B seconds;
 - ``meta``: as ``inrzip``, started from the meta-learned init ``--init`` (``compress --init NAME``);
-- ``nofinetune``: as ``inrzip`` with ``--finetune 0`` (a D'OH fit without its latent's fine-tuning at the file's
-  levels: the two side by side in one run);
+- ``nofinetune``: as ``inrzip`` with ``--finetune 0`` (a fit without its fine-tuning at the file's levels: a D'OH
+  latent's, or an MLP's weights at 8 bits or fewer; the two side by side in one run);
 - ``baseline``: inrzip's defaults as of commit d533178 (``--baseline-src``) run for ``--T`` seconds (its epochs set
   to what fits in T, so its default LR decay spans the run), scored at the end, in a subprocess.
 
@@ -270,7 +270,7 @@ def _time_to_cell(row: dict, budgets: list[float]) -> str:
 
 
 PAIRED = {"meta": "started from init `{init}` (`meta`) against inrzip's random init",
-          "nofinetune": "inrzip without its D'OH latent's fine-tuning (`nofinetune`, `--finetune 0`) against inrzip"}
+          "nofinetune": "inrzip without its fine-tuning at the file's levels (`nofinetune`, `--finetune 0`) against inrzip"}
 
 
 def paired_table(rows: list[dict], a: argparse.Namespace, name: str) -> list[str]:
