@@ -76,7 +76,7 @@ MIN_STEP_UPDATES = 250
 FINETUNE_LATENT_LR = 0.01
 # An MLP at a fixed depth is fine-tuned at its file's levels only up to this many bits: without the positional
 # encoding an 8-bit MLP file is 2-5 dB under its float network, and the last 5% of the fit at the levels wins
-# back 0.6-2.5 dB of it (docs/fitting.md, "An MLP's weights at its file's levels")
+# back 0.5-2.5 dB of it (docs/fitting.md, "An MLP's weights at its file's levels")
 FINETUNE_MLP_BITS = 8
 FINETUNE_MARGIN = 0.99  # the file is chosen within this share of the budget: fine-tuning moves codes, and size
 _K_RANGE = (1.0, 64.0)  # std multiples: 64 is the data's own [min, max] for any realistic tensor

@@ -168,7 +168,8 @@ class ImageSignal(Signal):
     band_cap = 0.25  # 2x decodes nearer bicubic's than at 0.5, and 1x BD-rate -0.7% (docs/resolution.md)
     default_lrs = {"doh": 0.045}  # D'OH with ``--optimizer adam`` (on the latent)
     default_optimizers = {"doh": "adam-weights"}  # latent >= half the weights (DOH.default_optimizer; docs/fitting.md)
-    # decoded at 8 bits, D'OH +0.2..+0.7 dB, an MLP +0.6..+2.5 (docs/fitting.md, "D'OH's latent at its file's levels")
+    # decoded at 8 bits, D'OH +0.2..+0.7 dB, an MLP +0.5..+2.5 (docs/fitting.md, "D'OH's latent at its file's levels",
+    # "An MLP's weights at its file's levels")
     depth_finetune = 0.05
 
     def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
