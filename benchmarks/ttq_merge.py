@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     curves = {spec.split("=", 1)[0]: merged([Path(p) for p in spec.split("=", 1)[1].split(",")], "inrzip")
               for spec in a.curve}
     images = [im for im in ref if all(im in c for c in curves.values())]
+    if not images:
+        raise SystemExit(f"no image has both a `{a.ref_key}` reference and every curve's points (is --ref-key right?)")
     budgets = {n: sorted({t for im in images for t, _ in c[im]}) for n, c in curves.items()}
     head = "| image | ref @ T | " + " | ".join(f"{n} {t:g} s" for n in curves for t in budgets[n]) \
         + " | " + " | ".join(f"{n}: time to ref, speed-up" for n in curves) + " |"
