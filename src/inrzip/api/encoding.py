@@ -74,7 +74,7 @@ def _depth_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitCon
     what = "the latent" if fitted.param.has_latent else "the weights"
     tuned, epochs, brief = _trained_on(signal, fitted, _tail(signal, fitted, share, whole), grids, whole,
                                        f"fine-tuned {what} {{}} epochs at the file's levels")
-    after = write(tuned, qtensors={k: grids[k].finalize(v) for k, v in _stored(tuned.param).items()})
+    after = write(tuned, qtensors=ratecontrol.finalize_grids(grids, _stored(tuned.param)))
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] else before
     return _kept(best, tuned, whole, brief, f"fine-tuning {what} {epochs} epochs at the file's levels: "
