@@ -138,3 +138,44 @@ def test_headline_differences(tmp_path: Path) -> None:
     rows = qs.headline(tmp_path)
     assert [(r["bits"], r["kmeans_minus_minmax"], r["qat_minus_ptq"]) for r in rows] == [(2, 2.5, 2.5), (3, 2.5, 2.5)]
     assert (tmp_path / "headline.csv").is_file()
+
+
+def _no_fits(*_: object, **__: object) -> None:
+    raise AssertionError("a fit ran that a previous run had saved")
+
+
+def test_finished_fits_are_not_redone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper run killed or split by image keeps its finished fits; a changed recipe does not reuse them."""
+    qs.run_activations(TINY, SETTINGS, tmp_path)
+    first = _read(tmp_path / "activations.csv")
+    with (tmp_path / "activations.parts.jsonl").open("a") as fh:
+        fh.write('{"key": "torn by a kil')  # the half line a killed run leaves
+    with monkeypatch.context() as m:
+        m.setattr(qs, "fit_network", _no_fits)
+        qs.run_activations(TINY, SETTINGS, tmp_path)
+        assert _read(tmp_path / "activations.csv") == first
+        with pytest.raises(AssertionError, match="previous run"):
+            qs.run_activations(replace(TINY, epochs=5), SETTINGS, tmp_path)
+    qs.run_qat(TINY, SETTINGS, tmp_path)
+    lines = (tmp_path / "qat.parts.jsonl").read_text().splitlines()
+    assert len(lines) == 2 * (1 + len(SETTINGS.qat_methods) * len(SETTINGS.qat_bits))  # one line per fit
+    with monkeypatch.context() as m:
+        m.setattr(qs, "fit_network", _no_fits)
+        m.setattr(qs, "continue_fit", _no_fits)
+        assert len(qs.run_qat(TINY, SETTINGS, tmp_path)) == 2 * (len(SETTINGS.qat_bits) * 3)
+
+
+def test_div2k_images_picked_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """One process per DIV2K image into one folder, then one run that assembles them without fitting."""
+    require_shared("div2k")
+    (name, _), = load_images("div2k", replace(TINY, div2k_pick=("0829",)))
+    assert name == "0829"
+    one = replace(TINY, cifar_images=0)
+    for image in ("0845", "0801"):
+        qs.run_activations(replace(one, div2k_pick=(image,)), SETTINGS, tmp_path)
+    monkeypatch.setattr(qs, "fit_network", _no_fits)
+    rows = qs.run_activations(replace(one, div2k_images=2, div2k_pick=("0801", "0845")), SETTINGS, tmp_path)
+    assert {r["image"] for r in rows} == {"0801", "0845"}
+    assert qs.main(["activations", "--div2k-pick", "0900", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().out.strip() == "error: unknown DIV2K image '0900'; choose from 0801, 0829, 0845"

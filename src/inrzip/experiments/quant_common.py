@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..fit import fit, resolve_fit
 from ..signals.image import ImageSignal, read_image
 
-__all__ = ["DATA_ROOT", "Budget", "BUDGETS", "Fitted", "load_images", "fit_network", "continue_fit",
+__all__ = ["DATA_ROOT", "DIV2K_NAMES", "Budget", "BUDGETS", "Fitted", "load_images", "fit_network", "continue_fit",
            "file_row", "write_rows", "mean_rows", "QUANTIZER_ORDER", "save_figure"]
 
 DATA_ROOT = Path(__file__).resolve().parents[4] / "shared" / "data"  # repo root's sibling, as in the tests
@@ -42,8 +42,10 @@ class Budget:
     batch_size: int
     lr: float
     bits: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8)
+    div2k_pick: tuple[str, ...] = ()  # these DIV2K images instead of the first N (a paper run split by image)
 
 
+DIV2K_NAMES = ("0801", "0829", "0845")
 BUDGETS: dict[str, Budget] = {
     "default": Budget(cifar_images=4, div2k_images=1, div2k_crop=64, epochs=500, batch_size=1024, lr=1e-3),
     "paper": Budget(cifar_images=20, div2k_images=3, div2k_crop=None, epochs=2000, batch_size=1024, lr=1e-3),
@@ -56,8 +58,11 @@ def load_images(dataset: str, budget: Budget, root: Path = DATA_ROOT) -> list[tu
         paths = sorted((root / "cifar10" / "foolbox_cifar10_test_first20").glob("cifar10_*.png"))
         paths = paths[: budget.cifar_images]
     elif dataset == "div2k":
-        paths = [root / "div2k" / "downscaled_smiler96" / f"{n}.png" for n in ("0801", "0829", "0845")]
-        paths = paths[: budget.div2k_images]
+        unknown = sorted(set(budget.div2k_pick) - set(DIV2K_NAMES))
+        if unknown:
+            raise InputError(f"unknown DIV2K image {unknown[0]!r}; choose from {', '.join(DIV2K_NAMES)}")
+        names = budget.div2k_pick or DIV2K_NAMES[: budget.div2k_images]
+        paths = [root / "div2k" / "downscaled_smiler96" / f"{n}.png" for n in names]
     else:
         raise InputError(f"unknown dataset {dataset!r}; choose cifar or div2k")
     missing = [p for p in paths if not p.is_file()]

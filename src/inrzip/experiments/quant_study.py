@@ -16,7 +16,9 @@ every bit depth and quantizer, so quantizers are compared on the *same* fitted n
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -24,6 +26,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from ..api import field_of
+from ..errors import InrzipError
 from ..quant import get_quantizer
 from .quant_common import (
     BUDGETS,
@@ -70,6 +73,37 @@ def _datasets(budget: Budget, s: Settings, div2k_archs: Sequence[str]) -> list[t
     return jobs + [("div2k", arch, name, sig) for arch in div2k_archs for name, sig in div]
 
 
+# Budget fields that pick which images run, not how each is fitted: a fit's cached rows hold across them.
+_SELECTION = ("cifar_images", "div2k_images", "div2k_pick")
+
+
+def fit_rows(out: Path, name: str, budget: Budget, s: Settings, key: Row, compute: Callable[[], list[Row]]) -> list[Row]:
+    """``compute()``'s rows, or those a previous run saved for the same fit. At the paper budget one fit takes
+    20 minutes and an experiment hours: each finished fit is appended to ``OUT/NAME.parts.jsonl`` (one line, one
+    ``write``, so processes sharing the folder can run different images), and a rerun, killed or split by image,
+    redoes only what is missing. The key holds the budget and settings, so a changed recipe never reuses rows."""
+    fit = {k: v for k, v in asdict(budget).items() if k not in _SELECTION}
+    ident = json.dumps({"fit": fit, "settings": asdict(s), **key}, sort_keys=True, default=str)
+    path = out / f"{name}.parts.jsonl"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:  # a line torn by a killed run: that fit is redone
+                continue
+            if rec.get("key") == ident:
+                return list(rec["rows"])
+    rows = compute()
+    out.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"key": ident, "rows": rows}, default=float) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)
+    return rows
+
+
 def _ptq_rows(f: Fitted, quantizers: Sequence[str], bits: Sequence[int], **keys: Any) -> list[Row]:
     return [{**keys, **file_row(f, q, b)} for q in quantizers for b in bits]
 
@@ -79,8 +113,12 @@ def run_activations(budget: Budget, s: Settings, out: Path) -> list[Row]:
     rows = []
     for ds, arch, name, sig in _datasets(budget, s, s.div2k_archs):
         for act in s.activations:
-            f = fit_network(sig, arch, act, fit_config(budget), s.seed)
-            rows += _ptq_rows(f, s.quantizers, budget.bits, dataset=ds, arch=arch, image=name, activation=act)
+            keys = {"dataset": ds, "arch": arch, "image": name, "activation": act}
+
+            def one(sig: Any = sig, arch: str = arch, act: str = act, keys: Row = keys) -> list[Row]:
+                f = fit_network(sig, arch, act, fit_config(budget), s.seed)
+                return _ptq_rows(f, s.quantizers, budget.bits, **keys)
+            rows += fit_rows(out, "activations", budget, s, keys, one)
     _save(rows, out, "activations", budget, s)
     plot_activations(mean_rows(rows, ("dataset", "arch", "activation", "quantizer", "bits"), ("psnr", "float_psnr")),
                      out / "activations.png")
@@ -133,13 +171,19 @@ def run_qat(budget: Budget, s: Settings, out: Path) -> list[Row]:
     rows = []
     for ds, arch, name, sig in _datasets(budget, s, ("64x2",)):
         keys = {"dataset": ds, "arch": arch, "image": name}
-        f = fit_network(sig, arch, "sine", fit_config(budget), s.seed)
-        rows += [{**keys, "method": "ptq", **file_row(f, "kmeans", b)} for b in s.qat_bits]
+
+        def ptq(sig: Any = sig, arch: str = arch, keys: Row = keys) -> list[Row]:
+            f = fit_network(sig, arch, "sine", fit_config(budget), s.seed)
+            return [{**keys, "method": "ptq", **file_row(f, "kmeans", b)} for b in s.qat_bits]
+        rows += fit_rows(out, "qat", budget, s, {**keys, "method": "ptq"}, ptq)
         for method in s.qat_methods:
             for b in s.qat_bits:
-                q = _qat_fit(sig, arch, method, b, budget, s)
-                rows.append({**keys, "method": method, **file_row(q, "kmeans", b),
-                             "refit_psnr": file_row(q, "kmeans", b, qat_tables=False)["psnr"]})
+                def qat(sig: Any = sig, arch: str = arch, method: str = method, b: int = b,
+                        keys: Row = keys) -> list[Row]:
+                    q = _qat_fit(sig, arch, method, b, budget, s)
+                    return [{**keys, "method": method, **file_row(q, "kmeans", b),
+                             "refit_psnr": file_row(q, "kmeans", b, qat_tables=False)["psnr"]}]
+                rows += fit_rows(out, "qat", budget, s, {**keys, "method": method, "bits": b}, qat)
     _save(rows, out, "qat", budget, s)
     plot_qat(mean_rows(rows, ("dataset", "arch", "method", "bits"), ("psnr", "ssim", "float_psnr")), out / "qat.png")
     return rows
@@ -249,6 +293,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cifar-images", type=int, help="override how many CIFAR images")
     p.add_argument("--div2k-images", type=int, choices=range(4), metavar="{0..3}",
                    help="override how many DIV2K images (0: CIFAR only, e.g. to run the paper budget in parts)")
+    p.add_argument("--div2k-pick", nargs="+", metavar="NAME",
+                   help="these DIV2K images (0801 0829 0845) instead of the first N: one process per image, same --out")
     p.add_argument("--bits", type=int, nargs="+", help="override the post-training bit depths")
     return p
 
@@ -256,9 +302,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     budget = BUDGETS["paper" if args.paper else "default"]
-    over = {"epochs": args.epochs, "cifar_images": args.cifar_images, "div2k_images": args.div2k_images,
+    pick = tuple(args.div2k_pick or ())
+    over = {"epochs": args.epochs, "cifar_images": args.cifar_images,
+            "div2k_images": len(pick) if pick else args.div2k_images, "div2k_pick": pick or None,
             "bits": tuple(args.bits) if args.bits else None}
     budget = replace(budget, **{k: v for k, v in over.items() if v is not None})
+    try:
+        return _run(args, budget)
+    except InrzipError as e:  # missing data, an unknown image: one line, not a traceback
+        print(f"error: {e}")
+        return 2
+
+
+def _run(args: argparse.Namespace, budget: Budget) -> int:
     if args.experiment == "headline":
         for r in headline(args.out):
             print(", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
