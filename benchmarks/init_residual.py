@@ -40,7 +40,8 @@ def one_image(path: Path, a: argparse.Namespace) -> list[dict]:
     rows = []
     for coding in ("weights", "residual"):
         if coding == "residual":
-            fitted.param.offset_from(a.init, available_inits()[a.init].sha256, load_init(a.init, fitted.spec))
+            fitted.param.offset_from(load_init(a.init, fitted.spec),
+                                     {"res_init": a.init, "res_sha256": available_inits()[a.init].sha256})
         for bits in a.bits:
             r = write(fitted, bits).report
             rows.append({"image": path.stem, "coding": coding, "bits": bits, "bpp": r["bpp"], "psnr": r["psnr"],

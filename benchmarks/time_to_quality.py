@@ -80,7 +80,7 @@ def _sync(device: str) -> None:
 
 def recipe(signal: ImageSignal, arch: str, bits: int, seconds: float, every: float, device: str = "cpu") -> Curve:
     """The papers' recipe as a textbook loop: its network is copied into an inrzip MLP for each checkpoint."""
-    prep = prepare(signal, CompressConfig(arch=arch, parameterization="mlp", pe=False))
+    prep = prepare(signal, CompressConfig(arch=arch, parameterization="mlp", pe=False, residual=False))  # torch's init
     spec, param = prep.spec, prep.param
     linears = nn.ModuleList()
     for w, b in param.layers():

@@ -98,3 +98,17 @@ def data_dir() -> Path:
 @pytest.fixture
 def shared_data() -> Path:
     return require_shared()
+
+
+def assert_header_refused(data: bytes, fields: dict, match: str) -> None:
+    """``data`` with ``fields`` written over its header is a one-line format error, to decode and to ``info``."""
+    import inrzip
+    from inrzip.bitstream.container import read_inr, write_inr
+    from inrzip.errors import FormatError
+
+    header, records = read_inr(data)
+    bad = write_inr({**header, **fields}, records)
+    with pytest.raises(FormatError, match=match):
+        inrzip.decode(bad, progress=False)
+    with pytest.raises(FormatError, match=match):
+        inrzip.info(bad)

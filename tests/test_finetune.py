@@ -59,8 +59,10 @@ def test_fit_results_chain():
 
 def test_fine_tuning_on_fixed_grids_recovers_what_quantization_lost(image):
     """A fitted MLP written at 4 bits loses several dB; training it on at those levels wins much of it back, and
-    the file written on them decodes to what training saw."""
-    cfg = CompressConfig(parameterization="mlp", arch="16x2", fit=FitConfig(epochs=60, progress=False, seed=0))
+    the file written on them decodes to what training saw. (Stored as weights: offsets from the seeded init lose
+    almost nothing at 4 bits, tests/test_seeded_residual.py.)"""
+    cfg = CompressConfig(parameterization="mlp", arch="16x2", residual=False,
+                         fit=FitConfig(epochs=60, progress=False, seed=0))
     fitted = train(image, cfg)
     tables = {k: Distributional().quantize(v.detach().numpy().ravel(), 4) for k, v in fitted.param.stored().items()}
     before = write(fitted, 4, "distributional", qtensors=tables)
@@ -107,7 +109,9 @@ def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkey
     """Fine-tuning moves codes and so the file's size; chosen at 1.5x the budget (instead of 0.99x), the file is
     over the rate after fine-tuning, and the fine-tuned network is then quantized to the rate like any other."""
     monkeypatch.setattr(ratecontrol, "FINETUNE_MARGIN", 1.5)
-    enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, fit=FitConfig(epochs=10, progress=False, seed=1)))
+    # the weights stored: offsets from the seeded init move too few codes here to go over the rate
+    enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, residual=False,
+                                       fit=FitConfig(epochs=10, progress=False, seed=1)))
     assert len(enc.data) <= 3.0 * 64 * 64 / 8
     assert any("fine-tuned file" in e and "afresh" in e for e in enc.report["fit_events"]), enc.report["fit_events"]
     assert enc.report["config"]["fit"]["epochs"] == 10

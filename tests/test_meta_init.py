@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import require_shared
+from conftest import assert_header_refused, require_shared
 
 import inrzip
 from inrzip.cli import main
@@ -190,16 +190,7 @@ def test_a_residual_file_stores_offsets_and_decodes_with_the_init_added_back():
     ({"res_init": "../" * 30 + "etc/passwd"}, "init name"),
 ])
 def test_a_hostile_residual_header_is_a_one_line_format_error(fields, match):
-    from inrzip.bitstream.container import read_inr, write_inr
-    from inrzip.errors import FormatError
-
-    data, _, _ = _residual_file()
-    h, records = read_inr(data)
-    bad = write_inr({**h, **fields}, records)
-    with pytest.raises(FormatError, match=match):
-        inrzip.decode(bad, progress=False)
-    with pytest.raises(FormatError, match=match):
-        inrzip.info(bad)
+    assert_header_refused(_residual_file()[0], fields, match)
 
 
 def test_a_plain_file_given_residual_fields_of_another_network_is_refused():
@@ -211,9 +202,3 @@ def test_a_plain_file_given_residual_fields_of_another_network_is_refused():
     name, entry = next(iter(available_inits().items()))
     with pytest.raises(FormatError, match="another version"):  # a 12x2 file cannot use a 28x9 init
         inrzip.decode(write_inr({**h, "res_init": name, "res_sha256": entry.sha256}, records), progress=False)
-
-
-def test_residual_needs_an_init(tmp_path, capsys):
-    assert main(["compress", str(DATA / "kodim23_64.png"), "-o", str(tmp_path / "a.inr"), "--mlp", "--residual",
-                 "--quiet"]) == 2
-    assert "--residual needs --init" in capsys.readouterr().err

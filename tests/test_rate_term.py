@@ -55,7 +55,7 @@ def test_training_with_a_rate_term_writes_a_smaller_file(data_dir):
 
     def run(lam: float):
         cfg = CompressConfig(parameterization="mlp", pe=True, arch="16x3", bits=8, quantizer="distributional",
-                             fit=FitConfig(epochs=60, progress=False, seed=3, rate_lambda=lam))
+                             residual=False, fit=FitConfig(epochs=60, progress=False, seed=3, rate_lambda=lam))
         return encode(image, cfg)
 
     plain, rated = run(0.0), run(2.0)

@@ -109,8 +109,10 @@ class CompressConfig:
     init: str | None = option(None, "MLP only: start from a meta-learned initialization shipped with inrzip instead of "
                               "SIREN's random one (`inrzip inits` lists them; the file stores every weight, so the "
                               "decoder never needs it, unless --residual)", metavar="NAME")
-    residual: bool | None = option(None, "with --init: store each weight's offset from the init instead of the weight "
-                                   "(the file names the init and its SHA-256, and needs it to decode)")
+    residual: bool | None = option(None, "MLP only: store each weight's offset from its init instead of the weight; "
+                                   "with --init the shipped init (the file names it and its SHA-256, and needs it to "
+                                   "decode), without it SIREN's random init regenerated from the seed (images: the "
+                                   "default without --init or --preset; --no-residual stores the weights)")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

@@ -18,7 +18,8 @@ __all__ = ["PRESETS", "apply_preset"]
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "paper": {
         "image": {"epochs": 2000, "batch_size": 1024, "lr": {"mlp": 2e-4, "doh": 1e-6}, "loss": "mse", "gamma": 0.999,
-                  "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0, "optimizer": {"doh": "adam"}},
+                  "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0, "optimizer": {"doh": "adam"},
+                  "residual": False},  # the papers store the weights
         "occupancy": {"epochs": 250, "batch_size": 20000, "lr": {"mlp": 1e-4, "doh": 1e-6}, "loss": "mse",
                       "gamma": 0.999, "betas": (0.99, 0.999), "doh_init": "doh", "warmup_epochs": 0},
     },

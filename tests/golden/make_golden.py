@@ -65,6 +65,8 @@ CASES: dict[str, tuple[Path, dict]] = {
     # residual coding against a shipped init (``res_init``, ``res_sha256``): decodes only with that very init
     "image_mlp_init_residual8": (IMAGE, dict(parameterization="mlp", arch="28x9", bits=8, pe=False,
                                              init="siren-28x9-div2k", residual=True)),
+    # residual coding against the seeded random init (``res_seed``): pins the init's stream and bounds
+    "image_mlp_seeded_residual6": (IMAGE, dict(parameterization="mlp", arch="12x2", bits=6, pe=False, residual=True)),
 }
 FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 

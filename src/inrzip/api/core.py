@@ -18,7 +18,7 @@ from ..fit import FitResult, fit_many, resolve_fit
 from ..fit.runtime import resolve_device
 from ..fit.target import TargetCheck
 from ..limits import DEFAULT_LIMITS, Limits
-from ..nets.inits import apply_init
+from ..nets.inits import apply_init, apply_seeded_residual
 from ..nets.networks import Layers, NetworkField, NetworkSpec, param_count, parse_arch, weight_count
 from ..nets.parameterizations import Parameterization, make_parameterization, parameterization_class
 from ..nets.stacked import Stacked
@@ -56,8 +56,13 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     get_quantizer(values["quantizer"])
     if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):
         raise InrzipError(f"--omega must be a positive number, got {values['omega']!r}")
-    return replace(cfg, **values, parameterization=param_name, arch=cfg.arch or signal.default_arch,
-                   activation=cfg.activation or signal.default_activation, pe=bool(pe and not signal.encodes_inputs),
+    pe = bool(pe and not signal.encodes_inputs)
+    # offsets from the seeded init pay where the first layer is SIREN's wide one (raw coordinates): its phase is
+    # what low depths cost; with an encoding (fan-in ~40, bound 1/fan-in) they were level (docs/rate.md)
+    residual = cfg.residual if cfg.residual is not None else (
+        signal.seeded_residual and param_name == "mlp" and not cfg.init and not pe)
+    return replace(cfg, **values, parameterization=param_name, residual=residual, arch=cfg.arch or signal.default_arch,
+                   activation=cfg.activation or signal.default_activation, pe=pe,
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
@@ -88,10 +93,10 @@ def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameteri
     kwargs = {"seed": seed, "latent_dim": cfg.latent_dim, "latent_ratio": cfg.latent_ratio, "init": cfg.doh_init}
     param = (make_parameterization(cfg.parameterization, spec, **kwargs) if signal.networks == 1 else
              Stacked(spec, cfg.parameterization, signal.networks, **kwargs))  # NeRF's coarse + fine pair
-    if cfg.residual and not cfg.init:
-        raise InrzipError("--residual needs --init NAME, the init the stored offsets are from")
     if cfg.init:  # a meta-learned start (nets/inits.py); an error on a network it does not fit
         apply_init(param, cfg.init, residual=bool(cfg.residual))
+    elif cfg.residual:  # offsets from the random init, regenerated from the seed (nets/inits.seeded_init)
+        apply_seeded_residual(param, seed)
     stored = sum(int(t.numel()) for t in param.stored().values())
     work = param.generator_work(spec, param.header())
     if stored > DEFAULT_LIMITS.max_params or work > DEFAULT_LIMITS.max_generator_work:

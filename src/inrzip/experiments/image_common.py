@@ -43,7 +43,7 @@ class Method:
                ) -> CompressConfig:
         return CompressConfig(arch=arch, parameterization=self.parameterization, pe=self.pe, pe_band=self.pe_band,
                               latent_ratio=latent_ratio if self.parameterization == "doh" else None, fit=fit,
-                              preset=preset)
+                              preset=preset, residual=False)  # the papers' MLPs store their weights
 
 
 METHODS: dict[str, Method] = {m.label: m for m in (

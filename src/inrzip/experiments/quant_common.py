@@ -94,8 +94,8 @@ def fit_config(budget: Budget, **overrides: Any) -> FitConfig:
 
 def fit_network(signal: ImageSignal, arch: str, activation: str, cfg: FitConfig, seed: int = 0) -> Fitted:
     """Fit a plain MLP (the paper quantizes every weight and bias of a SIREN / ReLU / Gaussian MLP)."""
-    request = CompressConfig(arch=arch, parameterization="mlp", activation=activation, pe=False,
-                             fit=replace(cfg, seed=seed))
+    request = CompressConfig(arch=arch, parameterization="mlp", activation=activation, pe=False, residual=False,
+                             fit=replace(cfg, seed=seed))  # the weights themselves are what the study quantizes
     return train(signal, request)
 
 

@@ -26,12 +26,16 @@ import numpy as np
 import torch
 
 from ..errors import FormatError, InputError, InrzipError, shown
-from .networks import NetworkSpec, layer_shapes
+from .networks import NetworkSpec, init_bounds, layer_shapes
+from .rng import symmetric_uniform
 
 __all__ = ["INIT_DIR", "InitEntry", "available_inits", "spec_fields", "load_init", "apply_init", "save_init",
-           "describe_spec", "residual_base", "residual_entry", "RES_FIELDS"]
+           "describe_spec", "residual_base", "residual_entry", "RES_FIELDS", "SEED_FIELD", "seeded_init",
+           "apply_seeded_residual", "residual_seed"]
 
 RES_FIELDS = ("res_init", "res_sha256")  # header: the init a residual file's tensors are offsets from
+SEED_FIELD = "res_seed"  # header: the tensors are offsets from the random init regenerated from this seed
+_SEED_STREAMS = 1 << 40  # streams of the seeded init (2 per layer), far from D'OH's B_l streams (one per layer)
 _MAX_NAME = 64
 
 INIT_DIR = Path(__file__).with_name("inits")
@@ -123,7 +127,43 @@ def apply_init(param: _Trainable, name: str, residual: bool = False, directory: 
         for key, t in stored.items():
             t.copy_(tensors[key])
     if residual:
-        param.offset_from(name, _entry(name, directory).sha256, tensors)  # type: ignore[attr-defined]
+        param.offset_from(tensors, dict(zip(RES_FIELDS, (name, _entry(name, directory).sha256))))  # type: ignore
+
+
+def seeded_init(spec: NetworkSpec, seed: int) -> dict[str, torch.Tensor]:
+    """SIREN's reference init (the MLP's bounds) drawn from the portable stream of ``nets.rng`` instead of
+    torch's generator: a decoder regenerates it bit for bit on any machine from the seed alone, so a file can
+    store each weight's offset from it at no cost in bytes. Why: a fit moves a SIREN's first layer and biases
+    by a few percent of their init (offsets 20-50x smaller than the weights), which is what low depths lose."""
+    out: dict[str, torch.Tensor] = {}
+    for k, ((o, i), bound) in enumerate(zip(layer_shapes(spec), init_bounds(spec, "siren"))):
+        w = symmetric_uniform(seed, _SEED_STREAMS + 2 * k, (o, i), bound)
+        b = symmetric_uniform(seed, _SEED_STREAMS + 2 * k + 1, (o,), 1 / math.sqrt(i))
+        out[f"w{k}"], out[f"b{k}"] = torch.from_numpy(w.astype(np.float32)), torch.from_numpy(b.astype(np.float32))
+    return out
+
+
+def apply_seeded_residual(param: _Trainable, seed: int) -> None:
+    """Start an MLP from ``seeded_init`` and train (and store) offsets from it: the file names only the seed."""
+    stored = param.stored()
+    if set(stored) != {f"{p}{k}" for k in range(len(layer_shapes(param.spec))) for p in "wb"}:
+        raise InputError(f"--residual applies to the MLP (--mlp), not to {param.name}")
+    base = seeded_init(param.spec, seed)
+    with torch.no_grad():
+        for key, t in stored.items():
+            t.copy_(base[key])
+    param.offset_from(base, {SEED_FIELD: int(seed)})  # type: ignore[attr-defined]
+
+
+def residual_seed(header: dict[str, Any]) -> int | None:
+    """A hostile header's seed of a seeded residual file (None for any other file); one kind of residual only."""
+    if SEED_FIELD not in header:
+        return None
+    seed = header[SEED_FIELD]
+    if any(k in header for k in RES_FIELDS) or isinstance(seed, bool) or not isinstance(seed, int) \
+            or not 0 <= seed < 1 << 63:
+        raise FormatError(f"header {SEED_FIELD} {shown(seed)} must be a seed in 0..2^63-1, without res_init")
+    return seed
 
 
 def residual_entry(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> InitEntry | None:
@@ -150,6 +190,9 @@ def residual_entry(header: dict[str, Any], spec: NetworkSpec, directory: Path = 
 
 def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, np.ndarray]:
     """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file)."""
+    seed = residual_seed(header)
+    if seed is not None:
+        return {k: v.numpy() for k, v in seeded_init(spec, seed).items()}
     entry = residual_entry(header, spec, directory)
     return {} if entry is None else {k: v.numpy() for k, v in load_init(entry.name, spec, directory).items()}
 

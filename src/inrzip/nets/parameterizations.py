@@ -25,7 +25,7 @@ from torch import nn
 from ..errors import FormatError, InrzipError, shown
 from ..registry import Registry
 from . import rng
-from .inits import RES_FIELDS, residual_base, residual_entry
+from .inits import residual_base, residual_entry, residual_seed
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
 __all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
@@ -127,25 +127,25 @@ class MLP(Parameterization):
         for (o, i), bound in zip(layer_shapes(spec), init_bounds(spec, "siren")):
             self.weights.append(nn.Parameter(_uniform_(torch.empty(o, i), bound, gen)))
             self.biases.append(nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)))
-        self.res_init: tuple[str, str] | None = None  # (name, SHA-256) of the init the tensors are offsets from
+        self.res_header: dict[str, Any] = {}  # how a decoder finds the init the tensors are offsets from
 
-    def offset_from(self, name: str, sha256: str, base: dict[str, torch.Tensor]) -> None:
-        """From now on the trained (and stored) tensors are offsets from ``base``, the shipped init ``name``;
-        the network is unchanged (``nets.inits.apply_init(..., residual=True)``)."""
+    def offset_from(self, base: dict[str, torch.Tensor], res_header: dict[str, Any]) -> None:
+        """From now on the trained (and stored) tensors are offsets from ``base`` (a shipped init, or the seeded
+        random one), which ``res_header`` names in the file; the network is unchanged (``nets.inits``)."""
         with torch.no_grad():
             for key, t in self.stored().items():
                 self.register_buffer(f"base_{key}", base[key].to(t.device, t.dtype).clone(), persistent=False)
                 t.sub_(getattr(self, f"base_{key}"))
-        self.res_init = (name, sha256)
+        self.res_header = dict(res_header)
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
-        if self.res_init is None:
+        if not self.res_header:
             return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
         return [(stored[f"w{k}"] + getattr(self, f"base_w{k}"), stored[f"b{k}"] + getattr(self, f"base_b{k}"))
                 for k in range(len(self.weights))]
 
     def header(self) -> dict[str, Any]:
-        return {} if self.res_init is None else dict(zip(RES_FIELDS, self.res_init))
+        return dict(self.res_header)
 
     # With the positional encoding, half the rate: at 1e-3 a 37x9 MLP + PE on kodim02 sat at the mean colour
     # (20.6 dB) for a whole 120 s fit, warm-up or not; at 5e-4 it learns, and kodim03 37x9 after 70 epochs is
@@ -163,7 +163,8 @@ class MLP(Parameterization):
 
     @classmethod
     def stored_shapes(cls, spec: NetworkSpec, header: dict[str, Any]) -> dict[str, tuple[int, ...]]:
-        residual_entry(header, spec)  # a residual file's init must be here, the one it was coded against
+        residual_seed(header)  # a residual file's init must be here, the one it was coded against
+        residual_entry(header, spec)
         out: dict[str, tuple[int, ...]] = {}
         for k, (o, i) in enumerate(layer_shapes(spec)):
             out[f"w{k}"], out[f"b{k}"] = (o, i), (o,)

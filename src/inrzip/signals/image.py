@@ -171,6 +171,8 @@ class ImageSignal(Signal):
     # decoded at 8 bits, D'OH +0.2..+0.7 dB, an MLP +0.5..+2.5 (docs/fitting.md, "D'OH's latent at its file's levels",
     # "An MLP's weights at its file's levels")
     depth_finetune = 0.05
+    # 28x9 at 8 bits, six crops, 30 s: +2 to +3 dB at a lower rate (docs/rate.md, "Offsets from the seeded init")
+    seeded_residual = True
 
     def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
                  jitter_epochs: tuple[int, int] | None = None) -> None:

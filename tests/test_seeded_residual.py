@@ -1,0 +1,119 @@
+"""Residual coding against the seeded random init: ``--residual`` without ``--init`` (nets/inits.seeded_init)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from conftest import assert_header_refused
+
+import inrzip
+from inrzip.bitstream.container import read_inr, write_inr
+from inrzip.cli import main
+from inrzip.config import CompressConfig, FitConfig
+from inrzip.nets.inits import seeded_init
+from inrzip.nets.networks import NetworkSpec, init_bounds, layer_shapes
+from inrzip.nets.rng import symmetric_uniform
+
+DATA = Path(__file__).resolve().parent / "data"
+SPEC = NetworkSpec(2, 3, 16, 2)
+
+
+def test_seeded_init_is_the_portable_stream_within_sirens_bounds() -> None:
+    a = seeded_init(SPEC, 5)
+    assert all(torch.equal(a[k], v) for k, v in seeded_init(SPEC, 5).items())
+    assert not torch.equal(a["w1"], seeded_init(SPEC, 6)["w1"])
+    for k, ((o, i), bound) in enumerate(zip(layer_shapes(SPEC), init_bounds(SPEC, "siren"))):
+        w, b = a[f"w{k}"], a[f"b{k}"]
+        assert w.shape == (o, i) and w.dtype == b.dtype == torch.float32
+        assert 0.8 * bound < float(w.abs().max()) <= bound  # fills U(-bound, bound), as SIREN's init
+        assert float(b.abs().max()) <= 1 / math.sqrt(i)
+    # the definition, not just self-consistency: NumPy's float64 stream, rounded to float32
+    ref = symmetric_uniform(5, (1 << 40) + 2, layer_shapes(SPEC)[1], init_bounds(SPEC, "siren")[1])
+    assert np.array_equal(a["w1"].numpy(), ref.astype(np.float32))
+
+
+def _seeded_file(bits: int = 6, seed: int = 3) -> tuple[bytes, dict, inrzip.api.Fitted]:
+    cfg = CompressConfig(arch="12x2", parameterization="mlp", pe=False, residual=True, bits=bits,
+                         fit=FitConfig(epochs=3, batch_size=1024, progress=False, seed=seed))
+    fitted = inrzip.api.train(inrzip.api.load(DATA / "kodim23_64.png"), cfg)
+    enc = inrzip.api.write(fitted)
+    return enc.data, enc.report, fitted
+
+
+def test_a_seeded_residual_file_names_its_seed_and_decodes_with_the_init_added_back() -> None:
+    from inrzip.api import decoded_layers
+
+    data, report, fitted = _seeded_file()
+    assert inrzip.info(data)["res_seed"] == 3 and "res_init" not in inrzip.info(data)
+    init = seeded_init(fitted.spec, 3)
+    stored = {k: v.detach() for k, v in fitted.param.stored().items()}
+    assert float(stored["w0"].abs().max()) < 0.25 * float(init["w0"].abs().max())  # offsets, not weights
+    for k, (w, _) in enumerate(decoded_layers(data)):  # decoded = init + dequantized offsets
+        step = float(stored[f"w{k}"].abs().max()) / 2 ** 4
+        assert torch.allclose(w, init[f"w{k}"] + stored[f"w{k}"], atol=step + 1e-7)
+    _, out = inrzip.decode(data, progress=False)
+    assert abs(fitted.signal.compare(np.asarray(out))["psnr"] - report["psnr"]) < 1e-9
+
+
+def test_offsets_from_the_seeded_init_make_a_better_low_bit_file() -> None:
+    """The reason it exists: at 6 bits the same fit stored as offsets loses far less than as weights (the first
+    layer of a SIREN moves a few percent from its init, and its phase error is what low depths cost)."""
+    cfg = dict(arch="16x3", parameterization="mlp", pe=False, bits=5, finetune=0.0,
+               fit=FitConfig(epochs=40, batch_size=1024, progress=False))
+    image = inrzip.api.load(DATA / "kodim23_64.png")
+    plain = inrzip.api.train(image, CompressConfig(residual=False, **cfg))
+    seeded = inrzip.api.train(image, CompressConfig(residual=True, **cfg))
+    p, s = inrzip.api.write(plain).report, inrzip.api.write(seeded).report
+    assert p["float_psnr"] > 24 and s["float_psnr"] > 24  # both fits trained
+    assert s["psnr"] > p["psnr"] + 2.0
+
+
+@pytest.mark.parametrize("fields,match", [
+    ({"res_seed": -1}, "must be a seed"),
+    ({"res_seed": 1 << 63}, "must be a seed|exceeds the limit"),
+    ({"res_seed": "3"}, "must be a seed"),
+    ({"res_seed": True}, "must be a seed"),
+    ({"res_seed": 3.0}, "must be a seed"),
+    ({"res_init": "siren-28x9-div2k"}, "without res_init"),
+])
+def test_a_hostile_seed_is_a_one_line_format_error(fields: dict, match: str) -> None:
+    assert_header_refused(_seeded_file()[0], fields, match)
+
+
+def test_another_seed_decodes_to_another_image() -> None:
+    """The seed is part of the signal: a file given another seed decodes, but not to the same pixels."""
+    data, _, _ = _seeded_file()
+    h, records = read_inr(data)
+    _, good = inrzip.decode(data, progress=False)
+    _, other = inrzip.decode(write_inr({**h, "res_seed": 4}, records), progress=False)
+    assert not np.array_equal(np.asarray(good), np.asarray(other))
+
+
+def test_residual_is_for_the_mlp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["compress", str(DATA / "kodim23_64.png"), "-o", str(tmp_path / "a.inr"), "--doh", "--residual",
+                 "--epochs", "1", "--quiet"]) == 2
+    assert "--residual applies to the MLP" in capsys.readouterr().err
+    assert not (tmp_path / "a.inr").exists()
+
+
+@pytest.mark.parametrize("request_, expected", [
+    (dict(parameterization="mlp"), True),  # an image MLP on raw coordinates: offsets by default
+    (dict(parameterization="mlp", pe=True), False),  # with an encoding they were level (docs/rate.md)
+    (dict(parameterization="mlp", residual=False), False),
+    (dict(parameterization="mlp", preset="paper"), False),  # the papers store the weights
+    (dict(parameterization="mlp", init="siren-28x9-div2k"), False),  # a shipped init: offsets only if asked
+    (dict(parameterization="doh"), False),  # D'OH stores its latent
+    (dict(), False),  # images default to D'OH
+])
+def test_which_files_store_offsets_by_default(request_: dict, expected: bool) -> None:
+    image = inrzip.api.load(DATA / "kodim23_64.png")
+    assert inrzip.api.resolve(CompressConfig(**request_), image).residual is expected
+
+
+def test_meshes_store_their_weights(data_dir: Path) -> None:
+    mesh = inrzip.api.load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
+    assert inrzip.api.resolve(CompressConfig(parameterization="mlp"), mesh).residual is False
