@@ -12,7 +12,6 @@ from conftest import assert_header_refused
 
 import inrzip
 from inrzip.bitstream.container import read_inr, write_inr
-from inrzip.cli import main
 from inrzip.config import CompressConfig, FitConfig
 from inrzip.nets.inits import seeded_init
 from inrzip.nets.networks import NetworkSpec, init_bounds, layer_shapes
@@ -93,11 +92,29 @@ def test_another_seed_decodes_to_another_image() -> None:
     assert not np.array_equal(np.asarray(good), np.asarray(other))
 
 
-def test_residual_is_for_the_mlp(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["compress", str(DATA / "kodim23_64.png"), "-o", str(tmp_path / "a.inr"), "--doh", "--residual",
-                 "--epochs", "1", "--quiet"]) == 2
-    assert "--residual applies to the MLP" in capsys.readouterr().err
-    assert not (tmp_path / "a.inr").exists()
+def test_a_doh_file_stores_its_latent_and_biases_as_offsets() -> None:
+    """D'OH: the latent and the biases are offsets from their seeded init; the weights are still B (z0 + offset)."""
+    from inrzip.api import decoded_layers
+
+    cfg = CompressConfig(arch="12x2", parameterization="doh", residual=True, bits=6,
+                         fit=FitConfig(epochs=3, batch_size=1024, progress=False, seed=2))
+    fitted = inrzip.api.train(inrzip.api.load(DATA / "kodim23_64.png"), cfg)
+    enc = inrzip.api.write(fitted)
+    assert inrzip.info(enc.data)["res_seed"] == 2
+    init = seeded_init(fitted.spec, 2, fitted.param.latent)
+    assert set(init) == set(fitted.param.stored()) and float(init["z"].abs().max()) <= 1 / fitted.param.latent
+    z = fitted.param.with_base({"z": fitted.param.z})["z"].detach()
+    layers = decoded_layers(enc.data)
+    assert torch.allclose(layers[0][0].flatten(), (fitted.param.B @ z)[:layers[0][0].numel()], atol=2e-3)
+    _, out = inrzip.decode(enc.data, progress=False)
+    assert abs(fitted.signal.compare(np.asarray(out))["psnr"] - enc.report["psnr"]) < 1e-9
+    assert_header_refused(enc.data, {"res_seed": -2}, "must be a seed")
+
+
+def test_residual_is_for_one_network(data_dir: Path) -> None:
+    lego = inrzip.api.load(data_dir / "nerf" / "blender_lego_tiny", size=16, samples=8, fine=4, networks=2)
+    with pytest.raises(inrzip.errors.InputError, match="--residual applies to the MLP and D'OH"):
+        inrzip.api.prepare(lego, CompressConfig(arch="16x1", residual=True))
 
 
 @pytest.mark.parametrize("request_, expected", [
@@ -106,8 +123,11 @@ def test_residual_is_for_the_mlp(tmp_path: Path, capsys: pytest.CaptureFixture[s
     (dict(parameterization="mlp", residual=False), False),
     (dict(parameterization="mlp", preset="paper"), False),  # the papers store the weights
     (dict(parameterization="mlp", init="siren-28x9-div2k"), False),  # a shipped init: offsets only if asked
-    (dict(parameterization="doh"), False),  # D'OH stores its latent
-    (dict(), False),  # images default to D'OH
+    (dict(parameterization="doh"), False),  # D'OH at its default 8 bits: level, so its values
+    (dict(), False),  # images default to D'OH at 8 bits
+    (dict(parameterization="doh", bits=6), True),  # at 6 bits and fewer its latent's and biases' offsets
+    (dict(bits=4), True),
+    (dict(bits=6, preset="paper"), False),
 ])
 def test_which_files_store_offsets_by_default(request_: dict, expected: bool) -> None:
     image = inrzip.api.load(DATA / "kodim23_64.png")

@@ -121,6 +121,27 @@ def test_a_carried_step_moves_the_latent_and_the_weights_stay_b_z():
     assert weight_space_for(MLP(NetworkSpec(2, 3, 12, 2))) is None
 
 
+def test_a_carried_step_moves_the_offset_when_the_latent_is_stored_as_one():
+    """With ``res_seed`` z is the seeded init plus the trained offset: the carry moves the offset by the same
+    step, and the network trained (weights and biases) is still the one the file stores."""
+    from inrzip.nets.inits import apply_seeded_residual
+
+    param = DOH(NetworkSpec(2, 3, 12, 2), seed=3)
+    apply_seeded_residual(param, 3)
+    assert float(param.z.detach().abs().max()) == 0.0
+    ws = WeightSpace(param, every=1)
+    step = torch.randn(ws.w.shape, generator=torch.Generator().manual_seed(1)) * 1e-3
+    with torch.no_grad():
+        ws.w.add_(step)
+    ws.step_done()
+    B = param.B
+    assert torch.allclose(param.z.detach(), (B.T @ step) / (B * B).sum(0), rtol=1e-5, atol=1e-9)
+    z = param.with_base({"z": param.z})["z"].detach()
+    assert torch.equal(ws.w.detach(), B @ z)
+    layers, stored = ws.layers(), param.layers()
+    assert all(torch.equal(a.detach(), b.detach()) and torch.equal(ab, bb) for (a, ab), (b, bb) in zip(layers, stored))
+
+
 def test_steps_are_carried_every_k_steps_and_at_a_flush():
     param, ws, z0, step = _stepped(NetworkSpec(2, 3, 12, 2), every=3)
     ws.step_done()

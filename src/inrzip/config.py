@@ -109,10 +109,11 @@ class CompressConfig:
     init: str | None = option(None, "MLP only: start from a meta-learned initialization shipped with inrzip instead of "
                               "SIREN's random one (`inrzip inits` lists them; the file stores every weight, so the "
                               "decoder never needs it, unless --residual)", metavar="NAME")
-    residual: bool | None = option(None, "MLP only: store each weight's offset from its init instead of the weight; "
-                                   "with --init the shipped init (the file names it and its SHA-256, and needs it to "
-                                   "decode), without it SIREN's random init regenerated from the seed (images: the "
-                                   "default without --init or --preset; --no-residual stores the weights)")
+    residual: bool | None = option(None, "store each trained value's offset from its init instead of the value; "
+                                   "with --init (MLP) the shipped init (the file names it and its SHA-256, and needs "
+                                   "it to decode), without it the random init regenerated from the seed (MLP or D'OH's "
+                                   "latent and biases; the default for image MLPs without --pe, --init or --preset; "
+                                   "--no-residual stores the values)")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

@@ -67,6 +67,7 @@ CASES: dict[str, tuple[Path, dict]] = {
                                              init="siren-28x9-div2k", residual=True)),
     # residual coding against the seeded random init (``res_seed``): pins the init's stream and bounds
     "image_mlp_seeded_residual6": (IMAGE, dict(parameterization="mlp", arch="12x2", bits=6, pe=False, residual=True)),
+    "image_doh_seeded_residual6": (IMAGE, dict(parameterization="doh", arch="12x2", bits=6, residual=True)),
 }
 FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 

@@ -57,13 +57,26 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):
         raise InrzipError(f"--omega must be a positive number, got {values['omega']!r}")
     pe = bool(pe and not signal.encodes_inputs)
-    # offsets from the seeded init pay where the first layer is SIREN's wide one (raw coordinates): its phase is
-    # what low depths cost; with an encoding (fan-in ~40, bound 1/fan-in) they were level (docs/rate.md)
-    residual = cfg.residual if cfg.residual is not None else (
-        signal.seeded_residual and param_name == "mlp" and not cfg.init and not pe)
+    residual = cfg.residual if cfg.residual is not None else _seeded_residual(signal, cfg, param_name, pe,
+                                                                              values["bits"])
     return replace(cfg, **values, parameterization=param_name, residual=residual, arch=cfg.arch or signal.default_arch,
                    activation=cfg.activation or signal.default_activation, pe=pe,
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
+
+
+DOH_RESIDUAL_BITS = 6  # D'OH's offsets: +0.8..+1.2 dB at 6 bits, level at 8 (docs/rate.md)
+
+
+def _seeded_residual(signal: Signal, cfg: CompressConfig, param_name: str, pe: bool, bits: int) -> bool:
+    """Whether a file stores offsets from its seeded init when the user does not say (docs/rate.md, "Offsets from
+    the seeded init"): an image MLP on raw coordinates, where SIREN's wide first layer moves little and its phase
+    is what rounding costs (with an encoding, and so under --bpp, they were level); a D'OH latent and biases at a
+    fixed depth of ``DOH_RESIDUAL_BITS`` or fewer. Never with a shipped --init (its own residual is asked for)."""
+    if not signal.seeded_residual or cfg.init:
+        return False
+    if param_name == "mlp":
+        return not pe
+    return param_name == "doh" and cfg.bpp is None and bits <= DOH_RESIDUAL_BITS
 
 
 # pe_band -> the fraction of the Nyquist rate it keeps to (None: the signal kind's ``band_cap``)

@@ -130,25 +130,34 @@ def apply_init(param: _Trainable, name: str, residual: bool = False, directory: 
         param.offset_from(tensors, dict(zip(RES_FIELDS, (name, _entry(name, directory).sha256))))  # type: ignore
 
 
-def seeded_init(spec: NetworkSpec, seed: int) -> dict[str, torch.Tensor]:
+def _f32(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(a.astype(np.float32))
+
+
+def seeded_init(spec: NetworkSpec, seed: int, latent: int | None = None) -> dict[str, torch.Tensor]:
     """SIREN's reference init (the MLP's bounds) drawn from the portable stream of ``nets.rng`` instead of
     torch's generator: a decoder regenerates it bit for bit on any machine from the seed alone, so a file can
     store each weight's offset from it at no cost in bytes. Why: a fit moves a SIREN's first layer and biases
-    by a few percent of their init (offsets 20-50x smaller than the weights), which is what low depths lose."""
+    by a few percent of their init (offsets 20-50x smaller than the weights), which is what low depths lose.
+    With ``latent`` (D'OH): its latent ``z`` U(+-1/n) and the biases, the tensors a D'OH file stores."""
     out: dict[str, torch.Tensor] = {}
+    if latent is not None:
+        out["z"] = _f32(symmetric_uniform(seed, _SEED_STREAMS - 1, (latent,), 1.0 / latent))
     for k, ((o, i), bound) in enumerate(zip(layer_shapes(spec), init_bounds(spec, "siren"))):
-        w = symmetric_uniform(seed, _SEED_STREAMS + 2 * k, (o, i), bound)
-        b = symmetric_uniform(seed, _SEED_STREAMS + 2 * k + 1, (o,), 1 / math.sqrt(i))
-        out[f"w{k}"], out[f"b{k}"] = torch.from_numpy(w.astype(np.float32)), torch.from_numpy(b.astype(np.float32))
+        if latent is None:
+            out[f"w{k}"] = _f32(symmetric_uniform(seed, _SEED_STREAMS + 2 * k, (o, i), bound))
+        out[f"b{k}"] = _f32(symmetric_uniform(seed, _SEED_STREAMS + 2 * k + 1, (o,), 1 / math.sqrt(i)))
     return out
 
 
 def apply_seeded_residual(param: _Trainable, seed: int) -> None:
-    """Start an MLP from ``seeded_init`` and train (and store) offsets from it: the file names only the seed."""
+    """Start an MLP (or a D'OH latent and biases) from ``seeded_init`` and train (and store) offsets from it: the
+    file names only the seed."""
     stored = param.stored()
-    if set(stored) != {f"{p}{k}" for k in range(len(layer_shapes(param.spec))) for p in "wb"}:
-        raise InputError(f"--residual applies to the MLP (--mlp), not to {param.name}")
-    base = seeded_init(param.spec, seed)
+    latent = getattr(param, "latent", None) if "z" in stored else None
+    base = seeded_init(param.spec, seed, latent)
+    if set(stored) != set(base):
+        raise InputError(f"--residual applies to the MLP and D'OH, not to {param.name}")
     with torch.no_grad():
         for key, t in stored.items():
             t.copy_(base[key])
@@ -188,11 +197,13 @@ def residual_entry(header: dict[str, Any], spec: NetworkSpec, directory: Path = 
     return entry
 
 
-def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR) -> dict[str, np.ndarray]:
-    """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file)."""
+def residual_base(header: dict[str, Any], spec: NetworkSpec, directory: Path = INIT_DIR,
+                  latent: int | None = None) -> dict[str, np.ndarray]:
+    """Decoder side: the init a residual file's tensors are offsets from ({} for a plain file); ``latent``: a
+    D'OH file's (validated) latent size, whose seeded init is its latent's and biases'."""
     seed = residual_seed(header)
     if seed is not None:
-        return {k: v.numpy() for k, v in seeded_init(spec, seed).items()}
+        return {k: v.numpy() for k, v in seeded_init(spec, seed, latent).items()}
     entry = residual_entry(header, spec, directory)
     return {} if entry is None else {k: v.numpy() for k, v in load_init(entry.name, spec, directory).items()}
 

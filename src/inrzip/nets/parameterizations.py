@@ -51,6 +51,22 @@ class Parameterization(nn.Module, ABC):
     def __init__(self, spec: NetworkSpec) -> None:
         super().__init__()
         self.spec = spec
+        self.res_header: dict[str, Any] = {}  # how a decoder finds the init the stored tensors are offsets from
+
+    def offset_from(self, base: dict[str, torch.Tensor], res_header: dict[str, Any]) -> None:
+        """From now on the trained (and stored) tensors are offsets from ``base`` (a shipped init, or the seeded
+        random one), which ``res_header`` names in the file; the network is unchanged (``nets.inits``)."""
+        with torch.no_grad():
+            for key, t in self.stored().items():
+                self.register_buffer(f"base_{key}", base[key].to(t.device, t.dtype).clone(), persistent=False)
+                t.sub_(getattr(self, f"base_{key}"))
+        self.res_header = dict(res_header)
+
+    def with_base(self, stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The tensors ``stored`` stands for: itself, or the init plus the offsets (float32 adds, as decoders do)."""
+        if not self.res_header:
+            return stored
+        return {k: v + getattr(self, f"base_{k}") for k, v in stored.items()}
 
     def layers(self) -> Layers:
         """The network's (W, b) per layer, differentiable w.r.t. the trained tensors."""
@@ -127,22 +143,10 @@ class MLP(Parameterization):
         for (o, i), bound in zip(layer_shapes(spec), init_bounds(spec, "siren")):
             self.weights.append(nn.Parameter(_uniform_(torch.empty(o, i), bound, gen)))
             self.biases.append(nn.Parameter(_uniform_(torch.empty(o), 1 / math.sqrt(i), gen)))
-        self.res_header: dict[str, Any] = {}  # how a decoder finds the init the tensors are offsets from
-
-    def offset_from(self, base: dict[str, torch.Tensor], res_header: dict[str, Any]) -> None:
-        """From now on the trained (and stored) tensors are offsets from ``base`` (a shipped init, or the seeded
-        random one), which ``res_header`` names in the file; the network is unchanged (``nets.inits``)."""
-        with torch.no_grad():
-            for key, t in self.stored().items():
-                self.register_buffer(f"base_{key}", base[key].to(t.device, t.dtype).clone(), persistent=False)
-                t.sub_(getattr(self, f"base_{key}"))
-        self.res_header = dict(res_header)
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
-        if not self.res_header:
-            return [(stored[f"w{k}"], stored[f"b{k}"]) for k in range(len(self.weights))]
-        return [(stored[f"w{k}"] + getattr(self, f"base_w{k}"), stored[f"b{k}"] + getattr(self, f"base_b{k}"))
-                for k in range(len(self.weights))]
+        full = self.with_base(stored)
+        return [(full[f"w{k}"], full[f"b{k}"]) for k in range(len(self.weights))]
 
     def header(self) -> dict[str, Any]:
         return dict(self.res_header)
@@ -322,10 +326,11 @@ class DOH(Parameterization):
         return self._B
 
     def layers_from(self, stored: dict[str, torch.Tensor]) -> Layers:
-        flat = self.B @ stored["z"]
+        full = self.with_base(stored)
+        flat = self.B @ full["z"]
         out, start = [], 0
         for k, (o, i) in enumerate(layer_shapes(self.spec)):
-            out.append((flat[start:start + o * i].view(o, i), stored[f"b{k}"]))
+            out.append((flat[start:start + o * i].view(o, i), full[f"b{k}"]))
             start += o * i
         return out
 
@@ -335,7 +340,7 @@ class DOH(Parameterization):
         return out
 
     def header(self) -> dict[str, Any]:
-        return {"seed": self.seed, "latent": self.latent, "doh_init": self.init}
+        return {"seed": self.seed, "latent": self.latent, "doh_init": self.init, **self.res_header}
 
     def default_lr(self, kind_lrs: dict[str, float]) -> float:
         return kind_lrs.get(self.name, self.base_lr_times_latent) / self.latent
@@ -358,13 +363,17 @@ class DOH(Parameterization):
             raise FormatError("D'OH file lacks a valid latent size or seed")
         if header.get("doh_init", "doh") not in DOH_INITS:
             raise FormatError(f"unknown D'OH init {shown(header.get('doh_init'))}")
+        residual_seed(header)  # a D'OH file's offsets, if any, are from its seeded init
         out: dict[str, tuple[int, ...]] = {"z": (n,)}
         out.update({f"b{k}": (o,) for k, (o, _) in enumerate(layer_shapes(spec))})
         return out
 
     @classmethod
     def build_layers(cls, spec: NetworkSpec, header: dict[str, Any], tensors: dict[str, np.ndarray]) -> Layers:
-        """W_l = B_l z in float64 (``doh_weights``): identical on every machine, bounded memory."""
+        """W_l = B_l z in float64 (``doh_weights``): identical on every machine, bounded memory. With ``res_seed``
+        the stored tensors are offsets: the seeded init is added first, in float32."""
+        base = residual_base(header, spec, latent=tensors["z"].shape[0]) if "res_seed" in header else {}
+        tensors = {k: (v + base[k]).astype(np.float32) for k, v in tensors.items()} if base else tensors
         z = tensors["z"].astype(np.float64)
         n, seed = z.shape[0], header["seed"]
         bounds = doh_b_bounds(spec, n, header.get("doh_init", "doh"))

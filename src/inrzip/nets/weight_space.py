@@ -37,7 +37,7 @@ class WeightSpace:
         # |b_j|^2 per latent entry, without a temporary the size of B
         self.col_norms = torch.linalg.vector_norm(B, dim=0).square().clamp_min(torch.finfo(B.dtype).tiny)
         with torch.no_grad():
-            self._bz = B @ param.z  # B z, the weights at the last carry
+            self._bz = B @ self._z()  # B z, the weights at the last carry
             self.w = nn.Parameter(self._bz.clone())
 
     def trained(self) -> list[torch.Tensor]:
@@ -46,10 +46,15 @@ class WeightSpace:
         rest, so a rollback leaves all four consistent)."""
         return [self.w, *self.param.biases, self.param.z, self._bz]
 
+    def _z(self) -> torch.Tensor:
+        """The latent ``z`` itself (a stored offset plus the seeded init, when the file stores offsets)."""
+        return self.param.with_base({"z": self.param.z})["z"]
+
     def layers(self) -> Layers:
         out, start = [], 0
-        for (o, i), b in zip(layer_shapes(self.param.spec), self.param.biases):
-            out.append((self.w[start:start + o * i].view(o, i), b))
+        biases = self.param.with_base({f"b{k}": b for k, b in enumerate(self.param.biases)})
+        for k, (o, i) in enumerate(layer_shapes(self.param.spec)):
+            out.append((self.w[start:start + o * i].view(o, i), biases[f"b{k}"]))
             start += o * i
         return out
 
@@ -67,9 +72,9 @@ class WeightSpace:
     @torch.no_grad()
     def project(self) -> None:
         """Carry the optimizer's steps on ``w`` since the last carry into ``z`` and reset ``w`` to ``B z``."""
-        B, z = self.param.B, self.param.z
+        B, z = self.param.B, self.param.z  # the step is the same on z and on its offset from an init
         z.add_((B.T @ (self.w - self._bz)) / self.col_norms)
-        torch.mv(B, z, out=self._bz)
+        torch.mv(B, self._z(), out=self._bz)
         self.w.copy_(self._bz)
         self._pending = 0
 
