@@ -78,10 +78,11 @@ _SELECTION = ("cifar_images", "div2k_images", "div2k_pick")
 
 
 def fit_rows(out: Path, name: str, budget: Budget, s: Settings, key: Row, compute: Callable[[], list[Row]]) -> list[Row]:
-    """``compute()``'s rows, or those a previous run saved for the same fit. At the paper budget one fit takes
-    20 minutes and an experiment hours: each finished fit is appended to ``OUT/NAME.parts.jsonl`` (one line, one
-    ``write``, so processes sharing the folder can run different images), and a rerun, killed or split by image,
-    redoes only what is missing. The key holds the budget and settings, so a changed recipe never reuses rows."""
+    """``compute()``'s rows, or those a previous run saved for the same fit. At the paper budget a fit of a whole
+    DIV2K image takes 6-30 minutes on a core and an experiment hours: each finished fit is appended to
+    ``OUT/NAME.parts.jsonl`` (one line, one ``write``, so processes sharing the folder can run different images),
+    and a rerun, killed or split by image, redoes only what is missing. The key holds the budget and settings, so a
+    changed recipe never reuses rows."""
     fit = {k: v for k, v in asdict(budget).items() if k not in _SELECTION}
     ident = json.dumps({"fit": fit, "settings": asdict(s), **key}, sort_keys=True, default=str)
     path = out / f"{name}.parts.jsonl"
