@@ -156,6 +156,10 @@ def test_finished_fits_are_not_redone(tmp_path: Path, monkeypatch: pytest.Monkey
         assert _read(tmp_path / "activations.csv") == first
         with pytest.raises(AssertionError, match="previous run"):
             qs.run_activations(replace(TINY, epochs=5), SETTINGS, tmp_path)
+    qs.run_activations(replace(TINY, epochs=5), SETTINGS, tmp_path)  # appended after the torn line, not onto it
+    with monkeypatch.context() as m:
+        m.setattr(qs, "fit_network", _no_fits)
+        qs.run_activations(replace(TINY, epochs=5), SETTINGS, tmp_path)
     qs.run_qat(TINY, SETTINGS, tmp_path)
     lines = (tmp_path / "qat.parts.jsonl").read_text().splitlines()
     assert len(lines) == 2 * (1 + len(SETTINGS.qat_methods) * len(SETTINGS.qat_bits))  # one line per fit

@@ -96,7 +96,8 @@ def fit_rows(out: Path, name: str, budget: Budget, s: Settings, key: Row, comput
                 return list(rec["rows"])
     rows = compute()
     out.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({"key": ident, "rows": rows}, default=float) + "\n"
+    torn = path.is_file() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"  # a killed run's half line
+    line = ("\n" if torn else "") + json.dumps({"key": ident, "rows": rows}, default=float) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, line.encode())
