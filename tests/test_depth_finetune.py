@@ -143,3 +143,13 @@ def test_meshes_keep_their_post_training_files(data_dir):
     assert mesh.depth_finetune == 0.0
     assert depth_share(mesh, CompressConfig(parameterization="doh"), [8]) == 0.0
     assert depth_share(mesh, CompressConfig(parameterization="doh", finetune=0.1), [8]) == 0.1  # when asked for
+
+
+@pytest.mark.parametrize("budget", [None, 1000.0])
+def test_epochs_with_a_time_budget_are_a_cap_both_stages_share(image, budget):
+    """``--epochs 10 --time-budget 1000``: ten epochs in all, fit and fine-tuning (the fine-tuning ran ten more on
+    its own share of the clock before)."""
+    enc = encode(image, CompressConfig(parameterization="doh", arch="12x2", bits=8,
+                                       fit=FitConfig(epochs=10, time_budget=budget, progress=False, seed=0)))
+    tuned = next(e for e in enc.report["fit_events"] if e.startswith("fine-tuning the latent"))
+    assert enc.report["epochs"] == 10 and tuned.split()[3] == "1", (enc.report["epochs"], tuned)

@@ -11,6 +11,7 @@ from .. import ratecontrol
 from ..config import CompressConfig, FitConfig
 from ..errors import InrzipError
 from ..fit import finetune_config, fit_many, resolve_fit
+from ..fit.defaults import BUDGET_EPOCHS
 from ..nets.parameterizations import parameterization_class
 from ..quant import FixedGrid, LearnedGrids, QTensor, get_quantizer
 from ..records import Encoded, Fitted, Prepared
@@ -157,10 +158,12 @@ def _shortened(signal: Signal, cfg: CompressConfig, share: float) -> tuple[Compr
     """``cfg`` whose fit (time budget, else epochs) is ``share`` of what it asks for (its schedule follows), and
     the whole fit resolved: what the report shows, whichever stage's file is kept."""
     fit = prepare(signal, cfg).config.fit
-    if fit.time_budget is not None:
-        return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share)), fit
     first = max(1, min(fit.epochs - 1, round(fit.epochs * share)))  # at least one epoch left to fine-tune
-    return replace(cfg, fit=replace(cfg.fit, epochs=first)), fit
+    if fit.time_budget is None:
+        return replace(cfg, fit=replace(cfg.fit, epochs=first)), fit
+    capped = fit.epochs < BUDGET_EPOCHS  # --epochs with --time-budget: a cap the two stages share too
+    return replace(cfg, fit=replace(cfg.fit, time_budget=fit.time_budget * share,
+                                    epochs=first if capped else cfg.fit.epochs)), fit
 
 
 def _tail(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> FitConfig:
@@ -169,7 +172,7 @@ def _tail(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> Fit
     ``FINETUNE_LATENT_LR`` of its own Adam rate instead (whatever trained the weights before: fixed levels are
     trained through the latent, ``fit.trainer``)."""
     tail = finetune_config(fitted.config.fit, share / (1.0 - share))
-    if whole.time_budget is None:  # the two stages' epochs add up to those asked for
+    if whole.epochs < BUDGET_EPOCHS:  # the two stages' epochs add up to those asked for (the clock may end either)
         tail = replace(tail, epochs=max(1, whole.epochs - fitted.config.fit.epochs))
     if not fitted.param.has_latent:
         return tail
