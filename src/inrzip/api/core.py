@@ -64,7 +64,7 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
-DOH_RESIDUAL_BITS = 6  # D'OH's offsets: +0.8..+1.2 dB at 6 bits, level at 8 (docs/rate.md)
+DOH_RESIDUAL_BITS = 7  # D'OH's offsets: +0.8..+1.2 dB at 6 bits, +0.02..+0.46 at 7, level at 8 (docs/rate.md)
 
 
 def _seeded_residual(signal: Signal, cfg: CompressConfig, param_name: str, pe: bool, bits: int) -> bool:
