@@ -86,17 +86,17 @@ def fit_rows(out: Path, name: str, budget: Budget, s: Settings, key: Row, comput
     fit = {k: v for k, v in asdict(budget).items() if k not in _SELECTION}
     ident = json.dumps({"fit": fit, "settings": asdict(s), **key}, sort_keys=True, default=str)
     path = out / f"{name}.parts.jsonl"
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:  # a line torn by a killed run: that fit is redone
-                continue
-            if rec.get("key") == ident:
-                return list(rec["rows"])
+    text = path.read_text() if path.is_file() else ""
+    for line in text.splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:  # a line torn by a killed run (or an empty one): that fit is redone
+            continue
+        if rec.get("key") == ident:
+            return list(rec["rows"])
     rows = compute()
     out.mkdir(parents=True, exist_ok=True)
-    torn = path.is_file() and path.stat().st_size > 0 and path.read_bytes()[-1:] != b"\n"  # a killed run's half line
+    torn = bool(text) and not text.endswith("\n")  # a killed run's half line (read before the fit, which is long)
     line = ("\n" if torn else "") + json.dumps({"key": ident, "rows": rows}, default=float) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
