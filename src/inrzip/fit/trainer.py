@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from ..config import FitConfig
 from ..errors import InrzipError
+from ..interrupts import raise_if_requested
 from ..nets.networks import Layers, NetworkSpec, stack_layers
 from ..nets.parameterizations import Parameterization
 from ..nets.weight_space import WeightSpace, weight_space_for
@@ -254,6 +255,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
         qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
         for inputs, targets in _batches(models, gens, device):
+            raise_if_requested()  # Ctrl-C whose KeyboardInterrupt something swallowed (interrupts.py)
             _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0), epoch + n / steps)
             losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)
             if rated:

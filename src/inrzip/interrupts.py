@@ -1,0 +1,50 @@
+"""Ctrl-C that always stops a fit. Python raises KeyboardInterrupt wherever the main thread happens to be when
+the signal's handler runs; where that is a ``__del__``, a weakref callback or a library's catch-all (the
+compiler's tracing, a callback from C), the exception is swallowed and a million-epoch fit runs on. The
+program's handler therefore also records the request, and the trainer checks the record between steps."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+from types import FrameType
+from typing import Iterator
+
+__all__ = ["requested", "raise_if_requested", "ctrl_c_stops"]
+
+_requests = 0
+
+
+def requested() -> bool:
+    """Whether Ctrl-C came while ``ctrl_c_stops`` was in force."""
+    return _requests > 0
+
+
+def raise_if_requested() -> None:
+    """Raise KeyboardInterrupt if Ctrl-C came and its first KeyboardInterrupt was swallowed somewhere."""
+    if _requests:
+        raise KeyboardInterrupt
+
+
+def _handler(signum: int, frame: FrameType | None) -> None:
+    global _requests
+    _requests += 1
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def ctrl_c_stops() -> Iterator[None]:
+    """For a block of the main thread: SIGINT raises KeyboardInterrupt as usual and is also recorded. Off the
+    main thread, or where SIGINT is ignored (a background job), nothing changes."""
+    global _requests
+    usable = threading.current_thread() is threading.main_thread() and \
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    previous = signal.signal(signal.SIGINT, _handler) if usable else None
+    _requests = 0
+    try:
+        yield
+    finally:
+        _requests = 0
+        if usable:
+            signal.signal(signal.SIGINT, previous)
