@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,24 @@ def test_which_files_store_offsets_by_default(request_: dict, expected: bool) ->
     assert inrzip.api.resolve(CompressConfig(**request_), image).residual is expected
 
 
-def test_meshes_store_their_weights(data_dir: Path) -> None:
+@pytest.mark.parametrize("request_, expected", [
+    (dict(), True),  # meshes default to D'OH at 8 bits: its offsets (better and smaller there, unlike images)
+    (dict(bits=5), True),
+    (dict(bits=10), False),  # deeper than measured: the values
+    (dict(residual=False), False),
+    (dict(parameterization="mlp"), False),  # a mesh MLP was not measured: its weights
+])
+def test_which_mesh_files_store_offsets_by_default(data_dir: Path, request_: dict, expected: bool) -> None:
     mesh = inrzip.api.load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
-    assert inrzip.api.resolve(CompressConfig(parameterization="mlp"), mesh).residual is False
+    assert inrzip.api.resolve(CompressConfig(**request_), mesh).residual is expected
+
+
+def test_a_mesh_file_of_offsets_decodes_to_its_reported_iou(data_dir: Path) -> None:
+    mesh = inrzip.api.load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)
+    cfg = CompressConfig(arch="12x2", bits=6, fit=FitConfig(epochs=3, progress=False, seed=4))
+    enc = inrzip.api.write(inrzip.api.train(mesh, cfg))
+    assert inrzip.info(enc.data)["res_seed"] == 4 and enc.report["config"]["residual"] is True
+    _, grid = inrzip.decode(enc.data, progress=False)
+    assert abs(mesh.compare(np.asarray(grid))["iou"] - enc.report["iou"]) < 1e-12
+    no_offsets = inrzip.api.write(inrzip.api.train(mesh, replace(cfg, residual=False)))
+    assert "res_seed" not in inrzip.info(no_offsets.data)

@@ -68,6 +68,9 @@ CASES: dict[str, tuple[Path, dict]] = {
     # residual coding against the seeded random init (``res_seed``): pins the init's stream and bounds
     "image_mlp_seeded_residual6": (IMAGE, dict(parameterization="mlp", arch="12x2", bits=6, pe=False, residual=True)),
     "image_doh_seeded_residual6": (IMAGE, dict(parameterization="doh", arch="12x2", bits=6, residual=True)),
+    "occupancy_doh_seeded_residual6": (DATA / "bunny_decimated_5k_instantngp.obj",
+                                       dict(parameterization="doh", arch="12x2", bits=6, residual=True,
+                                            _signal={"resolution": 16})),
 }
 FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 

@@ -64,19 +64,16 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
 
 
-DOH_RESIDUAL_BITS = 7  # D'OH's offsets: +0.8..+1.2 dB at 6 bits, +0.02..+0.46 at 7, level at 8 (docs/rate.md)
-
-
 def _seeded_residual(signal: Signal, cfg: CompressConfig, param_name: str, pe: bool, bits: int) -> bool:
     """Whether a file stores offsets from its seeded init when the user does not say (docs/rate.md, "Offsets from
-    the seeded init"): an image MLP on raw coordinates, where SIREN's wide first layer moves little and its phase
-    is what rounding costs (with an encoding, and so under --bpp, they were level); a D'OH latent and biases at a
-    fixed depth of ``DOH_RESIDUAL_BITS`` or fewer. Never with a shipped --init (its own residual is asked for)."""
-    if not signal.seeded_residual or cfg.init:
+    the seeded init"): up to the kind's measured depth (``Signal.seeded_residual``); an MLP only on raw
+    coordinates, where SIREN's wide first layer moves little and its phase is what rounding costs (with an
+    encoding, and so under --bpp, they were level); D'OH not under --bpp. Never with a shipped --init (its own
+    residual is asked for)."""
+    deepest = signal.seeded_residual.get(param_name, 0)
+    if cfg.init or bits > deepest:
         return False
-    if param_name == "mlp":
-        return not pe
-    return param_name == "doh" and cfg.bpp is None and bits <= DOH_RESIDUAL_BITS
+    return not pe if param_name == "mlp" else cfg.bpp is None
 
 
 # pe_band -> the fraction of the Nyquist rate it keeps to (None: the signal kind's ``band_cap``)

@@ -138,7 +138,8 @@ def compress_config(model: Model, s: Settings) -> CompressConfig:
     fit = FitConfig(epochs=s.epochs, batch_size=s.batch_size, lr=lr, loss=s.loss, time_budget=s.time_budget,
                     gamma=s.gamma, seed=s.seed, progress=False, engine=s.engine, optimizer=optimizer)
     return CompressConfig(arch=model.arch, parameterization=model.parameterization, latent_dim=model.latent_dim(),
-                          doh_init=s.doh_init, pe=model.pe, pe_freqs=10, bits=max(s.bits), fit=fit)
+                          doh_init=s.doh_init, pe=model.pe, pe_freqs=10, bits=max(s.bits), fit=fit,
+                          residual=False)  # the paper quantizes the latent itself
 
 
 def _rows(shape: str, name: str, reports: list[dict[str, Any]], s: Settings) -> list[dict[str, Any]]:

@@ -53,9 +53,10 @@ class Signal(ABC):
     # at a fixed depth or at --bpp, an MLP's weights at a fixed depth of 8 bits or fewer; 0 for a kind where that was
     # not measured
     depth_finetune: ClassVar[float] = 0.0
-    # An MLP stores each weight's offset from its random init regenerated from the seed (``--residual``), unless
-    # --init, --preset or --no-residual; False for a kind where that was not measured
-    seeded_residual: ClassVar[bool] = False
+    # Parameterization -> the deepest fixed depth (bits) at which its files store offsets from their random init
+    # regenerated from the seed (``--residual``) unless --init, --preset or --no-residual (api.core: an MLP only on
+    # raw coordinates, D'OH not under --bpp); chosen per kind by measurement (docs/rate.md), empty where not measured
+    seeded_residual: ClassVar[dict[str, int]] = {}
     # The 'nyquist' band keeps folded encoding frequencies under this fraction of the grid's Nyquist rate, chosen
     # per kind by measurement (docs/resolution.md): images 0.25, occupancy grids 0.5
     band_cap: ClassVar[float] = 0.5

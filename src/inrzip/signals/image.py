@@ -172,7 +172,7 @@ class ImageSignal(Signal):
     # "An MLP's weights at its file's levels")
     depth_finetune = 0.05
     # 28x9 at 8 bits, six crops, 30 s: +2 to +3 dB at a lower rate (docs/rate.md, "Offsets from the seeded init")
-    seeded_residual = True
+    seeded_residual = {"mlp": 16, "doh": 7}  # MLP: +1.5..+3.3 dB at 8 bits, level at 16; D'OH: level at 8
 
     def __init__(self, pixels: np.ndarray, depth: int = 8, jitter: float = 0.0, jitter_share: float = 1.0,
                  jitter_epochs: tuple[int, int] | None = None) -> None:
