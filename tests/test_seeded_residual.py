@@ -140,7 +140,8 @@ def test_which_files_store_offsets_by_default(request_: dict, expected: bool) ->
     (dict(bits=5), True),
     (dict(bits=10), False),  # deeper than measured: the values
     (dict(residual=False), False),
-    (dict(parameterization="mlp"), False),  # a mesh MLP was not measured: its weights
+    (dict(parameterization="mlp"), True),  # a mesh MLP (raw coordinates by default) too
+    (dict(parameterization="mlp", pe=True), False),  # with an encoding: not measured on meshes, level on images
 ])
 def test_which_mesh_files_store_offsets_by_default(data_dir: Path, request_: dict, expected: bool) -> None:
     mesh = inrzip.api.load(data_dir / "bunny_decimated_5k_instantngp.obj", resolution=16)

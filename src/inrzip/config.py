@@ -112,9 +112,9 @@ class CompressConfig:
     residual: bool | None = option(None, "store each trained value's offset from its init instead of the value; "
                                    "with --init (MLP) the shipped init (the file names it and its SHA-256, and needs "
                                    "it to decode), without it the random init regenerated from the seed (MLP or D'OH's "
-                                   "latent and biases; by default for image MLPs without --pe, D'OH images at 7 bits or "
-                                   "fewer and D'OH meshes at 8 or fewer, unless --init or --preset; --no-residual "
-                                   "stores the values)")
+                                   "latent and biases; by default for MLPs without --pe (images; meshes at 8 bits or "
+                                   "fewer), D'OH images at 7 bits or fewer and D'OH meshes at 8 or fewer, unless "
+                                   "--init or --preset; --no-residual stores the values)")
     fit: FitConfig = option(help="training settings", cli=False, factory=FitConfig)
 
 

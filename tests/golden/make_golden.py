@@ -71,6 +71,9 @@ CASES: dict[str, tuple[Path, dict]] = {
     "occupancy_doh_seeded_residual6": (DATA / "bunny_decimated_5k_instantngp.obj",
                                        dict(parameterization="doh", arch="12x2", bits=6, residual=True,
                                             _signal={"resolution": 16})),
+    "occupancy_mlp_seeded_residual8": (DATA / "bunny_decimated_5k_instantngp.obj",
+                                       dict(parameterization="mlp", arch="12x2", bits=8, residual=True,
+                                            _signal={"resolution": 16})),
 }
 FIT = dict(epochs=3, batch_size=1024, progress=False, seed=0)
 

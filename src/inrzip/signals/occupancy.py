@@ -132,9 +132,10 @@ class OccupancySignal(Signal):
     default_optimizers: ClassVar[dict[str, str]] = {"doh": "adam-weights"}
     optimizer_lrs: ClassVar[dict[str, float]] = {"adam-weights": 1e-4}
     default_doh_init: ClassVar[str] = "siren"
-    # D'OH's latent and biases as offsets from their seeded init: IoU +0.008..+0.031 at 6 bits and +0.001..+0.003 at
-    # 8 (the default), at 1.5-4.3% fewer bytes, on four meshes (docs/occupancy.md); the mesh MLP was not measured
-    seeded_residual: ClassVar[dict[str, int]] = {"doh": 8}
+    # Offsets from the seeded init (docs/occupancy.md): D'OH's latent and biases, IoU +0.008..+0.031 at 6 bits and
+    # +0.001..+0.003 at 8 (the default) at 1.5-4.3% fewer bytes on four meshes; an MLP's weights (raw coordinates,
+    # the mesh MLP's default) +0.017 / +0.020 at 8 bits at 6-7% fewer bytes on two
+    seeded_residual: ClassVar[dict[str, int]] = {"doh": 8, "mlp": 8}
     quality_metric: ClassVar[str] = "iou"
 
     def __init__(self, grid: np.ndarray, norm: meshio.Normalisation, margin: float = meshio.DEFAULT_MARGIN) -> None:
