@@ -134,7 +134,7 @@ class OccupancySignal(Signal):
     default_doh_init: ClassVar[str] = "siren"
     # Offsets from the seeded init (docs/occupancy.md): D'OH's latent and biases, IoU +0.008..+0.031 at 6 bits and
     # +0.001..+0.003 at 8 (the default) at 1.5-4.3% fewer bytes on four meshes; an MLP's weights (raw coordinates,
-    # the mesh MLP's default) +0.017 / +0.020 at 8 bits at 6-7% fewer bytes on two
+    # the mesh MLP's default) +0.014..+0.021 at 8 bits at 5.6-9.6% fewer bytes on four
     seeded_residual: ClassVar[dict[str, int]] = {"doh": 8, "mlp": 8}
     quality_metric: ClassVar[str] = "iou"
 
