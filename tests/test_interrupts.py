@@ -19,6 +19,15 @@ from inrzip.signals.image import ImageSignal
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def python_ctrl_c():
+    """Python's own SIGINT handler for each test, the previous one back after: a background run (``make test &``)
+    starts with SIGINT ignored, and these tests are about what Python does with it."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 def _ctrl_c_swallowed() -> None:
     """Ctrl-C arriving in code that catches everything (as a ``__del__`` or a compiler's tracing does)."""
     try:
@@ -46,18 +55,16 @@ def test_a_swallowed_ctrl_c_still_stops_the_fit():
 
 def test_without_the_guard_a_swallowed_ctrl_c_is_lost():
     """The reason for the guard: Python's own handler leaves no trace once its exception is caught."""
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)  # Python's handler is in force
     _ctrl_c_swallowed()
     assert not requested()
 
 
 def test_the_guard_restores_the_previous_handler_and_leaves_an_ignored_ctrl_c_ignored():
-    before = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with ctrl_c_stops():
-            assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: Ctrl-C is not for it
-        with ctrl_c_stops():
-            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, before)
+    with ctrl_c_stops():
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a background job: Ctrl-C is not for it
+    with ctrl_c_stops():
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
