@@ -10,27 +10,24 @@ from __future__ import annotations
 
 import argparse
 import csv
-from collections import defaultdict
 from pathlib import Path
-from statistics import mean
+
+from inrzip.experiments.quant_common import mean_rows
 
 QUANTIZERS = ("kmeans", "minmax", "distributional", "explicit")
 LABELS = {"kmeans": "k-means", "sine": "sine", "relu": "ReLU", "gauss": "Gaussian"}
 
 
-def read(run: Path, dataset: str) -> tuple[dict[tuple, list[float]], dict[tuple, list[float]], set[str]]:
-    """(arch, activation, quantizer, bits) -> PSNRs; (arch, activation) -> float PSNRs (one per image); images."""
-    coded: dict[tuple, list[float]] = defaultdict(list)
-    floats: dict[tuple, dict[str, float]] = defaultdict(dict)
-    images = set()
+def read(run: Path, dataset: str) -> tuple[dict[tuple, float], dict[tuple, float], set[str]]:
+    """Means over the images: (arch, activation, quantizer, bits) -> PSNR; (arch, activation) -> float PSNR (every
+    image has the same number of rows, so each counts once); the images."""
     with open(run / "activations.csv") as f:
-        for r in csv.DictReader(f):
-            if r["dataset"] != dataset:
-                continue
-            images.add(r["image"])
-            coded[(r["arch"], r["activation"], r["quantizer"], int(r["bits"]))].append(float(r["psnr"]))
-            floats[(r["arch"], r["activation"])][r["image"]] = float(r["float_psnr"])
-    return coded, {k: list(v.values()) for k, v in floats.items()}, images
+        rows = [r for r in csv.DictReader(f) if r["dataset"] == dataset]
+    coded = {(r["arch"], r["activation"], r["quantizer"], int(r["bits"])): r["psnr"]
+             for r in mean_rows(rows, ("arch", "activation", "quantizer", "bits"), ("psnr",))}
+    floats = {(r["arch"], r["activation"]): r["float_psnr"]
+              for r in mean_rows(rows, ("arch", "activation"), ("float_psnr",))}
+    return coded, floats, {r["image"] for r in rows}
 
 
 def row(cells: dict[str, float]) -> list[str]:
@@ -51,9 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"images: {', '.join(sorted(images))} (means over {len(images)})\n")
     for arch in archs:
         print(f"**{arch}**\n\n| quantizer, bits | {' | '.join(LABELS[x] for x in acts)} |\n|---|{'---|' * len(acts)}")
-        print(f"| float | {' | '.join(row({x: mean(floats[(arch, x)]) for x in acts}))} |")
+        print(f"| float | {' | '.join(row({x: floats[(arch, x)] for x in acts}))} |")
         for q in QUANTIZERS:
-            per_bits = [row({x: mean(coded[(arch, x, q, b)]) for x in acts}) for b in bits]
+            per_bits = [row({x: coded[(arch, x, q, b)] for x in acts}) for b in bits]
             cols = [" / ".join(cells[i] for cells in per_bits) for i in range(len(acts))]
             print(f"| {LABELS.get(q, q)} {' / '.join(map(str, bits))} | {' | '.join(cols)} |")
         print()

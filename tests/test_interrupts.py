@@ -53,14 +53,6 @@ def test_a_swallowed_ctrl_c_still_stops_the_fit():
     assert epochs == [1, 2, 3] and not requested()  # stopped at the first step after; the record is cleared
 
 
-def test_without_the_guard_a_swallowed_ctrl_c_is_lost():
-    """The reason for the guard: Python's own handler leaves no trace once its exception is caught."""
-    with pytest.raises(KeyboardInterrupt):
-        os.kill(os.getpid(), signal.SIGINT)  # Python's handler is in force
-    _ctrl_c_swallowed()
-    assert not requested()
-
-
 def test_the_guard_restores_the_previous_handler_and_leaves_an_ignored_ctrl_c_ignored():
     with ctrl_c_stops():
         assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler

@@ -13,23 +13,23 @@ from typing import Iterator
 
 __all__ = ["requested", "raise_if_requested", "ctrl_c_stops"]
 
-_requests = 0
+_requested = False
 
 
 def requested() -> bool:
     """Whether Ctrl-C came while ``ctrl_c_stops`` was in force."""
-    return _requests > 0
+    return _requested
 
 
 def raise_if_requested() -> None:
     """Raise KeyboardInterrupt if Ctrl-C came and its first KeyboardInterrupt was swallowed somewhere."""
-    if _requests:
+    if _requested:
         raise KeyboardInterrupt
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
-    global _requests
-    _requests += 1
+    global _requested
+    _requested = True
     raise KeyboardInterrupt
 
 
@@ -37,14 +37,14 @@ def _handler(signum: int, frame: FrameType | None) -> None:
 def ctrl_c_stops() -> Iterator[None]:
     """For a block of the main thread: SIGINT raises KeyboardInterrupt as usual and is also recorded. Off the
     main thread, or where SIGINT is ignored (a background job), nothing changes."""
-    global _requests
+    global _requested
     usable = threading.current_thread() is threading.main_thread() and \
         signal.getsignal(signal.SIGINT) is signal.default_int_handler
     previous = signal.signal(signal.SIGINT, _handler) if usable else None
-    _requests = 0
+    _requested = False
     try:
         yield
     finally:
-        _requests = 0
+        _requested = False
         if usable:
             signal.signal(signal.SIGINT, previous)
