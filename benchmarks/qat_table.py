@@ -6,7 +6,8 @@ run's CSV:
 
 Per bit depth, PSNR (SSIM) of the decoded file averaged over the run's images (each image's own file) for
 post-training quantization, QAT from the first step and QAT after half the epochs in float, and on how many images
-QAT from the first step beats post-training. Prints Markdown.
+QAT from the first step beats post-training; first, per image, the PSNR of its flat mean colour (what a collapsed
+network gives) and of the float network. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -15,9 +16,20 @@ import argparse
 import csv
 from pathlib import Path
 
-from inrzip.experiments.quant_common import mean_rows
+import numpy as np
+from PIL import Image
+
+from inrzip.experiments.quant_common import DATA_ROOT, mean_rows
 
 METHODS = ("ptq", "qat", "qat-warm")
+SOURCES = {"div2k": "div2k/downscaled_smiler96/{}.png", "cifar": "cifar10/foolbox_cifar10_test_first20/{}.png"}
+
+
+def flat_psnr(dataset: str, image: str) -> float:
+    """PSNR of the image's mean colour everywhere (8-bit RGB), the level a network collapsed to it reaches."""
+    pixels = np.asarray(Image.open(DATA_ROOT / SOURCES[dataset].format(image)).convert("RGB"), dtype=np.float64)
+    mse = np.mean((pixels - pixels.reshape(-1, 3).mean(axis=0)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / mse))
 
 
 def read(run: Path, dataset: str) -> list[dict[str, str]]:
@@ -39,8 +51,8 @@ def table(rows: list[dict[str, str]]) -> list[str]:
     for bits in sorted({b for _, b in means}):
         cells = {m: means[(m, bits)] for m in METHODS if (m, bits) in means}
         best = max(c["psnr"] for c in cells.values())
-        text = [f"{c['psnr']:.2f} ({c['ssim']:.2f})" for c in cells.values()]
-        text = [f"**{t}**" if c["psnr"] == best else t for t, c in zip(text, cells.values())]
+        text = [("**{}**" if m in cells and cells[m]["psnr"] == best else "{}").format(
+            f"{cells[m]['psnr']:.2f} ({cells[m]['ssim']:.2f})" if m in cells else "-") for m in METHODS]
         won, n = wins(rows, bits)
         lines.append(f"| {bits} | {' | '.join(text)} | {won} of {n} images |")
     return lines
@@ -52,7 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dataset", default="div2k")
     a = ap.parse_args(argv)
     rows = read(a.run, a.dataset)
-    print(f"images: {', '.join(sorted({r['image'] for r in rows}))}\n")
+    for image in sorted({r["image"] for r in rows}):
+        floats = [float(r["float_psnr"]) for r in rows if r["image"] == image and r["method"] == "ptq"]
+        print(f"{image}: flat mean colour {flat_psnr(a.dataset, image):.2f} dB, float network "
+              f"{floats[0] if floats else float('nan'):.2f} dB")
+    print()
     print("\n".join(table(rows)))
     return 0
 
