@@ -17,6 +17,16 @@ __all__ = ["add_parsers"]
 
 
 def add_parsers(sub: Any) -> None:
+    """The sweep and its views: bench, bench-codecs, plot, table, report, export."""
+    _add_bench(sub)
+    _add_codecs(sub)
+    _add_views(sub)
+    _add_report(sub)
+    _add_export(sub)
+
+
+def _add_bench(sub: Any) -> None:
+    """``bench``: an INR sweep from a TOML file."""
     p = sub.add_parser("bench", help="run a rate-distortion sweep (TOML) into a results database; resumable")
     p.add_argument("images", help="folder of images (e.g. ../shared/data/kodak)")
     p.add_argument("--config", required=True, help="sweep file, e.g. sweeps/kodak-doh.toml")
@@ -31,6 +41,9 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=cmd_bench)
 
+
+def _add_codecs(sub: Any) -> None:
+    """``bench-codecs``: classical codecs into the same database."""
     q = sub.add_parser("bench-codecs", help="sweep classical codecs (real encoders) into a results database")
     q.add_argument("images", help="folder of images")
     q.add_argument("--codecs", default=",".join(CODECS), help=f"comma list from {','.join(CODECS)}")
@@ -42,6 +55,9 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--quiet", action="store_true", help="no progress bar")
     q.set_defaults(handler=cmd_bench_codecs)
 
+
+def _add_views(sub: Any) -> None:
+    """``plot`` and ``table``: what a database holds, drawn or as BD figures."""
     for name, help_, handler in (
             ("plot", "PSNR/SSIM vs bpp per method from a results database, frontier marked", cmd_plot),
             ("table", "BD-rate / BD-PSNR of every method against an anchor", cmd_table)):
@@ -58,6 +74,9 @@ def add_parsers(sub: Any) -> None:
             t.add_argument("--at", help="also print mean PSNR at these bpp, e.g. 0.25,0.5,1")
         t.set_defaults(handler=handler)
 
+
+def _add_report(sub: Any) -> None:
+    """``report``: a static site of a database."""
     r = sub.add_parser("report", help="a static web site of a results database: RD charts, BD table, "
                                       "before/after sliders of the decoded files (opens from disk)")
     r.add_argument("db", help="results database")
@@ -69,6 +88,9 @@ def add_parsers(sub: Any) -> None:
                    help="comparison points per method and image (spread over its frontier); default 6")
     r.set_defaults(handler=cmd_report)
 
+
+def _add_export(sub: Any) -> None:
+    """``export``: a database in another tool's format."""
     e = sub.add_parser("export", help="results in another tool's format (CompressAI results JSON)")
     e.add_argument("db", help="results database")
     e.add_argument("-o", "--output", required=True,

@@ -243,12 +243,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     start, paused = time.perf_counter(), [0.0]  # paused: seconds spent in on_epoch (checks are not fitting)
     clock = lambda: time.perf_counter() - start - paused[0]  # noqa: E731
     out_of_time = lambda: c0.time_budget is not None and clock() >= c0.time_budget  # noqa: E731
-    # the bar counts what ends the fit: seconds of the budget when the clock does, else epochs
-    desc = "fine-tuning" if any(m.fixed is not None for m in models) else "fitting"  # at a file's levels
-    bar = tqdm(total=round(c0.time_budget) if open_ended else c0.epochs, desc=desc, unit="epoch",
-               disable=not c0.progress, leave=False,
-               bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if open_ended
-               else None)
+    bar = _progress_bar(models, open_ended)
     means = [math.nan] * len(models)
     rated = any(m.cfg.rate_lambda for m in models)
     for epoch in range(c0.epochs):
@@ -286,6 +281,16 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     for m in models:
         m.result.seconds = clock()
     return [m.result for m in models]
+
+
+def _progress_bar(models: list[_Model], open_ended: bool) -> tqdm:
+    """The bar counts what ends the fit: seconds of the budget when the clock does, else epochs."""
+    c0 = models[0].cfg
+    desc = "fine-tuning" if any(m.fixed is not None for m in models) else "fitting"  # at a file's levels
+    return tqdm(total=round(c0.time_budget) if open_ended else c0.epochs, desc=desc, unit="epoch",
+                disable=not c0.progress, leave=False,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} s [{elapsed}<{remaining}{postfix}]" if open_ended
+                else None)
 
 
 def _call(hook: EpochHook | None, epoch: int, means: list[float], paused: list[float]) -> bool:
