@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..bitstream.header import network_header
-from ..bitstream.pipeline import pack, peek, unpack
+from ..bitstream.pipeline import SizeReport, pack, peek, unpack
 from ..config import CompressConfig, FitConfig
 from ..errors import InrzipError
 from ..fit import FitResult, fit_many, resolve_fit
@@ -163,13 +163,12 @@ def _target_check(signal: Signal, prep: Prepared) -> TargetCheck:
 
 
 def _decoded_quality(signal: Signal, prep: Prepared) -> float:
-    """The quality ``write`` would report for the network as it is now (its stored tensors quantized at the
-    config's bits, written and decoded)."""
+    """The quality of the network as it is now, its stored tensors quantized afresh at the config's bits, written
+    and decoded: what ``write`` reports, or less where QAT's own codebooks decode better."""
     cfg = prep.config
-    data, _, _ = pack(_header(signal, prep.spec, prep.param, cfg.quantizer, cfg.bits), _stored(prep.param),
-                      cfg.quantizer, cfg.bits)
-    _, dspec, layers = unpack(data)
-    return signal.evaluate(field_of(dspec, layers))[signal.quality_metric]
+    header = _header(signal, prep.spec, prep.param, cfg.quantizer, cfg.bits)
+    metrics = _pack_and_score(signal, header, _stored(prep.param), cfg.quantizer, cfg.bits, None)[2]
+    return metrics[signal.quality_metric]
 
 
 def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndarray]) -> dict[str, QTensor] | None:
@@ -180,22 +179,27 @@ def _qat_tensors(f: Fitted, quantizer: str, bits: int, stored: dict[str, np.ndar
     return {k: f.result.qat_states[k].finalize(v.ravel()) for k, v in stored.items()}
 
 
-def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool = True,
+def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_tables: bool | None = None,
           qtensors: dict[str, QTensor] | None = None) -> Encoded:
     """Quantize ``f`` (at ``bits`` with ``quantizer``; default: its config's), write the file, decode the bytes
     and score them: the report is what a user who decodes the file gets. After QAT at this quantizer and
-    depth the file keeps the tables training saw, unless ``qat_tables`` is False (a fresh quantization);
-    ``qtensors`` gives the quantization outright (e.g. a quantizer with non-default options)."""
+    depth there are two candidate files, the tables training saw and a fresh quantization of the final weights:
+    by default the better decoded one is written (neither wins everywhere: docs/quantizers.md), ``qat_tables``
+    True or False forces one. ``qtensors`` gives the quantization outright (e.g. a quantizer with non-default
+    options)."""
     bits = f.config.bits if bits is None else bits
     quantizer = quantizer or f.config.quantizer
     check_bits(bits)
     t0 = time.perf_counter()
     header = _header(f.signal, f.spec, f.param, quantizer, bits)
     stored = _stored(f.param)
-    tables = qtensors or (_qat_tensors(f, quantizer, bits, stored) if qat_tables else None)
-    data, _, sizes = pack(header, stored, quantizer, bits, tables)
-    _, dspec, layers = unpack(data)
-    metrics = f.signal.evaluate(field_of(dspec, layers))
+    trained = None if qtensors is not None or qat_tables is False else _qat_tensors(f, quantizer, bits, stored)
+    candidates: dict[str, dict[str, QTensor] | None] = {"given": qtensors}  # None: a fresh quantization
+    if trained is not None:
+        candidates = {"training": trained} if qat_tables else {"training": trained, "fresh": None}
+    scored = {name: _pack_and_score(f.signal, header, stored, quantizer, bits, t) for name, t in candidates.items()}
+    choice = max(scored, key=lambda k: scored[k][2][f.signal.quality_metric])
+    data, sizes, metrics = scored[choice]
     config = asdict(replace(f.config, bits=bits, quantizer=quantizer))
     report = {
         "signal": f.signal.kind, "bits": bits, "quantizer": quantizer, **metrics,
@@ -206,8 +210,18 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
         "target_params": param_count(f.spec), "epochs": f.result.epochs, "fit_seconds": f.result.seconds,
         "fit_events": list(f.result.events),
         "encode_seconds": time.perf_counter() - t0, "config": config,
+        **({"qat_tables": choice, "qat_candidates": {k: {f.signal.quality_metric: v[2][f.signal.quality_metric]}
+                                                      for k, v in scored.items()}} if trained is not None else {}),
     }
     return Encoded(data, report, sizes)
+
+
+def _pack_and_score(signal: Signal, header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str,
+                    bits: int, tables: dict[str, QTensor] | None) -> tuple[bytes, SizeReport, dict[str, Any]]:
+    """(file bytes, sizes, metrics of the decoded bytes): what a user who decodes this candidate gets."""
+    data, _, sizes = pack(header, stored, quantizer, bits, tables)
+    _, dspec, layers = unpack(data)
+    return data, sizes, signal.evaluate(field_of(dspec, layers))
 
 
 def _header(signal: Signal, spec: NetworkSpec, param: Parameterization, quantizer: str, bits: int) -> dict[str, Any]:

@@ -104,9 +104,21 @@ def cmd_compress(a: Any) -> int:
           f"bzip2(pickle) {r['bzip2_pickle_bytes']} B", file=out)
     print(f"  fit {r['epochs']} epochs in {r['fit_seconds']:.1f} s; unquantized network "
           + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")), file=out)
-    for event in r.get("fit_events", []):
+    for event in [*r.get("fit_events", []), *_qat_choice(r)]:
         print(f"  note: {event}", file=out)
     return 0
+
+
+def _qat_choice(r: dict[str, Any]) -> list[str]:
+    """Which of QAT's two candidate codebooks the file keeps, with both decoded qualities."""
+    scores = r.get("qat_candidates", {})
+    if len(scores) < 2:
+        return []
+    names = {"training": "the codebooks QAT trained with", "fresh": "a fresh quantization of the final weights"}
+    kept, other = r["qat_tables"], next(k for k in scores if k != r["qat_tables"])
+    (metric, value), = scores[kept].items()
+    return [f"the file keeps {names[kept]} ({metric.upper()} {_fmt(value)}; {names[other]}: "
+            f"{_fmt(scores[other][metric])})"]
 
 
 def output_format(cls: type[Signal], output: str, given: str | None) -> str:
