@@ -38,12 +38,13 @@ class Method:
     parameterization: str
     pe: bool
     pe_band: str = "nyquist"
+    residual: bool = False  # store offsets from the seeded init (inrzip's image MLP default) instead of weights
 
     def config(self, arch: str, fit: FitConfig, latent_ratio: float | None, preset: str | None = None
                ) -> CompressConfig:
         return CompressConfig(arch=arch, parameterization=self.parameterization, pe=self.pe, pe_band=self.pe_band,
                               latent_ratio=latent_ratio if self.parameterization == "doh" else None, fit=fit,
-                              preset=preset, residual=False)  # the papers' MLPs store their weights
+                              preset=preset, residual=self.residual)  # the papers' MLPs store their weights
 
 
 METHODS: dict[str, Method] = {m.label: m for m in (
@@ -51,6 +52,7 @@ METHODS: dict[str, Method] = {m.label: m for m in (
     Method("mlp", "mlp", False),  # the paper's image MLP baseline: no PE
     Method("mlp+pe", "mlp", True),  # inrzip's PE: octave frequencies folded to the pixel grid (pe_band nyquist)
     Method("mlp+pe-octave", "mlp", True, "full"),  # the paper's PE: sin/cos(2^k pi x), k < 10, unfolded
+    Method("mlp-offsets", "mlp", False, residual=True),  # inrzip's default image MLP, beyond the papers (rate.md)
 )}
 
 
@@ -144,7 +146,7 @@ def _fit_rows(p: Protocol, image: str, arch: str, method: str) -> list[Row]:
     return image_rows(f, p.bits, image=image, method=method, arch=arch)
 
 
-_STYLE = {"doh": ("C3", "o"), "mlp": ("C0", "s"), "mlp+pe": ("C2", "^"), "mlp+pe-octave": ("C1", "v")}
+_STYLE = {"doh": ("C3", "o"), "mlp": ("C0", "s"), "mlp+pe": ("C2", "^"), "mlp+pe-octave": ("C1", "v"), "mlp-offsets": ("C4", "D")}
 
 
 def plot_rd(means: Sequence[Row], path: Path, title: str, rate: str = "bpp") -> None:
