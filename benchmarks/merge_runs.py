@@ -7,6 +7,7 @@
 
 ``table2``: per-shape ``occupancy_table`` runs (one process per shape) as one Table 2 (CSV, markdown, plot).
 ``rd``: an image experiment's means before (its MLP rows and its D'OH rows, relabelled) and a D'OH-only rerun.
+``means``: every row of several runs' means on one plot (``--min-bits``, default 5; 0 keeps all).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ def merge_rd(before: Path, after: Path, title: str, out: Path, min_bits: int = 5
     print("wrote", out)
 
 
+def merge_means(means: list[Path], title: str, out: Path, min_bits: int = 5) -> None:
+    """Every method of several runs of one image experiment (e.g. a rerun of one new method) on one plot."""
+    plot_rd([r for path in means for r in _means(path) if r["bits"] >= min_bits], out, title)
+    print("wrote", out)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="what", required=True)
@@ -60,9 +67,16 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--title", required=True)
     r.add_argument("--out", type=Path, required=True)
     r.add_argument("--before-label", default="latent, before", help="what the before run's D'OH curves are called")
+    m = sub.add_parser("means")
+    m.add_argument("means", nargs="+", type=Path, help="the runs' *_mean.csv")
+    m.add_argument("--title", required=True)
+    m.add_argument("--out", type=Path, required=True)
+    m.add_argument("--min-bits", type=int, default=5)
     a = ap.parse_args(argv)
     if a.what == "table2":
         merge_table2(a.runs, a.time_budget, a.out)
+    elif a.what == "means":
+        merge_means(a.means, a.title, a.out, a.min_bits)
     else:
         merge_rd(a.before, a.after, a.title, a.out, before_label=a.before_label)
     return 0

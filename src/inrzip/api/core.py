@@ -194,9 +194,13 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
     header = _header(f.signal, f.spec, f.param, quantizer, bits)
     stored = _stored(f.param)
     trained = None if qtensors is not None or qat_tables is False else _qat_tensors(f, quantizer, bits, stored)
-    candidates: dict[str, dict[str, QTensor] | None] = {"given": qtensors}  # None: a fresh quantization
-    if trained is not None:
-        candidates = {"training": trained} if qat_tables else {"training": trained, "fresh": None}
+    candidates: dict[str, dict[str, QTensor] | None]  # None: quantize the stored tensors afresh
+    if trained is None:
+        candidates = {"given": qtensors}
+    elif qat_tables:
+        candidates = {"training": trained}
+    else:
+        candidates = {"training": trained, "fresh": None}
     scored = {name: _pack_and_score(f.signal, header, stored, quantizer, bits, t) for name, t in candidates.items()}
     choice = max(scored, key=lambda k: scored[k][2][f.signal.quality_metric])
     data, sizes, metrics = scored[choice]
