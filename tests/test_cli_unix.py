@@ -5,6 +5,7 @@ under the output name, and a size over a limit is refused naming the flag that r
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -203,3 +204,38 @@ def test_render_to_stdout_and_from_stdin(monkeypatch, capsysbinary):
     assert main(["render", "-", "-o", "-", "--quiet"]) == 0
     views = np.load(io.BytesIO(capsysbinary.readouterr().out), allow_pickle=False)
     assert views.shape == (2, 16, 16, 3)
+
+
+def test_json_report_is_strict_json_when_a_metric_is_undefined(tmp_path, capsys):
+    """SSIM is undefined under 11 pixels a side: the JSON report says null (RFC 8259 has no NaN, and strict
+    parsers refuse it), the text report n/a."""
+    src = tmp_path / "strip.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (4, 40, 3), dtype=np.uint8)).save(src)
+    assert main(["compress", str(src), "-o", str(tmp_path / "a.inr"), *FAST, "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "NaN" not in text
+
+    def refuse(constant: str) -> None:
+        raise ValueError(constant)
+    report = json.loads(text, parse_constant=refuse)
+    assert report["ssim"] is None and report["float_ssim"] is None
+    assert isinstance(report["psnr"], float) and report["psnr"] > 0
+    assert main(["compress", str(src), "-o", str(tmp_path / "b.inr"), *FAST]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "SSIM n/a" in lines[0] and "nan" not in lines[0].lower().replace("n/a", "")
+
+
+def test_a_file_no_smaller_than_the_raw_pixels_says_so(tmp_path):
+    """The default network is sized for photographs: on a tiny image the report says the file does not pay, and
+    on a photograph crop it says nothing of the kind."""
+    tiny = tmp_path / "icon.png"
+    Image.fromarray(np.full((6, 6, 3), 90, dtype=np.uint8)).save(tiny)
+    small = inrzip.encode(str(tiny), arch="8x1", epochs=1)
+    note = [e for e in small.report["fit_events"] if "raw samples" in e]
+    assert small.report["file_bytes"] >= 6 * 6 * 3
+    assert note == [f"the file ({small.report['file_bytes']} B) is not smaller than the raw samples (108 B): the "
+                    "network is sized for photographs; for a small image give --bpp (the network is sized for the "
+                    "rate) or a smaller --arch"]
+    photo = inrzip.encode(str(CROP), arch="8x1", epochs=1)
+    assert photo.report["file_bytes"] < 64 * 64 * 3
+    assert not any("raw samples" in e for e in photo.report["fit_events"])

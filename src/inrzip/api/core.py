@@ -212,12 +212,22 @@ def write(f: Fitted, bits: int | None = None, quantizer: str | None = None, qat_
         "bzip2_pickle_bytes": sizes.bzip2_pickle_bytes, "stored_values": sizes.stored_values,
         **f.signal.rate_report(sizes.file_bytes, sizes.estimated_bytes),
         "target_params": param_count(f.spec), "epochs": f.result.epochs, "fit_seconds": f.result.seconds,
-        "fit_events": list(f.result.events),
+        "fit_events": list(f.result.events) + _size_notes(f.signal, sizes.file_bytes),
         "encode_seconds": time.perf_counter() - t0, "config": config,
         **({"qat_tables": choice, "qat_candidates": {k: {f.signal.quality_metric: v[2][f.signal.quality_metric]}
                                                       for k, v in scored.items()}} if trained is not None else {}),
     }
     return Encoded(data, report, sizes)
+
+
+def _size_notes(signal: Signal, file_bytes: int) -> list[str]:
+    """A file no smaller than its source's raw samples is worth saying so: the default network is sized for
+    photographs, and a small image (an icon, a 32x32 tile) stores fewer bytes plainly."""
+    raw = signal.raw_bytes()
+    if raw is None or file_bytes < raw:
+        return []
+    return [f"the file ({file_bytes} B) is not smaller than the raw samples ({raw} B): the network is sized for "
+            "photographs; for a small image give --bpp (the network is sized for the rate) or a smaller --arch"]
 
 
 def _pack_and_score(signal: Signal, header: dict[str, Any], stored: dict[str, np.ndarray], quantizer: str,

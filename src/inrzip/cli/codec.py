@@ -3,7 +3,7 @@ overwritten without ``--force``, every limit a ``--max-x`` flag (``cli/files.py`
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,16 @@ from ..api import decode, encode, info, load
 from ..errors import InrzipError
 from ..nets.inits import available_inits, describe_spec
 from ..signals import Signal, signal_class
-from .files import STDIO, add_limit_flags, check_output, limits_from_args, message_stream, read_input, write_output
+from .files import (
+    STDIO,
+    add_limit_flags,
+    check_output,
+    json_text,
+    limits_from_args,
+    message_stream,
+    read_input,
+    write_output,
+)
 from .flags import add_config_flags, config_from_args
 
 __all__ = ["add_parsers", "SIGNAL_OPTIONS", "SOURCE_LIMITS", "DECODE_LIMITS", "output_format"]
@@ -77,7 +86,10 @@ def _signal_options(a: Any) -> dict[str, Any]:
 
 
 def _fmt(v: Any) -> str:
-    return f"{v:.4f}" if isinstance(v, float) else str(v)
+    """A metric for people: four decimals, or n/a where it is undefined (SSIM under 11 pixels a side)."""
+    if isinstance(v, float):
+        return f"{v:.4f}" if math.isfinite(v) else "n/a"
+    return str(v)
 
 
 def cmd_compress(a: Any) -> int:
@@ -87,7 +99,7 @@ def cmd_compress(a: Any) -> int:
     write_output(a.output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
     out = message_stream(a.output)
     if a.json:
-        print(json.dumps({**enc.report, "output": a.output}, indent=2), file=out)
+        print(json_text({**enc.report, "output": a.output}), file=out)
         return 0
     r = enc.report
     quality = "  ".join(f"{k.upper()} {_fmt(r[k])}" for k in ("psnr", "ssim", "iou") if k in r)
@@ -156,7 +168,7 @@ def cmd_info(a: Any) -> int:
     limits = limits_from_args(a)
     meta = info(read_input(a.input, limits), limits)
     if a.json:
-        print(json.dumps(meta, indent=2))
+        print(json_text(meta))
     else:
         for k, v in meta.items():
             print(f"{k:>12}: {v}")

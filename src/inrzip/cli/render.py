@@ -5,7 +5,6 @@ source scene, score the held-out views (PSNR/SSIM per view and mean, as ``compre
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
@@ -16,7 +15,7 @@ from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 from ..signals.radiance import RadianceSignal, compare_views, ground_truth
 from .codec import output_format
-from .files import add_limit_flags, check_output, limits_from_args, message_stream, read_input, write_output
+from .files import add_limit_flags, check_output, json_text, limits_from_args, message_stream, read_input, write_output
 
 __all__ = ["render_file", "add_parsers"]
 
@@ -96,7 +95,7 @@ def cmd_render(a: Any) -> int:
                     limits, save)
     out = message_stream(a.output)
     if a.json:
-        print(json.dumps(r, indent=2, default=lambda v: float(v) if isinstance(v, np.floating) else str(v)), file=out)
+        print(json_text(r), file=out)
     else:
         _print(r, out)
     return 0

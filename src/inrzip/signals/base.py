@@ -103,6 +103,11 @@ class Signal(ABC):
         """Rates in the kind's own unit (images: bits per pixel); nothing for kinds without one."""
         return {}
 
+    def raw_bytes(self) -> int | None:
+        """The source's samples stored plainly (images: pixels x channels x bytes per value), the size a
+        compressed file must beat to be worth having; None for kinds without such a size."""
+        return None
+
     @classmethod
     def header_rate(cls, meta: Meta, file_bytes: int) -> dict[str, float]:
         """The rate a file of ``file_bytes`` hit, from its header alone (``inrzip info``); nothing for kinds

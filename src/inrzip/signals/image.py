@@ -270,6 +270,9 @@ class ImageSignal(Signal):
         pixels = self.num_samples()
         return {"bpp": 8 * file_bytes / pixels, "estimated_bpp": 8 * estimated_bytes / pixels}
 
+    def raw_bytes(self) -> int:
+        return self.h * self.w * self.out_features * (2 if self.depth > 8 else 1)
+
     @classmethod
     def header_rate(cls, meta: Meta, file_bytes: int) -> dict[str, float]:
         return {"bpp": 8 * file_bytes / (meta["h"] * meta["w"])}
