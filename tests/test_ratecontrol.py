@@ -68,7 +68,7 @@ def test_choose_keeps_under_budget_and_prefers_quality():
         assert best.size == size_at(best.bits, best.k) <= budget
         brute = max(quality_at(b, k) for b in (5, 6, 7) for k in grid if size_at(b, k) <= budget)
         assert best.quality == pytest.approx(brute, abs=0.02)  # the best that fits, found without a search
-    with pytest.raises(InrzipError, match="fits"):
+    with pytest.raises(InrzipError, match=r"fits 500 bytes even at 2 bits \(its smallest is 800 B\)"):
         ratecontrol.choose(size_at, quality_at, 6, 500, error_at)  # 2 bits at the widest range is 800 B
     low = ratecontrol.choose(size_at, quality_at, 6, 3000, error_at)  # none of 5-7 bits fits: fewer bits
     assert low.size <= 3000 and low.bits == 4  # the first depth below the plan that fits: 4 bits at k = 32

@@ -190,9 +190,9 @@ def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, floa
         if k_fit is not None:
             k = max(k_fit, min(_K_GRID, key=lambda kk, b=b: error_at(b, kk)))
             found.append(Candidate(b, k, size_at(b, k)))
-    if not found:
-        raise InrzipError(f"no file of this network fits {budget} bytes even at 2 bits; "
-                          "raise --bpp or choose a smaller --arch")
+    if not found:  # the smallest file: 2 bits, the widest range (size_at falls as k grows)
+        raise InrzipError(f"no file of this network fits {budget} bytes even at 2 bits (its smallest is "
+                          f"{size_at(2, _K_RANGE[1])} B); raise --bpp or choose a smaller --arch")
     for c in found:
         c.quality = quality_at(c.bits, c.k)
     return max(found, key=lambda c: c.quality)
