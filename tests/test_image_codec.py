@@ -1,7 +1,9 @@
 """Images end to end through the public API and the CLI, on small real crops."""
 
+import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,8 +12,9 @@ from PIL import Image
 import inrzip
 from inrzip.cli import main
 from inrzip.metrics import psnr
-from inrzip.signals.image import read_image
+from inrzip.signals.image import _HOLDS_16, _HOLDS_ALPHA, read_image
 
+GOLDEN = Path(__file__).resolve().parent / "golden" / "v1"
 FAST = dict(arch="16x2", epochs=15, batch_size=4096, progress=False)
 
 
@@ -156,3 +159,52 @@ def test_cli_bf16_precision_fits_and_refuses_the_reference_engine(tmp_path, data
                  "--precision", "bf16", "--engine", "reference"]) == 2
     err = capsys.readouterr().err.strip()
     assert "fast or compiled" in err and len(err.splitlines()) == 1
+
+
+_FORMATS = ("png", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "tga", "jpg", "jpeg", "gif")
+
+
+@pytest.mark.parametrize("channels,dtype", [(2, np.uint8), (4, np.uint8), (1, np.uint16)])
+def test_format_tables_are_what_pillow_writes_and_reads_back(channels, dtype):
+    """The writer's tables (which formats keep an alpha channel, which 16 bits) against Pillow itself: a random
+    image written in each format must come back exact where the table says the format holds it (the lossy
+    codecs aside: their alpha or depth is checked, not their pixels)."""
+
+    a = np.random.default_rng(channels).integers(0, 256 if dtype == np.uint8 else 65536, (8, 8, channels)).astype(dtype)
+    holds = _HOLDS_ALPHA if channels in (2, 4) else _HOLDS_16
+    for fmt in _FORMATS:
+        buf = io.BytesIO()
+        try:
+            Image.fromarray(a[..., 0] if channels == 1 else a).save(buf, format=Image.registered_extensions()[f".{fmt}"])
+            buf.seek(0)
+            back = np.asarray(Image.open(buf))
+        except (OSError, ValueError, KeyError):
+            back = None
+        back = back[..., None] if back is not None and back.ndim == 2 else back
+        if fmt == "webp" and channels in (2, 4):  # a lossy codec: its pixels are not exact, its alpha is (LA as RGBA)
+            kept = back is not None and back.shape[2] in (2, 4) and np.array_equal(back[..., -1], a[..., -1])
+            assert kept == (fmt in holds), fmt
+            continue
+        exact = back is not None and back.shape == a.shape and np.array_equal(back.astype(np.int64), a.astype(np.int64))
+        assert exact == (fmt in holds), fmt
+
+
+def test_decoding_into_a_format_that_cannot_hold_the_image(tmp_path, capsys):
+    """Alpha into a BMP is refused before decoding (one line, the user's words, no file); 16-bit grayscale into
+    an 8-bit format is written at 8 bits (rounded, not clipped to white) and says so."""
+    rgba, gray16 = GOLDEN / "rgba_doh_minmax8.inr", GOLDEN / "gray16_mlp_minmax10.inr"
+    out = tmp_path / "a.bmp"
+    assert main(["decompress", str(rgba), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["inrzip: error: an 8-bit RGBA image has an alpha channel that .bmp would drop; write .png, .tga, "
+                   ".tif, .tiff, .webp or .npy"]
+    assert not out.exists() and not list(tmp_path.iterdir())
+    assert main(["decompress", str(gray16), "-o", str(tmp_path / "g.png")]) == 0
+    for fmt in ("gif", "bmp", "webp"):
+        assert main(["decompress", str(gray16), "-o", str(tmp_path / f"g.{fmt}")]) == 0
+        assert f"(written at 8 bits per sample: .{fmt} holds no more)" in capsys.readouterr().out
+    sixteen = np.asarray(Image.open(tmp_path / "g.png")).astype(np.float64)
+    assert sixteen.max() > 255  # the reference really is 16-bit
+    for fmt, tol in (("gif", 0.5), ("bmp", 0.5), ("webp", 16)):  # WebP is a lossy codec
+        eight = np.asarray(Image.open(tmp_path / f"g.{fmt}").convert("L")).astype(np.float64)
+        assert np.abs(eight - sixteen / 257).max() <= tol, fmt

@@ -153,14 +153,16 @@ def cmd_decompress(a: Any) -> int:
     limits = limits_from_args(a)
     check_output(a.output, a.force)
     data = read_input(a.input, limits)
-    cls = signal_class(info(data, limits)["kind"])
+    meta = info(data, limits)
+    cls = signal_class(meta["kind"])
     fmt = output_format(cls, a.output, a.format)
+    note = cls.check_format(meta, fmt)
     options = {"scale": a.scale} if a.resolution is None else {"scale": a.scale, "resolution": a.resolution}
     header, out = decode(data, limits=limits, device=a.device, progress=False, **options)
     suffix = "" if fmt == "folder" else f".{fmt}"
     write_output(a.output, suffix, lambda tmp: cls.save(out, tmp, header), a.force)
     shape = "x".join(str(s) for s in getattr(out, "shape", ()))
-    print(f"{a.output}: {header['kind']} {shape}", file=message_stream(a.output))
+    print(f"{a.output}: {header['kind']} {shape}" + (f" ({note})" if note else ""), file=message_stream(a.output))
     return 0
 
 

@@ -143,6 +143,13 @@ class Signal(ABC):
     def save(cls, output: Any, path: Path, meta: Meta) -> None:
         """Write a reconstruction to ``path`` in a format chosen by its suffix."""
 
+    @classmethod
+    def check_format(cls, meta: Meta, fmt: str) -> str | None:
+        """Refuse, before anything is decoded, a format (one of ``formats``) that cannot hold this file's output
+        (an image's alpha channel in a JPEG): the user learns it in a second, not after the decode. Returns a note
+        for the user where the format changes the output (fewer bits), else None."""
+        return None
+
 
 SIGNALS: Registry[type[Signal]] = Registry("signal kind", FormatError)
 

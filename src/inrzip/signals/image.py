@@ -3,6 +3,7 @@ do not stretch past the range as COIN's x in [-1, 2] did). Decodes at any resolu
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -31,6 +32,17 @@ from .canonical import correct, draft, near_steps, reference_field
 from .imageio import SUFFIXES, read_image, reason
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
+
+_CHANNELS = {1: "grayscale", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA"}
+# What Pillow writes and reads back exactly (checked for every format and kind: tests/test_image_codec.py):
+# 16-bit grayscale, and an alpha channel (BMP, PPM and GIF drop it; JPEG refuses it)
+_HOLDS_16 = frozenset({"png", "tif", "tiff", "ppm", "pgm"})
+_HOLDS_ALPHA = frozenset({"png", "tif", "tiff", "tga", "webp"})
+
+
+def _article(kind: str) -> str:
+    """'an' before "8-bit ...", 'a' before "16-bit ..."."""
+    return "an" if kind.startswith("8") else "a"
 
 _CHUNK = 1 << 15  # pixels per forward pass when rendering on one worker (a GPU, one thread): 32768 decodes a 768x512 MLP file in 0.18 s against 0.23 s at 65536 (activations stay in cache; same pixels)
 
@@ -318,17 +330,42 @@ class ImageSignal(Signal):
     formats = ("png", "npy", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "tga", "jpg", "jpeg", "gif")
 
     @classmethod
+    def check_format(cls, meta: Meta, fmt: str) -> str | None:
+        """Pillow is asked to write a 1x1 image of the file's channels and depth in ``fmt``: what cannot be written
+        (alpha in a BMP, 16-bit colour outside .npy) is refused before decoding; a 16-bit grayscale image in a
+        format of 8 bits says so (the note returned)."""
+        if fmt == "npy":
+            return None
+        c, depth = meta["c"], meta["depth"]
+        cls._write_pixels(np.zeros((1, 1, c), np.uint16 if depth > 8 else np.uint8), io.BytesIO(), fmt)
+        return f"written at 8 bits per sample: .{fmt} holds no more" if depth > 8 and fmt not in _HOLDS_16 else None
+
+    @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
         """``.npy``: the integer array; otherwise an image file (8-bit, or 16-bit grayscale) by its suffix."""
         path = Path(path)
         if path.suffix.lower() == ".npy":
             np.save(path, output, allow_pickle=False)
             return
-        c = output.shape[2]
-        if output.dtype == np.uint16 and c != 1:
-            raise InputError(f"{path}: 16-bit colour output can only be written as .npy (or --format npy)")
+        cls._write_pixels(output, path, path.suffix.lower().lstrip("."))
+
+    @staticmethod
+    def _write_pixels(output: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
+        """Pillow writes ``output`` (H, W, C integers) as ``fmt``. An alpha channel the format would drop and
+        16-bit colour are refused; 16-bit grayscale goes to 8 bits (rounded) where the format holds no more,
+        which Pillow would otherwise clip to white. What Pillow refuses is one line naming the image's kind
+        (never the temporary file the CLI writes to)."""
+        c, wide = output.shape[2], output.dtype == np.uint16
+        kind = f"{'16' if wide else '8'}-bit {_CHANNELS.get(c, f'{c}-channel')} image"
+        if wide and c != 1:
+            raise InputError(f"{_article(kind)} {kind} can only be written as .npy (or --format npy)")
+        if c in (2, 4) and fmt not in _HOLDS_ALPHA:
+            raise InputError(f"{_article(kind)} {kind} has an alpha channel that .{fmt} would drop; write "
+                             f"{', '.join('.' + f for f in sorted(_HOLDS_ALPHA))} or .npy")
         arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / I;16 / LA / RGB / RGBA
+        if wide and fmt not in _HOLDS_16:
+            arr = np.rint(arr / 257.0).astype(np.uint8)  # 65535 / 255 = 257: the nearest 8-bit level
         try:
-            Image.fromarray(arr).save(path)
+            Image.fromarray(arr).save(target, format=Image.registered_extensions()[f".{fmt}"])
         except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"{path}: cannot write image ({reason(exc)}); use .png") from None
+            raise InputError(f"cannot write {_article(kind)} {kind} as .{fmt} ({reason(exc)}); use .png") from None
