@@ -75,6 +75,11 @@ def test_bad_sweeps_are_user_errors(tmp_path, data_dir):
         load_sweep(tmp_path / "bad.toml")
     with pytest.raises(InputError, match="no such sweep"):
         load_sweep(tmp_path / "missing.toml")
+    (tmp_path / "binary.toml").write_bytes(b"\x89PNG\r\n\x1a\n\xc4\x00")
+    with pytest.raises(InputError, match="not a text file"):
+        load_sweep(tmp_path / "binary.toml")
+    with pytest.raises(InputError, match="cannot read the sweep file"):
+        load_sweep(tmp_path)  # a folder
 
 
 @pytest.mark.parametrize("name", ["kodak-doh.toml", "kodak-cpu-small.toml"])

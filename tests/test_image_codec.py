@@ -135,6 +135,23 @@ def test_usage_errors_are_one_line(capsys, tmp_path):
     _err(capsys)
 
 
+@pytest.mark.parametrize("flags,message", [
+    (["--betas", "2", "0.5"], "--betas must be two numbers in [0, 1), e.g. 0.9 0.999, got 2.0 0.5"),
+    (["--seed", str(1 << 70)], f"--seed must be an integer of at most 2^62 in size, got {1 << 70}"),
+    (["--target-psnr", "-3"], "--target-psnr must be a positive number, got -3.0"),
+    (["--pe-freqs", "-1"], "--pe-freqs must be 0 or more, got -1"),
+    (["--warmup-epochs", "-1"], "--warmup-epochs must be 0 or more, got -1"),
+    (["--step-lr", "0"], "--step-lr must be a positive number, got 0.0"),
+])
+def test_out_of_range_options_are_refused_before_fitting(tmp_path, capsys, data_dir, flags, message):
+    """Each out-of-range option is one line naming it, and nothing is written (before: a traceback for the betas
+    and the seed, the seed after a whole fit; silence for the others)."""
+    out = tmp_path / "x.inr"
+    assert main(["compress", str(data_dir / "kodim23_64.png"), "-o", str(out), "--epochs", "1", "--quiet", *flags]) == 2
+    assert _err(capsys) == f"inrzip: error: {message}"
+    assert not out.exists()
+
+
 def test_paper_preset_is_the_supplements_settings(data_dir):
     from inrzip.api import CompressConfig, FitConfig, load, resolve
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..bitstream.pipeline import SizeReport, pack, peek, unpack
 from ..config import CompressConfig, FitConfig
 from ..errors import InrzipError
 from ..fit import FitResult, fit_many, resolve_fit
+from ..fit.defaults import SEED_LIMIT
 from ..fit.runtime import resolve_device
 from ..fit.target import TargetCheck
 from ..limits import DEFAULT_LIMITS, Limits
@@ -56,12 +58,26 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     get_quantizer(values["quantizer"])
     if not (isinstance(values["omega"], (int, float)) and 0 < values["omega"] < float("inf")):
         raise InrzipError(f"--omega must be a positive number, got {values['omega']!r}")
+    _check_ranges(cfg)
     pe = bool(pe and not signal.encodes_inputs)
     residual = cfg.residual if cfg.residual is not None else _seeded_residual(signal, cfg, param_name, pe,
                                                                               values["bits"])
     return replace(cfg, **values, parameterization=param_name, residual=residual, arch=cfg.arch or signal.default_arch,
                    activation=cfg.activation or signal.default_activation, pe=pe,
                    doh_init=cfg.doh_init or signal.default_doh_init, fit=fit)
+
+
+def _check_ranges(cfg: CompressConfig) -> None:
+    """Options out of their range are refused before any network is built or fitted: a typo such as a negative
+    target would otherwise pass silently, and a seed too large for the header fail after the fit."""
+    seed = cfg.fit.seed
+    if seed is not None and not (isinstance(seed, int) and -SEED_LIMIT <= seed <= SEED_LIMIT):
+        raise InrzipError(f"--seed must be an integer of at most 2^62 in size, got {seed}")
+    if cfg.pe_freqs is not None and cfg.pe_freqs < 0:
+        raise InrzipError(f"--pe-freqs must be 0 or more, got {cfg.pe_freqs}")
+    for flag, v in (("--target-psnr", cfg.target_psnr), ("--step-lr", cfg.step_lr)):
+        if v is not None and not 0 < v < math.inf:
+            raise InrzipError(f"{flag} must be a positive number, got {v}")
 
 
 def _seeded_residual(signal: Signal, cfg: CompressConfig, param_name: str, pe: bool, bits: int) -> bool:

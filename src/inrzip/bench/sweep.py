@@ -188,6 +188,10 @@ def load_sweep(path: str | Path) -> dict[str, Any]:
         raise InputError(f"{path}: no such sweep file (see sweeps/*.toml for examples)") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (a sweep is TOML, in UTF-8)") from None
+    except OSError as exc:  # a folder, no permission
+        raise InputError(f"{path}: cannot read the sweep file ({exc.strerror or exc})") from None
     unknown = set(doc) - {"sweep", "fit", "method", "codecs"}
     if unknown:
         raise InputError(f"{path}: unknown tables {sorted(unknown)}; use [sweep], [fit], [[method]], [codecs]")

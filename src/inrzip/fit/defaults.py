@@ -72,6 +72,9 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
     return out
 
 
+SEED_LIMIT = 1 << 62  # the largest |integer| an .inr header stores (bitstream/container.py)
+
+
 def check_fit(cfg: FitConfig) -> None:
     """One-line errors for settings no fit can use."""
     if cfg.epochs < 1 or cfg.batch_size < 1:
@@ -86,6 +89,12 @@ def check_fit(cfg: FitConfig) -> None:
         raise InrzipError(f"the rate term's bit depth must be 1..16, got {cfg.rate_bits}")
     if not 0.0 <= cfg.qat_start <= 1.0 or cfg.qat_refresh < 1:
         raise InrzipError("qat_start must be a fraction in [0, 1] and qat_refresh at least 1")
+    if cfg.betas is not None and not all(0.0 <= b < 1.0 for b in cfg.betas):
+        raise InrzipError(f"--betas must be two numbers in [0, 1), e.g. 0.9 0.999, got {' '.join(map(str, cfg.betas))}")
+    if cfg.warmup_epochs is not None and cfg.warmup_epochs < 0:
+        raise InrzipError(f"--warmup-epochs must be 0 or more, got {cfg.warmup_epochs}")
+    if cfg.seed is not None and not -SEED_LIMIT <= cfg.seed <= SEED_LIMIT:  # a file's header holds |seed| <= 2^62
+        raise InrzipError(f"--seed must be an integer of at most 2^62 in size, got {cfg.seed}")
     LOSSES.get(cfg.loss)
     OPTIMIZERS.get(cfg.optimizer)
     if cfg.optimizer == "adam-weights" and (cfg.qat_quantizer is not None or cfg.rate_lambda):
