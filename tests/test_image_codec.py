@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -225,3 +226,22 @@ def test_decoding_into_a_format_that_cannot_hold_the_image(tmp_path, capsys):
     for fmt, tol in (("gif", 0.5), ("bmp", 0.5), ("webp", 16)):  # WebP is a lossy codec
         eight = np.asarray(Image.open(tmp_path / f"g.{fmt}").convert("L")).astype(np.float64)
         assert np.abs(eight - sixteen / 257).max() <= tol, fmt
+
+
+def test_an_array_is_an_image_source(data_dir, tmp_path):
+    """A uint8 array compresses to the very file its PNG gives (the same pixels, the same deterministic fit); a
+    uint16 array is a 16-bit image, floats in [0, 1] an 8-bit one; a caller's mistakes are one InputError each."""
+    from inrzip.errors import InputError
+
+    pixels = np.asarray(Image.open(data_dir / "kodim23_64.png").convert("RGB"))
+    settings = dict(arch="8x1", epochs=2, progress=False)
+    assert inrzip.encode(pixels, **settings).data == inrzip.encode(data_dir / "kodim23_64.png", **settings).data
+    gray16 = (pixels[..., 0].astype(np.uint16) * 257)
+    head = inrzip.info(inrzip.compress(gray16, **settings))
+    assert (head["h"], head["w"], head["c"], head["depth"]) == (64, 64, 1, 16)
+    assert inrzip.info(inrzip.compress(pixels / 255.0, **settings))["depth"] == 8
+    for bad, words in [(pixels.transpose(2, 0, 1), "move its channels last"), (pixels * 1.0, "must lie in [0, 1]"),
+                       (pixels.astype(np.int32), "uint8, uint16, or floats"), (np.full((4, 4), np.nan), "NaN"),
+                       (np.zeros((4, 4, 5)), "C 1-4")]:
+        with pytest.raises(InputError, match=re.escape(words)):
+            inrzip.encode(bad, **settings)

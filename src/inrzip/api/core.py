@@ -37,8 +37,16 @@ __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded",
 NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "pe_band": "nyquist",
                                     "bits": 8, "quantizer": "minmax", "qat": False}
 
-def load(source: str | Path, **signal_options: Any) -> Signal:
-    """Read a source (image, mesh, NeRF scene folder) as a signal; options such as ``resolution``, ``size``."""
+# What the API fits: a path (image, mesh, NeRF scene folder), an image array, or a loaded signal
+Source = str | Path | np.ndarray | Signal
+
+
+def load(source: str | Path | np.ndarray, **signal_options: Any) -> Signal:
+    """Read a source (image, mesh, NeRF scene folder) as a signal; options such as ``resolution``, ``size``. An
+    array (NumPy, or anything ``np.asarray`` takes, such as a CPU torch tensor) is an image: (H, W) or (H, W, C),
+    uint8, uint16 or floats in [0, 1]."""
+    if not isinstance(source, (str, Path)) and hasattr(source, "__array__"):
+        return signal_class("image").from_array(source, signal_options.get("limits", DEFAULT_LIMITS))
     return load_signal(source, **signal_options)
 
 
@@ -159,7 +167,7 @@ def _finish(signal: Signal, prep: Prepared, result: FitResult) -> Fitted:
     return Fitted(signal, prep.spec, prep.param, prep.config, result, float_metrics)
 
 
-def train(source: str | Path | Signal, cfg: CompressConfig | None = None,
+def train(source: Source, cfg: CompressConfig | None = None,
           signal_options: dict[str, Any] | None = None) -> Fitted:
     """Fit the network ``cfg`` asks for to ``source`` (until ``target_psnr`` is reached, when one is set)."""
     signal = source if isinstance(source, Signal) else load(source, **(signal_options or {}))

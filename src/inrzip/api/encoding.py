@@ -4,7 +4,6 @@ the fine-tuning at the file's quantization that both end with, and the ``encode`
 from __future__ import annotations
 
 from dataclasses import asdict, fields, replace
-from pathlib import Path
 from typing import Any
 
 from .. import ratecontrol
@@ -16,14 +15,14 @@ from ..nets.parameterizations import parameterization_class
 from ..quant import FixedGrid, LearnedGrids, QTensor, get_quantizer
 from ..records import Encoded, Fitted, Prepared
 from ..signals import Signal
-from .core import _build, _finish, _header, _resolve_network, _stored, load, prepare, resolve, train, write
+from .core import Source, _build, _finish, _header, _resolve_network, _stored, load, prepare, resolve, train, write
 
 __all__ = ["encode_bits", "encode_at_rate", "encode_many", "encode", "compress"]
 
 _FIT_FIELDS = {f.name for f in fields(FitConfig)}
 
 
-def encode_bits(source: str | Path | Signal, cfg: CompressConfig, bits: list[int],
+def encode_bits(source: Source, cfg: CompressConfig, bits: list[int],
                 signal_options: dict[str, Any] | None = None) -> list[Encoded]:
     """One fit, one file per bit depth (post-training quantization); with ``cfg.bpp``, the one file of
     ``encode_at_rate``."""
@@ -239,7 +238,7 @@ def _with_overrides(cfg: CompressConfig, overrides: dict[str, Any]) -> CompressC
     return replace(cfg, **top, fit=replace(overrides.get("fit", cfg.fit), **sub))
 
 
-def encode(source: str | Path | Signal, cfg: CompressConfig | None = None,
+def encode(source: Source, cfg: CompressConfig | None = None,
            signal_options: dict[str, Any] | None = None, **overrides: Any) -> Encoded:
     """Fit ``source`` and return the file with its report (PSNR/SSIM or IoU of the decoded file, sizes).
     ``overrides`` are ``CompressConfig`` or ``FitConfig`` fields, e.g. ``bits=6, epochs=100``."""
@@ -247,6 +246,6 @@ def encode(source: str | Path | Signal, cfg: CompressConfig | None = None,
     return encode_bits(source, cfg, [cfg.bits] if cfg.bits is not None else [None], signal_options)[0]
 
 
-def compress(source: str | Path | Signal, cfg: CompressConfig | None = None, **overrides: Any) -> bytes:
+def compress(source: Source, cfg: CompressConfig | None = None, **overrides: Any) -> bytes:
     """Fit, quantize and entropy-code ``source``; returns the bytes of an ``.inr`` file."""
     return encode(source, cfg, **overrides).data

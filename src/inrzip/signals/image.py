@@ -29,7 +29,7 @@ from .base import (
     run_chunks,
 )
 from .canonical import correct, draft, near_steps, reference_field
-from .imageio import SUFFIXES, read_image, reason
+from .imageio import SUFFIXES, read_array, read_image, reason
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
@@ -209,6 +209,11 @@ class ImageSignal(Signal):
              **_: Any) -> "ImageSignal":
         """An image file; ``frame`` picks one frame of an animated image (read_image)."""
         return cls(*read_image(Path(path), limits.max_pixels if max_pixels is None else max_pixels, frame))
+
+    @classmethod
+    def from_array(cls, a: np.ndarray, limits: Limits = DEFAULT_LIMITS) -> "ImageSignal":
+        """An image held in memory (``imageio.read_array``: uint8, uint16, or floats in [0, 1])."""
+        return cls(*read_array(a, limits.max_pixels))
 
     def num_samples(self) -> int:
         return self.h * self.w

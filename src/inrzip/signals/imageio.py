@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["read_image", "SUFFIXES", "DEFAULT_MAX_PIXELS", "reason"]
+__all__ = ["read_image", "read_array", "SUFFIXES", "DEFAULT_MAX_PIXELS", "reason"]
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
 DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
@@ -51,6 +51,37 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | No
     if not np.isfinite(pixels).all():
         raise InputError(f"{path}: image holds NaN or infinite pixel values (a float image); give finite pixels")
     return pixels, depth
+
+
+_ARRAY_DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
+
+
+def read_array(a: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, int]:
+    """An image held in memory, (H, W) or (H, W, C) with C 1-4, as ``read_image`` gives a file: float32 pixels in
+    [0, 1] and a bit depth. uint8 is 8 bits and uint16 16; floats (or booleans) must lie in [0, 1] and are stored
+    at 8 bits. Anything else is one ``InputError``, so a caller's mistake (a (C, H, W) tensor, values in 0..255 as
+    floats) is named rather than fitted."""
+    a = np.asarray(a)
+    if a.ndim == 2:
+        a = a[..., None]
+    if a.ndim != 3 or not 1 <= a.shape[2] <= 4 or min(a.shape[:2]) < 1:
+        hint = "; a (C, H, W) tensor? move its channels last" if a.ndim == 3 and 1 <= a.shape[0] <= 4 else ""
+        raise InputError(f"an array image is (H, W) or (H, W, C) with C 1-4, got shape {tuple(a.shape)}{hint}")
+    h, w = a.shape[:2]
+    if h * w > max_pixels:
+        raise InputError(f"the array is {w}x{h}; inrzip accepts up to {max_pixels} pixels ({Limits.hint('max_pixels')})")
+    if a.dtype in _ARRAY_DEPTHS:
+        depth = _ARRAY_DEPTHS[a.dtype]
+        return (a.astype(np.float32) / np.float32((1 << depth) - 1)), depth
+    if a.dtype.kind not in "fb":
+        raise InputError(f"an array image is uint8, uint16, or floats in [0, 1]; got {a.dtype}")
+    pixels = a.astype(np.float32)
+    if not np.isfinite(pixels).all():
+        raise InputError("the array holds NaN or infinite values; give finite pixels")
+    if pixels.min(initial=0.0) < 0.0 or pixels.max(initial=0.0) > 1.0:
+        raise InputError(f"float pixels must lie in [0, 1], got {pixels.min():g}..{pixels.max():g} (divide 0..255 "
+                         "values by 255, or pass uint8)")
+    return pixels, 8
 
 
 _PILLOW_LOCK = threading.Lock()
