@@ -239,3 +239,17 @@ def test_a_file_no_smaller_than_the_raw_pixels_says_so(tmp_path):
     photo = inrzip.encode(str(CROP), arch="8x1", epochs=1)
     assert photo.report["file_bytes"] < 64 * 64 * 3
     assert not any("raw samples" in e for e in photo.report["fit_events"])
+
+
+def test_a_decode_option_the_kind_has_no_use_for_is_refused(tmp_path, capsys):
+    """--resolution on an image and --scale on an occupancy grid were ignored without a word; now each is one line
+    naming what the kind takes, before decoding, and nothing is written."""
+    out = tmp_path / "x.png"
+    assert main(["decompress", str(IMAGE), "-o", str(out), "--resolution", "64"]) == 2
+    assert _one_line_error(capsys) == "inrzip: error: --resolution does not apply to image files (they take --scale)"
+    assert main(["decompress", str(OCCUPANCY), "-o", str(tmp_path / "g.npy"), "--scale", "2"]) == 2
+    assert _one_line_error(capsys) == "inrzip: error: --scale does not apply to occupancy files (they take --resolution)"
+    assert not list(tmp_path.iterdir())
+    assert main(["decompress", str(IMAGE), "-o", str(out), "--scale", "2"]) == 0
+    assert main(["decompress", str(OCCUPANCY), "-o", str(tmp_path / "g.npy"), "--resolution", "16"]) == 0
+    assert np.load(tmp_path / "g.npy").shape == (16, 16, 16)

@@ -61,8 +61,8 @@ def add_parsers(sub: Any) -> None:
     d.add_argument("--format", help="output format: images png (default for -o -), npy, tif, webp...; occupancy npy "
                    "(default), ply, obj, stl, off; radiance npy (default), gif, mp4, folder (PNGs)")
     d.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
-    d.add_argument("--scale", type=float, default=1.0,
-                   help="image size factor: above 1 the network is evaluated between the fitted pixels, below 1 "
+    d.add_argument("--scale", type=float,
+                   help="image (and NeRF view) size factor: above 1 the network is evaluated between the fitted pixels, below 1 "
                         "each pixel averages the area it covers (docs/resolution.md)")
     d.add_argument("--resolution", type=int, help="occupancy: grid points per axis (default: the encoded one)")
     d.add_argument("--device", default="cpu")
@@ -149,6 +149,16 @@ def output_format(cls: type[Signal], output: str, given: str | None) -> str:
     return fmt
 
 
+def _decode_options(a: Any, cls: type[Signal]) -> dict[str, Any]:
+    """The decode options given on the command line; one the file's kind has no use for is an error, not ignored
+    (``--resolution`` on an image, ``--scale`` on an occupancy grid)."""
+    given = {k: v for k in ("scale", "resolution") if (v := getattr(a, k)) is not None}
+    for k in given.keys() - set(cls.decode_options):
+        takes = " or ".join(f"--{o}" for o in cls.decode_options) or "no such option"
+        raise InrzipError(f"--{k} does not apply to {cls.kind} files (they take {takes})")
+    return given
+
+
 def cmd_decompress(a: Any) -> int:
     limits = limits_from_args(a)
     check_output(a.output, a.force)
@@ -157,7 +167,7 @@ def cmd_decompress(a: Any) -> int:
     cls = signal_class(meta["kind"])
     fmt = output_format(cls, a.output, a.format)
     note = cls.check_format(meta, fmt)
-    options = {"scale": a.scale} if a.resolution is None else {"scale": a.scale, "resolution": a.resolution}
+    options = _decode_options(a, cls)
     header, out = decode(data, limits=limits, device=a.device, progress=False, **options)
     suffix = "" if fmt == "folder" else f".{fmt}"
     write_output(a.output, suffix, lambda tmp: cls.save(out, tmp, header), a.force)

@@ -137,6 +137,8 @@ class Signal(ABC):
 
     # Output formats ``save`` writes (by suffix), the first being the default where no suffix says (stdout)
     formats: ClassVar[tuple[str, ...]] = ()
+    # Options of ``reconstruct`` a user sets when decoding (the CLI refuses the others for this kind)
+    decode_options: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     @abstractmethod

@@ -332,6 +332,7 @@ class ImageSignal(Signal):
         source = None if (h, w) == (meta["h"], meta["w"]) else (meta["h"], meta["w"])
         return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub, batch_rows(meta, _CHUNK))
 
+    decode_options = ("scale",)
     formats = ("png", "npy", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "tga", "jpg", "jpeg", "gif")
 
     @classmethod

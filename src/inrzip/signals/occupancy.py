@@ -224,6 +224,7 @@ class OccupancySignal(Signal):
         check_work(meta, n ** 3, limits, "lower --resolution")
         return render_occupancy(field, n, device, batch_rows(meta, _RENDER_CHUNK))
 
+    decode_options = ("resolution",)
     formats = ("npy", "ply", "obj", "stl", "off")
 
     @classmethod

@@ -280,6 +280,7 @@ class RadianceSignal(Signal):
             _canonical(colours, reference, poses, (h, w), focal, meta["ndc"], cfg)
         return colours.reshape(-1, h, w, 3)
 
+    decode_options = ("scale",)
     formats = ("npy", "gif", "mp4", "folder")
 
     @classmethod
