@@ -377,6 +377,11 @@ def test_render_command_prints_the_table(tmp_path: Path, capsys: pytest.CaptureF
     assert main(["render", str(tmp_path / "lego.inr"), "-o", str(tmp_path / "o.gif"), "--orbit", "3", "--quiet"]) == 0
     assert main(["render", str(tmp_path / "lego.inr"), "-o", str(tmp_path / "x"), "--orbit", "3", "--scene", str(LEGO)]) == 2
     assert "held-out" in capsys.readouterr().err
+    # a folder that is no scene fails before the render (no progress bar, no output), in one line
+    assert main(["render", str(tmp_path / "lego.inr"), "-o", str(tmp_path / "y"), "--scene", str(tmp_path / "v")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [f"inrzip: error: {tmp_path / 'v'}: no transforms_train.json (Blender) or "
+                                        "poses_bounds.npy (LLFF) in this folder"] and not (tmp_path / "y").exists()
     assert main(["info", str(tmp_path / "lego.inr")]) == 0
     assert "radiance" in capsys.readouterr().out
     assert main(["decompress", str(tmp_path / "lego.inr"), "-o", str(tmp_path / "d")]) == 0  # generic path too

@@ -33,11 +33,13 @@ def render_file(path: str | Path | bytes, output: str | Path, split: str = "test
         if not p.is_file():
             raise InputError(f"{path}: no such file")
         data = p.read_bytes()
-    kind = info(data, limits)["kind"]
-    if kind != RadianceSignal.kind:
-        raise InputError(f"this file holds a {kind} signal; `inrzip render` is for radiance fields (use `inrzip decompress`)")
+    meta = info(data, limits)
+    if meta["kind"] != RadianceSignal.kind:
+        raise InputError(f"this file holds an {meta['kind']} signal, not a radiance field: `inrzip render` is for "
+                         "NeRF scenes (use `inrzip decompress`)")
     if scene is not None and (orbit or scale != 1.0):
         raise InputError("--scene scores the held-out views: use it with --split test and --scale 1")
+    truth = ground_truth(scene, meta) if scene is not None else None  # a wrong folder fails before the render
     header, views = decode(data, limits=limits, device=device, split=split, orbit=orbit, scale=scale, progress=progress)
     if save is None:
         RadianceSignal.save(views, Path(output), header)
@@ -45,8 +47,7 @@ def render_file(path: str | Path | bytes, output: str | Path, split: str = "test
         save(views, header)
     out: dict[str, Any] = {"output": str(output), "views": int(len(views)), "height": int(views.shape[1]),
                            "width": int(views.shape[2]), "file_bytes": len(data)}
-    if scene is not None:
-        truth = ground_truth(scene, header)
+    if truth is not None:
         out["per_view"] = [compare_views(v[None], t[None]) for v, t in zip(views, truth)]
         out.update(compare_views(views, truth))
     return out
