@@ -317,8 +317,8 @@ def _decode_argv(rng: random.Random, case: Path, out_dir: Path, kind: str, limit
     suffix = {"image": [".png", ".png", ".npy", ".tif"], "occupancy": [".npy", ".npy", ".ply"],
               "radiance": [".npy", ".npy", ".gif"]}[kind]
     output = "-" if rng.random() < 0.1 else str(out_dir / f"out{rng.choice(suffix)}")
-    argv = ["decompress", str(case), "-o", output, "--force", *_limit_args(limits)]
-    if rng.random() < 0.2:
+    argv = ["decompress", str(case), "-o", output, "--force", "--quiet", *_limit_args(limits)]
+    if kind != "occupancy" and rng.random() < 0.2:  # a grid takes --resolution (--scale is refused for it)
         argv += ["--scale", str(rng.choice([0.25, 0.5, 1.5, 2.0, 3.7]))]
     if kind == "occupancy" and rng.random() < 0.2:
         argv += ["--resolution", str(rng.choice([8, 16, 40, 64]))]

@@ -253,3 +253,45 @@ def test_a_decode_option_the_kind_has_no_use_for_is_refused(tmp_path, capsys):
     assert main(["decompress", str(IMAGE), "-o", str(out), "--scale", "2"]) == 0
     assert main(["decompress", str(OCCUPANCY), "-o", str(tmp_path / "g.npy"), "--resolution", "16"]) == 0
     assert np.load(tmp_path / "g.npy").shape == (16, 16, 16)
+
+
+def test_the_input_itself_is_never_the_output(tmp_path, capsys):
+    """``compress photo.png -o photo.png -f`` replaced the photograph by its .inr file; the output naming the
+    input (by any path: a link too) is refused before any work, --force or not, and the input stays as it was."""
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(CROP.read_bytes())
+    (tmp_path / "link.png").symlink_to(photo)
+    for out in (photo, tmp_path / "link.png", tmp_path / "." / "photo.png"):
+        assert main(["compress", str(photo), "-o", str(out), "-f", *FAST]) == 2
+        assert _one_line_error(capsys) == f"inrzip: error: {out} is the input itself; write the output under another name"
+    assert photo.read_bytes() == CROP.read_bytes()
+    copy = tmp_path / "image.inr"
+    copy.write_bytes(IMAGE.read_bytes())
+    assert main(["decompress", str(copy), "-o", str(copy), "--format", "png", "-f"]) == 2
+    assert "is the input itself" in _one_line_error(capsys)
+    assert copy.read_bytes() == IMAGE.read_bytes()
+
+
+def test_an_mp4_without_its_writer_is_refused_before_the_render(tmp_path, capsys, monkeypatch):
+    """Without the optional imageio-ffmpeg, an MP4 output is one line naming the install, before any rendering
+    (it used to come after the render, naming a temporary file)."""
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_ffmpeg(name, *args, **kwargs):
+        if name == "imageio_ffmpeg":
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_ffmpeg)
+    rendered = []
+    from inrzip.cli import render as render_cli
+
+    monkeypatch.setattr(render_cli, "decode", lambda *a, **k: rendered.append(1))
+    for command in (["render", str(RADIANCE), "-o", str(tmp_path / "o.mp4"), "--orbit", "3"],
+                    ["decompress", str(RADIANCE), "-o", str(tmp_path / "o.mp4")]):
+        assert main(command) == 2
+        assert _one_line_error(capsys) == ("inrzip: error: writing MP4 needs `pip install imageio imageio-ffmpeg`; or "
+                                           "write a .gif")
+    assert not rendered and not list(tmp_path.iterdir())

@@ -41,9 +41,9 @@ def test_a_full_size_file_decodes_the_same_on_one_thread_and_on_three(monkeypatc
 
     calls: list[tuple[int, int]] = []
 
-    def spy(work, starts, workers):
+    def spy(work, starts, workers, progress=False):
         calls.append((len(starts), workers))
-        return run_chunks(work, starts, workers)
+        return run_chunks(work, starts, workers, progress)
 
     monkeypatch.setattr(image, "run_chunks", spy)
     data = (GOLDEN / "kodim23_mlp_28x9_minmax16.inr").read_bytes()
@@ -97,3 +97,36 @@ def test_concurrent_decodes_are_right_and_leave_the_thread_count_as_it_was():
     finally:
         torch.set_num_threads(old)
     assert all(np.array_equal(o, serial) for o in outs)
+
+
+@pytest.mark.parametrize("name,options", [("image_mlp_minmax8", {"scale": 3}), ("occupancy_doh_minmax8", {"resolution": 48})])
+def test_a_decode_with_progress_counts_every_chunk_and_gives_the_same_output(monkeypatch, name, options):
+    """The decode's progress bar (``decode_bar``) is opened for the chunks about to run, moves once per chunk, and
+    changes nothing in the output; without ``progress`` it is disabled."""
+    from inrzip.signals import base, occupancy
+
+    bars = []
+
+    class Recorder:
+        def __init__(self, total: int, progress: bool) -> None:
+            self.total, self.progress, self.n = total, progress, 0
+            bars.append(self)
+
+        def __enter__(self) -> "Recorder":
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+        def update(self, k: int) -> None:
+            self.n += k
+
+    monkeypatch.setattr(base, "decode_bar", Recorder)
+    monkeypatch.setattr(occupancy, "decode_bar", Recorder)
+    data = (GOLDEN / f"{name}.inr").read_bytes()
+    quiet = inrzip.decompress(data, **options)
+    shown = inrzip.decompress(data, progress=True, **options)
+    assert np.array_equal(quiet, shown)
+    assert [b.progress for b in bars] == [False, True]
+    assert all(b.n == b.total >= 1 for b in bars)
+    assert bars[1].total > 1  # a chunked decode

@@ -66,6 +66,7 @@ def add_parsers(sub: Any) -> None:
                         "each pixel averages the area it covers (docs/resolution.md)")
     d.add_argument("--resolution", type=int, help="occupancy: grid points per axis (default: the encoded one)")
     d.add_argument("--device", default="cpu")
+    d.add_argument("--quiet", action="store_true", help="no progress bar (one shows when a decode takes over a second)")
     add_limit_flags(d, DECODE_LIMITS)
     d.set_defaults(handler=cmd_decompress)
 
@@ -93,7 +94,7 @@ def _fmt(v: Any) -> str:
 
 
 def cmd_compress(a: Any) -> int:
-    check_output(a.output, a.force)  # before the fit, not after it
+    check_output(a.output, a.force, a.source)  # before the fit, not after it
     signal = load(a.source, **_signal_options(a))
     enc = encode(signal, config_from_args(a))
     write_output(a.output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
@@ -146,6 +147,8 @@ def output_format(cls: type[Signal], output: str, given: str | None) -> str:
         shown = f"as {fmt!r}" if fmt else "without a suffix"
         raise InrzipError(f"cannot write the decoded {cls.kind} {shown}; give an output suffix or --format, one of "
                           f"{', '.join(cls.formats)}")
+    if fmt == "folder" and output == STDIO:  # before the decode, not after it
+        raise InrzipError("this output is a folder of files; give -o FOLDER, or --format for one file")
     return fmt
 
 
@@ -161,14 +164,14 @@ def _decode_options(a: Any, cls: type[Signal]) -> dict[str, Any]:
 
 def cmd_decompress(a: Any) -> int:
     limits = limits_from_args(a)
-    check_output(a.output, a.force)
+    check_output(a.output, a.force, a.input)
     data = read_input(a.input, limits)
     meta = info(data, limits)
     cls = signal_class(meta["kind"])
     fmt = output_format(cls, a.output, a.format)
     note = cls.check_format(meta, fmt)
     options = _decode_options(a, cls)
-    header, out = decode(data, limits=limits, device=a.device, progress=False, **options)
+    header, out = decode(data, limits=limits, device=a.device, progress=not a.quiet, **options)
     suffix = "" if fmt == "folder" else f".{fmt}"
     write_output(a.output, suffix, lambda tmp: cls.save(out, tmp, header), a.force)
     shape = "x".join(str(s) for s in getattr(out, "shape", ()))

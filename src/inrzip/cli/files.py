@@ -91,15 +91,26 @@ def read_input(path: str, limits: Limits) -> bytes:
     return data
 
 
-def check_output(path: str, force: bool) -> None:
-    """Refuse, before any work, to replace an existing output without ``--force``."""
+def check_output(path: str, force: bool, source: str | None = None) -> None:
+    """Refuse, before any work, to replace an existing output without ``--force``, and to replace the command's
+    own input even with it (``compress photo.png -o photo.png -f`` would leave no photograph)."""
     if path == STDIO:
         return
     p = Path(path)
+    if source is not None and source != STDIO and _same_file(p, Path(source)):
+        raise InrzipError(f"{path} is the input itself; write the output under another name")
     if (p.exists() or p.is_symlink()) and not force:
         raise InrzipError(f"{path} already exists; use --force to overwrite it")
     if not p.parent.is_dir():
         raise InrzipError(f"{path}: its folder {p.parent} does not exist")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name one file (links and ``..`` included)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def message_stream(output: str) -> TextIO:

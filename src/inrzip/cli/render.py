@@ -85,8 +85,9 @@ def add_parsers(sub: Any) -> None:
 
 def cmd_render(a: Any) -> int:
     limits = limits_from_args(a)
-    check_output(a.output, a.force)
+    check_output(a.output, a.force, a.input)
     fmt = output_format(RadianceSignal, a.output, a.format)
+    RadianceSignal.check_format({}, fmt)  # its check reads no header field
     suffix = "" if fmt == "folder" else f".{fmt}"
 
     def save(views: np.ndarray, header: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from ..nets.networks import NetworkSpec, weight_count
 from ..registry import Registry
 
 __all__ = ["Field", "Signal", "SIGNALS", "signal_class", "load_signal", "check_network", "check_work", "batch_rows",
-           "finite_outputs", "NON_FINITE", "run_chunks", "render_workers", "PARALLEL_CHUNK", "torch_threads"]
+           "finite_outputs", "NON_FINITE", "run_chunks", "decode_bar", "render_workers", "PARALLEL_CHUNK", "torch_threads"]
 
 # A field maps a batch of raw coordinates (B, in_features) to network outputs (B, out_features).
 Field = Callable[[torch.Tensor], torch.Tensor]
@@ -218,14 +218,30 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def run_chunks(work: Callable[[int], None], starts: Sequence[int], workers: int) -> None:
+def run_chunks(work: Callable[[int], None], starts: Sequence[int], workers: int, progress: bool = False) -> None:
     """``work(s)`` for every chunk start, each writing its own slice of the output. With ``workers`` > 1 the chunks
     run on that many threads, each with single-threaded torch ops (restored after): an op on a chunk that fits a
     core's cache scales across cores better than one op split by torch over the threads (768x512 decodes 15-20%
     faster on two cores: docs/benchmarks.md), and every chunk's values are those of a serial run, since each element's arithmetic is the
     same. The first error cancels the chunks not yet started and is raised. Parallel renders from
-    several threads take turns (each already uses every core), so the thread count they set and restore cannot interleave."""
-    workers = min(workers, len(starts))
+    several threads take turns (each already uses every core), so the thread count they set and restore cannot interleave.
+    ``progress``: a bar of the chunks done, shown once the work has taken a second (a large decode)."""
+    with decode_bar(len(starts), progress) as bar:
+        def step(s: int) -> None:
+            work(s)
+            bar.update(1)
+        _run(step, starts, min(workers, len(starts)))
+
+
+def decode_bar(total: int, progress: bool) -> Any:
+    """A progress bar of ``total`` chunks on standard error that appears only after a second (small decodes stay
+    quiet) and goes when done; a disabled one when ``progress`` is off."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="decoding", unit="chunk", leave=False, delay=1.0, disable=not progress)
+
+
+def _run(work: Callable[[int], None], starts: Sequence[int], workers: int) -> None:
     if workers <= 1:
         for s in starts:
             work(s)

@@ -78,7 +78,8 @@ def _quantize(values: np.ndarray, depth: int) -> np.ndarray:
 
 @torch.no_grad()
 def render_image(field: Field, h: int, w: int, channels: int, depth: int, device: torch.device | str = "cpu",
-                 source: tuple[int, int] | None = None, sub: int = 1, chunk: int = _CHUNK) -> np.ndarray:
+                 source: tuple[int, int] | None = None, sub: int = 1, chunk: int = _CHUNK,
+                 progress: bool = False) -> np.ndarray:
     """Evaluate the field on an h x w grid, ``chunk`` samples at a time; integer image of the given bit depth.
     ``source``: the fitted image's (h, w) when resampling it (``image_grid``); with ``sub`` > 1 each pixel is the
     mean of ``sub`` x ``sub`` samples over its area (a box filter: no aliasing in a smaller image). Coordinates
@@ -101,7 +102,7 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
         def rows(s: int) -> None:
             idx = torch.arange(s, min(h * w, s + chunk), device=device)
             out[s:s + chunk] = _to_levels(at(idx % w, idx // w), depth)
-        run_chunks(rows, range(0, h * w, chunk), workers)
+        run_chunks(rows, range(0, h * w, chunk), workers, progress)
         return out.reshape(h, w, channels)
     image = out.reshape(h, w, channels)
     tile_w = max(1, min(w, chunk // (sub * sub)))
@@ -117,7 +118,7 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
         mean = y.reshape(n_rows, sub, n_cols, sub, channels).double().mean(dim=(1, 3)).float()
         levels = _to_levels(mean.reshape(-1, channels), depth)
         image[r:r + n_rows, c:c + n_cols] = levels.reshape(n_rows, n_cols, channels)
-    run_chunks(tile, range(len(tiles)), workers)
+    run_chunks(tile, range(len(tiles)), workers, progress)
     return image
 
 
@@ -319,7 +320,7 @@ class ImageSignal(Signal):
 
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, scale: float = 1.0,
-                    device: str = "cpu", **_: Any) -> np.ndarray:
+                    device: str = "cpu", progress: bool = False, **_: Any) -> np.ndarray:
         """The image at ``scale`` times its size (docs/resolution.md). Pixel centres follow the pixel-area
         convention of image resamplers, so a 2x decode lines up with a 2x bicubic upsampling. Above 1 the network
         is evaluated at the new pixel centres (it is defined between the samples it was fitted to, and the
@@ -330,7 +331,8 @@ class ImageSignal(Signal):
         if sub > 1:
             check_work(meta, h * w * sub * sub, limits, "lower --scale")
         source = None if (h, w) == (meta["h"], meta["w"]) else (meta["h"], meta["w"])
-        return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub, batch_rows(meta, _CHUNK))
+        return render_image(field, h, w, meta["c"], meta["depth"], device, source, sub, batch_rows(meta, _CHUNK),
+                            progress)
 
     decode_options = ("scale",)
     formats = ("png", "npy", "tif", "tiff", "bmp", "webp", "ppm", "pgm", "tga", "jpg", "jpeg", "gif")

@@ -20,7 +20,7 @@ from ..errors import FormatError, InputError, shown
 from ..limits import DEFAULT_LIMITS, Limits
 from ..metrics import iou
 from . import meshio
-from .base import NON_FINITE, SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work
+from .base import NON_FINITE, SIGNALS, Field, Meta, Signal, batch_rows, check_network, check_work, decode_bar
 from .canonical import MARGIN, correct, draft, reference_field
 
 __all__ = ["OccupancySignal", "DEFAULT_RESOLUTION", "MAX_RESOLUTION", "grid_coords", "render_occupancy",
@@ -53,20 +53,24 @@ def grid_coords(flat: torch.Tensor, n: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", chunk: int = _RENDER_CHUNK) -> np.ndarray:
+def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", chunk: int = _RENDER_CHUNK,
+                     progress: bool = False) -> np.ndarray:
     """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated ``chunk`` points at a time (bounded memory);
-    non-finite outputs (a hostile file) are refused rather than thresholded."""
+    non-finite outputs (a hostile file) are refused rather than thresholded. ``progress``: a bar (``decode_bar``)."""
     out = np.empty(n ** 3, dtype=bool)
     at = _on_grid(field, n, device)
     reference = reference_field(field, device)
     if reference is not None:  # on a GPU: the device's values, the CPU's near the threshold (canonical.py)
         at, device = _canonical(at, _on_grid(reference, n, "cpu"), n ** 3, chunk, device), "cpu"
-    for s in range(0, n ** 3, chunk):
-        idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
-        values = at(idx)[:, 0]
-        if not bool(torch.isfinite(values).all()):
-            raise FormatError(NON_FINITE)
-        out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
+    starts = range(0, n ** 3, chunk)
+    with decode_bar(len(starts), progress) as bar:
+        for s in starts:
+            idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
+            values = at(idx)[:, 0]
+            if not bool(torch.isfinite(values).all()):
+                raise FormatError(NON_FINITE)
+            out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
+            bar.update(1)
     return out.reshape(n, n, n)
 
 
@@ -218,11 +222,11 @@ class OccupancySignal(Signal):
 
     @classmethod
     def reconstruct(cls, meta: Meta, field: Field, limits: Limits = DEFAULT_LIMITS, resolution: int | None = None,
-                    device: str = "cpu", force: bool = False, **_: Any) -> np.ndarray:
+                    device: str = "cpu", force: bool = False, progress: bool = False, **_: Any) -> np.ndarray:
         """Boolean (r, r, r) grid at any resolution r (default: the training grid's)."""
         n = check_resolution(meta["resolution"] if resolution is None else resolution, force, limits.max_resolution)
         check_work(meta, n ** 3, limits, "lower --resolution")
-        return render_occupancy(field, n, device, batch_rows(meta, _RENDER_CHUNK))
+        return render_occupancy(field, n, device, batch_rows(meta, _RENDER_CHUNK), progress)
 
     decode_options = ("resolution",)
     formats = ("npy", "ply", "obj", "stl", "off")

@@ -284,6 +284,12 @@ class RadianceSignal(Signal):
     formats = ("npy", "gif", "mp4", "folder")
 
     @classmethod
+    def check_format(cls, meta: Meta, fmt: str) -> str | None:
+        """An MP4 needs the optional imageio-ffmpeg: said before the render, not after it."""
+        video.check_writable(fmt)
+        return None
+
+    @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
         """``.gif``/``.mp4``: an animation; ``.npy``: the float views; otherwise a folder of PNGs."""
         video.save_views(output, Path(path))

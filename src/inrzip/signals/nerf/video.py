@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 from ...errors import InputError
 
-__all__ = ["to_uint8", "save_views", "FPS"]
+__all__ = ["to_uint8", "save_views", "check_writable", "FPS"]
 
 FPS = 24
 
@@ -30,12 +31,24 @@ def _save_gif(frames: np.ndarray, path: Path) -> None:
     ims[0].save(path, save_all=True, append_images=ims[1:], duration=round(1000 / FPS), loop=0, optimize=False)
 
 
-def _save_mp4(frames: np.ndarray, path: Path) -> None:
+def _mp4_writer() -> Any:
+    """imageio with its ffmpeg binary: an optional extra, so its absence is one line naming the install."""
     try:
         import imageio.v2 as imageio
         import imageio_ffmpeg  # noqa: F401  (ffmpeg binary for imageio)
     except ImportError:
-        raise InputError(f"{path}: writing MP4 needs `pip install imageio imageio-ffmpeg`; or write a .gif") from None
+        raise InputError("writing MP4 needs `pip install imageio imageio-ffmpeg`; or write a .gif") from None
+    return imageio
+
+
+def check_writable(fmt: str) -> None:
+    """Refuse, before a render, a format whose writer is not installed (MP4 without imageio-ffmpeg)."""
+    if fmt == "mp4":
+        _mp4_writer()
+
+
+def _save_mp4(frames: np.ndarray, path: Path) -> None:
+    imageio = _mp4_writer()
     pad = [(0, (-s) % 2) for s in frames.shape[1:3]]  # H.264 wants even sides
     frames = np.pad(frames, [(0, 0), *pad, (0, 0)], mode="edge")
     imageio.mimwrite(path, list(frames), fps=FPS, quality=8, macro_block_size=1)
