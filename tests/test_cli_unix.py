@@ -295,3 +295,24 @@ def test_an_mp4_without_its_writer_is_refused_before_the_render(tmp_path, capsys
         assert _one_line_error(capsys) == ("inrzip: error: writing MP4 needs `pip install imageio imageio-ffmpeg`; or "
                                            "write a .gif")
     assert not rendered and not list(tmp_path.iterdir())
+
+
+def test_compress_reads_an_image_from_standard_input(monkeypatch, tmp_path, capsys):
+    """``cat photo.png | inrzip compress - -o x.inr`` writes the file the path gives (the format is recognised
+    from the bytes); what is not an image, and an image's own errors, are one line naming standard input."""
+    assert main(["compress", str(CROP), "-o", str(tmp_path / "path.inr"), *FAST]) == 0
+    _stdin(monkeypatch, CROP.read_bytes())
+    assert main(["compress", "-", "-o", str(tmp_path / "pipe.inr"), *FAST]) == 0
+    assert (tmp_path / "pipe.inr").read_bytes() == (tmp_path / "path.inr").read_bytes()
+    capsys.readouterr()
+    _stdin(monkeypatch, b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n")
+    assert main(["compress", "-", "-o", str(tmp_path / "mesh.inr"), *FAST]) == 2
+    assert _one_line_error(capsys) == ("inrzip: error: standard input is not an image inrzip can read; meshes and NeRF "
+                                       "scenes are given as a path")
+    frames = [Image.new("RGB", (8, 8), c) for c in ("red", "blue")]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:])
+    _stdin(monkeypatch, gif.getvalue())
+    assert main(["compress", "-", "-o", str(tmp_path / "gif.inr"), *FAST]) == 2
+    assert _one_line_error(capsys).startswith("inrzip: error: standard input: an animated image")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["path.inr", "pipe.inr"]

@@ -4,6 +4,8 @@ overwritten without ``--force``, every limit a ``--max-x`` flag (``cli/files.py`
 from __future__ import annotations
 
 import math
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ from ..api import decode, encode, info, load
 from ..errors import InrzipError
 from ..nets.inits import available_inits, describe_spec
 from ..signals import Signal, signal_class
+from ..signals.imageio import image_suffix
 from .files import (
     STDIO,
     add_limit_flags,
@@ -42,7 +45,7 @@ DECODE_LIMITS = ("max_pixels", "max_params", "max_weights", "max_generator_work"
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("compress", help="fit a network to a signal and write an .inr file")
-    p.add_argument("source", help="image file, mesh file or NeRF scene folder")
+    p.add_argument("source", help="image file, mesh file or NeRF scene folder; - for an image on standard input")
     p.add_argument("-o", "--output", required=True, help="output .inr path; - for standard output")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     add_config_flags(p)
@@ -93,9 +96,31 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+_STDIN_IMAGE_BYTES = 1 << 30  # an image file on standard input: read whole, so bounded (pixels are checked after)
+
+
+def _stdin_image(options: dict[str, Any]) -> Signal:
+    """An image file piped in (``-``): its format is recognised from its bytes, and it is read as a file of that
+    format would be (EXIF orientation, frames, the pixel limit). Meshes and scenes need a path (their readers go
+    by suffix and side files)."""
+    data = sys.stdin.buffer.read(_STDIN_IMAGE_BYTES + 1)
+    if len(data) > _STDIN_IMAGE_BYTES:
+        raise InrzipError(f"standard input holds over {_STDIN_IMAGE_BYTES} bytes; give the image as a path")
+    suffix = image_suffix(data)
+    if suffix is None:
+        raise InrzipError("standard input is not an image inrzip can read; meshes and NeRF scenes are given as a path")
+    with tempfile.TemporaryDirectory(prefix="inrzip-") as folder:
+        path = Path(folder) / f"stdin{suffix}"
+        path.write_bytes(data)
+        try:
+            return load(path, kind="image", **options)
+        except InrzipError as exc:  # its messages name the file: here, the user's standard input
+            raise type(exc)(str(exc).replace(str(path), "standard input")) from None
+
+
 def cmd_compress(a: Any) -> int:
     check_output(a.output, a.force, a.source)  # before the fit, not after it
-    signal = load(a.source, **_signal_options(a))
+    signal = _stdin_image(_signal_options(a)) if a.source == STDIO else load(a.source, **_signal_options(a))
     enc = encode(signal, config_from_args(a))
     write_output(a.output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
     out = message_stream(a.output)

@@ -5,6 +5,7 @@ size checked before a pixel is decoded (decompression bombs), EXIF orientation, 
 from __future__ import annotations
 
 import contextlib
+import io
 import threading
 import warnings
 from pathlib import Path
@@ -16,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["read_image", "read_array", "SUFFIXES", "DEFAULT_MAX_PIXELS", "reason"]
+__all__ = ["read_image", "read_array", "image_suffix", "SUFFIXES", "DEFAULT_MAX_PIXELS", "reason"]
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
 DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
@@ -51,6 +52,20 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | No
     if not np.isfinite(pixels).all():
         raise InputError(f"{path}: image holds NaN or infinite pixel values (a float image); give finite pixels")
     return pixels, depth
+
+
+def image_suffix(data: bytes) -> str | None:
+    """The suffix (one of ``SUFFIXES``) of the image format ``data`` is in, recognised from its bytes by Pillow
+    (its header only: nothing is decoded, so Pillow's size guard is lifted here; ``read_image`` applies ours);
+    None when Pillow does not recognise it."""
+    try:
+        with warnings.catch_warnings(), _pillow_bomb_limit(1 << 62), Image.open(io.BytesIO(data)) as im:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            fmt = im.format
+    except Exception:  # Pillow raises many types on garbage (UnidentifiedImageError, SyntaxError, ...)
+        return None
+    names = [ext for ext, f in Image.registered_extensions().items() if f == fmt and ext in SUFFIXES]
+    return min(names, key=len) if names else None
 
 
 _ARRAY_DEPTHS = {np.dtype(np.uint8): 8, np.dtype(np.uint16): 16}
