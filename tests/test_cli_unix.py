@@ -316,3 +316,32 @@ def test_compress_reads_an_image_from_standard_input(monkeypatch, tmp_path, caps
     assert main(["compress", "-", "-o", str(tmp_path / "gif.inr"), *FAST]) == 2
     assert _one_line_error(capsys).startswith("inrzip: error: standard input: an animated image")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["path.inr", "pipe.inr"]
+
+
+def test_several_sources_into_a_folder(tmp_path, capsys):
+    """``compress a.png b.png bad.png -o folder``: one STEM.inr each, byte-equal to compressing each alone; a
+    source that fails is one error line and the others are written (status 2); outputs are checked first."""
+    folder, alone = tmp_path / "out", tmp_path / "alone.inr"
+    folder.mkdir()
+    gray = tmp_path / "gray.png"
+    Image.open(CROP).convert("L").save(gray)
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    assert main(["compress", str(CROP), str(bad), str(gray), "-o", str(folder), *FAST]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"inrzip: error: {bad}: not a readable image", "inrzip: 1 of 3 sources failed; the others are written"]
+    assert sorted(p.name for p in folder.iterdir()) == ["gray.inr", "kodim23_64.inr"]
+    for src in (CROP, gray):
+        assert main(["compress", str(src), "-o", str(alone), "-f", *FAST]) == 0
+        assert (folder / f"{src.stem}.inr").read_bytes() == alone.read_bytes()
+    capsys.readouterr()
+    # every output is checked before the first fit: one taken name stops them all
+    assert main(["compress", str(gray), str(CROP), "-o", str(folder), *FAST]) == 2
+    assert _one_line_error(capsys) == f"inrzip: error: {folder / 'gray.inr'} already exists; use --force to overwrite it"
+    assert main(["compress", str(gray), str(gray), "-o", str(folder), "-f", *FAST]) == 2
+    assert "would both be written" in _one_line_error(capsys)
+    assert main(["compress", str(gray), str(CROP), "-o", str(alone), *FAST]) == 2
+    assert "names an existing folder" in _one_line_error(capsys)
+    assert main(["compress", str(gray), str(CROP), "-o", str(folder), "-f", "--json", *FAST]) == 0
+    reports = json.loads(capsys.readouterr().out)
+    assert [r["source"] for r in reports] == [str(gray), str(CROP)] and all(r["psnr"] > 0 for r in reports)

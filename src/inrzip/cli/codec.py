@@ -7,7 +7,7 @@ import math
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..api import decode, encode, info, load
 from ..errors import InrzipError
@@ -45,8 +45,10 @@ DECODE_LIMITS = ("max_pixels", "max_params", "max_weights", "max_generator_work"
 
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser("compress", help="fit a network to a signal and write an .inr file")
-    p.add_argument("source", help="image file, mesh file or NeRF scene folder; - for an image on standard input")
-    p.add_argument("-o", "--output", required=True, help="output .inr path; - for standard output")
+    p.add_argument("source", nargs="+", help="image file, mesh file or NeRF scene folder; - for an image on standard "
+                   "input; several sources: -o names a folder, one .inr each")
+    p.add_argument("-o", "--output", required=True, help="output .inr path (a folder for several sources); - for "
+                   "standard output")
     p.add_argument("-f", "--force", action="store_true", help="overwrite an existing output")
     add_config_flags(p)
     s = p.add_argument_group("signal (by kind)")
@@ -119,15 +121,62 @@ def _stdin_image(options: dict[str, Any]) -> Signal:
 
 
 def cmd_compress(a: Any) -> int:
-    check_output(a.output, a.force, a.source)  # before the fit, not after it
-    signal = _stdin_image(_signal_options(a)) if a.source == STDIO else load(a.source, **_signal_options(a))
+    if len(a.source) > 1:
+        return _compress_each(a)
+    source = a.source[0]
+    check_output(a.output, a.force, source)  # before the fit, not after it
+    _compress_one(a, source, a.output)
+    return 0
+
+
+def _compress_one(a: Any, source: str, output: str, json_now: bool = True) -> dict[str, Any]:
+    """Fit ``source``, write ``output`` and print its report (text, or JSON with ``--json`` unless ``json_now`` is
+    off: several sources print one JSON list at the end); the report."""
+    signal = _stdin_image(_signal_options(a)) if source == STDIO else load(source, **_signal_options(a))
     enc = encode(signal, config_from_args(a))
-    write_output(a.output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
-    out = message_stream(a.output)
+    write_output(output, ".inr", lambda tmp: tmp.write_bytes(enc.data), a.force)
+    report = {**enc.report, "output": output}
+    if not a.json:
+        _print_report(report, message_stream(output))
+    elif json_now:
+        print(json_text(report), file=message_stream(output))
+    return report
+
+
+def _compress_each(a: Any) -> int:
+    """Several sources into the folder ``-o``, one ``STEM.inr`` each, fitted one after another with the same
+    settings. Every output is checked before the first fit (a name taken, two sources of one stem); a source that
+    fails is one error line and the others go on (nothing fitted is lost), and the status says that one failed."""
+    folder = Path(a.output)
+    if a.output == STDIO or not folder.is_dir():
+        raise InrzipError(f"{a.output}: with several sources, -o names an existing folder (one .inr per source)")
+    if STDIO in a.source:
+        raise InrzipError("standard input (-) is one source; give it alone")
+    outputs = [str(folder / f"{Path(src.rstrip('/')).stem}.inr") for src in a.source]
+    twice = sorted({o for o in outputs if outputs.count(o) > 1})
+    if twice:
+        raise InrzipError(f"two sources would both be written to {twice[0]}; rename one or compress them apart")
+    for src, out in zip(a.source, outputs):
+        check_output(out, a.force, src)
+    failed, reports = 0, []
+    for k, (src, out) in enumerate(zip(a.source, outputs), 1):
+        if not a.quiet:
+            print(f"[{k}/{len(outputs)}] {src}", file=sys.stderr)
+        try:
+            reports.append({"source": src, **_compress_one(a, src, out, json_now=False)})
+        except InrzipError as exc:
+            failed += 1
+            reports.append({"source": src, "output": out, "error": str(exc)})
+            print(f"inrzip: error: {exc}", file=sys.stderr)
     if a.json:
-        print(json_text({**enc.report, "output": a.output}), file=out)
-        return 0
-    r = enc.report
+        print(json_text(reports))
+    if failed:
+        print(f"inrzip: {failed} of {len(outputs)} sources failed; the others are written", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def _print_report(r: dict[str, Any], out: TextIO) -> None:
+    """A compress report for people: quality and rate, sizes, the fit, and its notes."""
     quality = "  ".join(f"{k.upper()} {_fmt(r[k])}" for k in ("psnr", "ssim", "iou") if k in r)
     rate = f"bpp {r['bpp']:.4f} (estimate {r['estimated_bpp']:.4f})" if "bpp" in r else ""
     depths = sorted(set(r.get("tensor_bits", {}).values()))
@@ -136,7 +185,7 @@ def cmd_compress(a: Any) -> int:
         k = r.get("clip_k")  # None when each tensor has its own clipping (bit allocation)
         clip = f", clipping {k:.2f} std" if isinstance(k, (int, float)) else ""
         rate += f"; target {r['target_bpp']} bpp, {bits}{clip}"
-    print(f"{a.output}: {quality}  {rate}", file=out)
+    print(f"{r['output']}: {quality}  {rate}", file=out)
     print(f"  file {r['file_bytes']} B ({r['file_bytes'] / 1000:.2f} kB); params x bits estimate "
           f"{r['estimated_bytes']:.0f} B = {r['stored_values']} values x {bits}; "
           f"bzip2(pickle) {r['bzip2_pickle_bytes']} B", file=out)
@@ -144,7 +193,6 @@ def cmd_compress(a: Any) -> int:
           + "  ".join(f"{k[6:].upper()} {_fmt(v)}" for k, v in r.items() if k.startswith("float_")), file=out)
     for event in [*r.get("fit_events", []), *_qat_choice(r)]:
         print(f"  note: {event}", file=out)
-    return 0
 
 
 def _qat_choice(r: dict[str, Any]) -> list[str]:
