@@ -245,3 +245,19 @@ def test_an_array_is_an_image_source(data_dir, tmp_path):
                        (np.zeros((4, 4, 5)), "C 1-4")]:
         with pytest.raises(InputError, match=re.escape(words)):
             inrzip.encode(bad, **settings)
+
+
+def test_the_decoders_take_a_path_or_the_bytes():
+    """``inrzip.decompress("x.inr")`` reads the file (it used to decode the path's own characters and call them
+    "not an inrzip file"); any other type is a TypeError naming what is expected."""
+    from inrzip.errors import InputError
+
+    path = GOLDEN / "image_mlp_minmax8.inr"
+    data = path.read_bytes()
+    assert np.array_equal(inrzip.decompress(str(path)), inrzip.decompress(data))
+    assert np.array_equal(inrzip.decompress(path), inrzip.decompress(bytearray(data)))
+    assert inrzip.info(path) == inrzip.info(data)
+    with pytest.raises(TypeError, match="its bytes or its path, not int"):
+        inrzip.decompress(123)
+    with pytest.raises(InputError, match="no such file"):
+        inrzip.info(GOLDEN / "missing.inr")

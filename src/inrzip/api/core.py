@@ -14,7 +14,7 @@ import torch
 from ..bitstream.header import network_header
 from ..bitstream.pipeline import SizeReport, pack, peek, unpack
 from ..config import CompressConfig, FitConfig
-from ..errors import InrzipError
+from ..errors import FormatError, InputError, InrzipError
 from ..fit import FitResult, fit_many, resolve_fit
 from ..fit.defaults import SEED_LIMIT
 from ..fit.runtime import resolve_device
@@ -270,27 +270,50 @@ def _stored(param: Parameterization) -> dict[str, np.ndarray]:
     return {k: v.detach().cpu().numpy() for k, v in param.stored().items()}
 
 
-def decoded_layers(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Layers:
+# What the decoders take: the bytes of an .inr file, or its path
+InrFile = bytes | bytearray | memoryview | str | Path
+
+
+def inr_bytes(data: InrFile, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """The bytes of an ``.inr`` file given as bytes or as a path (read within ``limits.max_file_bytes``); anything
+    else is a TypeError naming what is expected (``bytes(123)`` would be 123 zero bytes, ``bytes(path)`` its
+    name, both then refused as "not an inrzip file", which misleads)."""
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return bytes(data)
+    if not isinstance(data, (str, Path)):
+        raise TypeError(f"an .inr file is its bytes or its path, not {type(data).__name__}")
+    path = Path(data)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if path.stat().st_size > limits.max_file_bytes:
+        raise FormatError(f"{path}: {path.stat().st_size} bytes, over the limit of {limits.max_file_bytes} for an "
+                          f".inr file ({limits.hint('max_file_bytes')} if you trust it)")
+    return path.read_bytes()
+
+
+def decoded_layers(data: InrFile, limits: Limits = DEFAULT_LIMITS) -> Layers:
     """The decoded network's float32 CPU layers (bit-identical on every machine)."""
-    return unpack(bytes(data), limits)[2]
+    return unpack(inr_bytes(data, limits), limits)[2]
 
 
-def decode(data: bytes, limits: Limits = DEFAULT_LIMITS, device: str = "cpu",
+def decode(data: InrFile, limits: Limits = DEFAULT_LIMITS, device: str = "cpu",
            **options: Any) -> tuple[dict[str, Any], Any]:
-    """(header, reconstruction) of ``.inr`` bytes; options go to the signal (e.g. ``scale``, ``resolution``)."""
-    header, spec, layers = unpack(bytes(data), limits)
+    """(header, reconstruction) of an ``.inr`` file (its bytes or path); options go to the signal (e.g. ``scale``,
+    ``resolution``)."""
+    header, spec, layers = unpack(inr_bytes(data, limits), limits)
     dev = resolve_device(device)
     out = signal_class(header["kind"]).reconstruct(header, field_of(spec, layers, dev), limits=limits, device=dev,
                                                    **options)
     return header, out
 
 
-def decompress(data: bytes, **options: Any) -> np.ndarray:
-    """Decode ``.inr`` bytes into the signal (an integer image array for images)."""
+def decompress(data: InrFile, **options: Any) -> np.ndarray:
+    """Decode an ``.inr`` file (its bytes or path) into the signal (an integer image array for images)."""
     return decode(data, **options)[1]
 
 
-def info(data: bytes, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+def info(data: InrFile, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Header fields plus sizes, without decoding the payload."""
-    header = peek(bytes(data), limits)
+    data = inr_bytes(data, limits)
+    header = peek(data, limits)
     return {**header, "file_bytes": len(data), **signal_class(header["kind"]).header_rate(header, len(data))}
