@@ -261,3 +261,20 @@ def test_the_decoders_take_a_path_or_the_bytes():
         inrzip.decompress(123)
     with pytest.raises(InputError, match="no such file"):
         inrzip.info(GOLDEN / "missing.inr")
+
+
+def test_api_settings_of_the_wrong_type_are_named(data_dir):
+    """``arch=(28, 9)``, ``lr="1e-3"`` or ``epochs=2.5`` were an AttributeError or TypeError from deep inside;
+    now one InrzipError naming the setting. NumPy numbers are numbers (a header stores them as Python's)."""
+    from inrzip.errors import InrzipError
+
+    src = data_dir / "kodim23_64.png"
+    for kw, words in [(dict(arch=(28, 9)), "arch must be a string, got tuple (28, 9)"),
+                      (dict(lr="1e-3"), "lr must be a number, got str '1e-3'"),
+                      (dict(epochs=2.5), "epochs must be an integer, got float 2.5"),
+                      (dict(qat=1), "qat must be True or False, got int 1"),
+                      (dict(betas=(0.9, "x")), "betas must be a pair of numbers")]:
+        with pytest.raises(InrzipError, match=re.escape(words)):
+            inrzip.encode(src, **{"epochs": 1, **kw})
+    enc = inrzip.encode(src, arch="8x1", epochs=np.int64(1), bits=np.int64(6), lr=np.float32(1e-3), progress=False)
+    assert inrzip.info(enc.data)["bits"] == 6 and type(enc.report["config"]["bits"]) is int

@@ -8,7 +8,8 @@ the one place where defaults are applied (the fit-time part of it is ``inrzip.fi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import numbers
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 __all__ = ["FitConfig", "CompressConfig", "option", "option_fields"]
@@ -121,3 +122,43 @@ class CompressConfig:
 def option_fields(cls: type) -> list[Any]:
     """The fields of a config class that have a command-line flag."""
     return [f for f in fields(cls) if f.metadata.get("cli", False)]
+
+
+# annotation -> (accepted types, what the error says); NumPy's integers and floats register as these ABCs
+_SCALARS = {"int": ((numbers.Integral,), "an integer"), "float": ((numbers.Real,), "a number"),
+            "str": ((str,), "a string"), "bool": ((bool,), "True or False")}
+
+
+def _number(x: Any) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
+
+
+def type_errors(cfg: Any) -> list[str]:
+    """Fields of a config (``CompressConfig`` or ``FitConfig``) whose value is not of the annotated type: a Python
+    caller's ``arch=(28, 9)`` or ``lr="1e-3"`` would otherwise fail deep inside as an AttributeError or TypeError.
+    An int passes where a float is asked for; a bool never passes for a number; a pair is a list or tuple of two
+    numbers."""
+    errors = []
+    for f in fields(cfg):
+        v, kind = getattr(cfg, f.name), str(f.type).replace(" | None", "")
+        if v is None or f.name == "fit":
+            continue
+        if kind.startswith("tuple"):
+            ok, wanted = isinstance(v, (list, tuple)) and len(v) == 2 and all(_number(x) for x in v), "a pair of numbers"
+        elif kind in _SCALARS:
+            types, wanted = _SCALARS[kind]
+            ok = isinstance(v, types) and (kind == "bool" or not isinstance(v, bool))
+        else:
+            continue
+        if not ok:
+            errors.append(f"{f.name} must be {wanted}, got {type(v).__name__} {v!r}")
+    return errors
+
+
+def plain_numbers(cfg: Any) -> Any:
+    """``cfg`` with NumPy numbers (``bits=np.int64(6)`` from an array) as Python's: a file's header stores Python
+    ints and floats only."""
+    plain = {f.name: (int(v) if isinstance(v, numbers.Integral) else float(v))
+             for f in fields(cfg) if isinstance(v := getattr(cfg, f.name), numbers.Real)
+             and not isinstance(v, (bool, int, float))}
+    return replace(cfg, **plain) if plain else cfg

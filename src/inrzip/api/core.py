@@ -13,7 +13,7 @@ import torch
 
 from ..bitstream.header import network_header
 from ..bitstream.pipeline import SizeReport, pack, peek, unpack
-from ..config import CompressConfig, FitConfig
+from ..config import CompressConfig, FitConfig, plain_numbers, type_errors
 from ..errors import FormatError, InputError, InrzipError
 from ..fit import FitResult, fit_many, resolve_fit
 from ..fit.defaults import SEED_LIMIT
@@ -52,6 +52,10 @@ def load(source: str | Path | np.ndarray, **signal_options: Any) -> Signal:
 
 def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
     """Every network and storage field set: the user's, else the preset's, else the kind's, else the default."""
+    wrong = type_errors(cfg) + type_errors(cfg.fit)
+    if wrong:
+        raise InrzipError("; ".join(wrong))
+    cfg = replace(plain_numbers(cfg), fit=plain_numbers(cfg.fit))
     param_name = cfg.parameterization or signal.default_parameterization
     if cfg.preset is not None:
         cfg = apply_preset(cfg, signal.kind, param_name)
