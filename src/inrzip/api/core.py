@@ -16,7 +16,7 @@ from ..bitstream.pipeline import SizeReport, pack, peek, unpack
 from ..config import CompressConfig, FitConfig, plain_numbers, type_errors
 from ..errors import FormatError, InputError, InrzipError
 from ..fit import FitResult, fit_many, resolve_fit
-from ..fit.defaults import SEED_LIMIT
+from ..fit.defaults import check_seed
 from ..fit.runtime import resolve_device
 from ..fit.target import TargetCheck
 from ..limits import DEFAULT_LIMITS, Limits
@@ -82,9 +82,7 @@ def _resolve_network(cfg: CompressConfig, signal: Signal) -> CompressConfig:
 def _check_ranges(cfg: CompressConfig) -> None:
     """Options out of their range are refused before any network is built or fitted: a typo such as a negative
     target would otherwise pass silently, and a seed too large for the header fail after the fit."""
-    seed = cfg.fit.seed
-    if seed is not None and not (isinstance(seed, int) and -SEED_LIMIT <= seed <= SEED_LIMIT):
-        raise InrzipError(f"--seed must be an integer of at most 2^62 in size, got {seed}")
+    check_seed(cfg.fit.seed)
     if cfg.pe_freqs is not None and cfg.pe_freqs < 0:
         raise InrzipError(f"--pe-freqs must be 0 or more, got {cfg.pe_freqs}")
     for flag, v in (("--target-psnr", cfg.target_psnr), ("--step-lr", cfg.step_lr)):

@@ -75,6 +75,12 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
 SEED_LIMIT = 1 << 62  # the largest |integer| an .inr header stores (bitstream/container.py)
 
 
+def check_seed(seed: int | None) -> None:
+    """A seed a file's header can hold (|seed| <= 2^62); checked before a network is built from it."""
+    if seed is not None and not (isinstance(seed, int) and -SEED_LIMIT <= seed <= SEED_LIMIT):
+        raise InrzipError(f"--seed must be an integer of at most 2^62 in size, got {seed}")
+
+
 def check_fit(cfg: FitConfig) -> None:
     """One-line errors for settings no fit can use."""
     if cfg.epochs < 1 or cfg.batch_size < 1:
@@ -93,8 +99,7 @@ def check_fit(cfg: FitConfig) -> None:
         raise InrzipError(f"--betas must be two numbers in [0, 1), e.g. 0.9 0.999, got {' '.join(map(str, cfg.betas))}")
     if cfg.warmup_epochs is not None and cfg.warmup_epochs < 0:
         raise InrzipError(f"--warmup-epochs must be 0 or more, got {cfg.warmup_epochs}")
-    if cfg.seed is not None and not -SEED_LIMIT <= cfg.seed <= SEED_LIMIT:  # a file's header holds |seed| <= 2^62
-        raise InrzipError(f"--seed must be an integer of at most 2^62 in size, got {cfg.seed}")
+    check_seed(cfg.seed)
     LOSSES.get(cfg.loss)
     OPTIMIZERS.get(cfg.optimizer)
     if cfg.optimizer == "adam-weights" and (cfg.qat_quantizer is not None or cfg.rate_lambda):
