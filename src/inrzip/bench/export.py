@@ -11,11 +11,11 @@ means (``points="all"`` keeps every configuration), sorted by rate. ``image`` ex
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import InputError
+from ..jsontext import json_text
 from ..registry import Registry
 from .pareto import frontier_rows
 from .plot import method_curves, read_rows, safe_name
@@ -65,13 +65,13 @@ def export(db_path: str | Path, out: str | Path, fmt: str = "compressai", image:
     out = Path(out)
     if out.suffix.lower() == ".json":
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(curves[0] if len(curves) == 1 else curves, indent=2) + "\n")
+        out.write_text(json_text(curves[0] if len(curves) == 1 else curves) + "\n")
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for curve in curves:
         path = out / f"{safe_name(curve['name'], 'method')}.json"
-        path.write_text(json.dumps(curve, indent=2) + "\n")
+        path.write_text(json_text(curve) + "\n")
         paths.append(path)
     return paths
 

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..jsontext import json_text
 from .db import config_of
 from .pareto import frontier_rows
 
@@ -83,7 +84,7 @@ def esc(v: Any) -> str:
 
 def json_script(element_id: str, obj: Any) -> str:
     """JSON embedded in the page (file:// pages cannot fetch files); ``</`` escaped so it cannot end the tag."""
-    text = json.dumps(obj, separators=(",", ":")).replace("</", "<\\/")
+    text = json_text(obj, indent=None, separators=(",", ":")).replace("</", "<\\/")  # no NaN: JSON.parse reads it
     return f'<script type="application/json" id="{element_id}">{text}</script>'
 
 

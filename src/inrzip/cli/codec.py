@@ -11,6 +11,7 @@ from typing import Any, TextIO
 
 from ..api import decode, encode, info, load
 from ..errors import InrzipError
+from ..jsontext import json_text
 from ..nets.inits import available_inits, describe_spec
 from ..signals import Signal, signal_class
 from ..signals.imageio import image_suffix
@@ -18,7 +19,6 @@ from .files import (
     STDIO,
     add_limit_flags,
     check_output,
-    json_text,
     limits_from_args,
     message_stream,
     read_input,

@@ -7,15 +7,12 @@
 - an output appears under its name only when complete: it is written to a temporary file beside it and
   renamed (a crash, a failure or ``kill -9`` leaves nothing, or the old file, under the name);
 - every limit of ``inrzip.limits.Limits`` is a flag ``--max-x``, generated from the table;
-- ``--json`` prints strict JSON (``json_text``): a value that is not a number (the SSIM of an image under 11
-  pixels a side) is ``null``, never the ``NaN`` that strict parsers refuse.
+- ``--json`` prints strict JSON (``inrzip.jsontext``): an undefined metric is ``null``, never ``NaN``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
 import shutil
 import sys
@@ -25,32 +22,12 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
-import numpy as np
-
 from ..errors import FormatError, InrzipError
 from ..limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["STDIO", "json_text", "add_limit_flags", "limits_from_args", "read_input", "check_output", "write_output", "message_stream"]
+__all__ = ["STDIO", "add_limit_flags", "limits_from_args", "read_input", "check_output", "write_output", "message_stream"]
 
 STDIO = "-"
-
-
-def _plain(v: Any) -> Any:
-    """``v`` with NumPy scalars as Python numbers and non-finite floats as None, containers walked."""
-    if isinstance(v, dict):
-        return {k: _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    return v
-
-
-def json_text(obj: Any) -> str:
-    """A report as strict JSON (RFC 8259: no NaN or Infinity); a value JSON cannot hold is written as text."""
-    return json.dumps(_plain(obj), indent=2, allow_nan=False, default=str)
 
 
 def add_limit_flags(parser: argparse.ArgumentParser, names: tuple[str, ...] | None = None) -> None:

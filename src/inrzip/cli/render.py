@@ -12,10 +12,11 @@ import numpy as np
 
 from ..api import decode, info
 from ..errors import InputError
+from ..jsontext import json_text
 from ..limits import DEFAULT_LIMITS, Limits
 from ..signals.radiance import RadianceSignal, compare_views, ground_truth
 from .codec import output_format
-from .files import add_limit_flags, check_output, json_text, limits_from_args, message_stream, read_input, write_output
+from .files import add_limit_flags, check_output, limits_from_args, message_stream, read_input, write_output
 
 __all__ = ["render_file", "add_parsers"]
 
