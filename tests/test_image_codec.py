@@ -278,3 +278,15 @@ def test_api_settings_of_the_wrong_type_are_named(data_dir):
             inrzip.encode(src, **{"epochs": 1, **kw})
     enc = inrzip.encode(src, arch="8x1", epochs=np.int64(1), bits=np.int64(6), lr=np.float32(1e-3), progress=False)
     assert inrzip.info(enc.data)["bits"] == 6 and type(enc.report["config"]["bits"]) is int
+
+
+def test_the_api_refuses_a_size_option_the_kind_has_no_use_for():
+    """The check lives in ``api.decode``, so a Python caller gets it as the command line does: ``resolution`` on an
+    image was silently ignored."""
+    from inrzip.errors import InrzipError
+
+    with pytest.raises(InrzipError, match=re.escape("--resolution does not apply to image files (they take --scale)")):
+        inrzip.decompress(GOLDEN / "image_mlp_minmax8.inr", resolution=64)
+    with pytest.raises(InrzipError, match=re.escape("--scale does not apply to occupancy files")):
+        inrzip.decompress(GOLDEN / "occupancy_mlp_kmeans5.inr", scale=2)
+    assert inrzip.decompress(GOLDEN / "occupancy_mlp_kmeans5.inr", resolution=16, force=True).shape == (16, 16, 16)

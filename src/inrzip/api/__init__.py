@@ -17,6 +17,7 @@ from .core import (
     DEFAULT_LIMITS,
     NETWORK_DEFAULTS,
     PRESETS,
+    SIZE_OPTIONS,
     CompressConfig,
     Encoded,
     FitConfig,
@@ -28,6 +29,7 @@ from .core import (
     decompress,
     field_of,
     info,
+    inr_bytes,
     load,
     prepare,
     resolve,
@@ -37,5 +39,5 @@ from .core import (
 from .encoding import compress, encode, encode_at_rate, encode_bits, encode_many
 
 __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS",
-           "NETWORK_DEFAULTS", "resolve", "prepare", "train", "write", "compress", "decompress", "encode",
-           "encode_at_rate", "encode_bits", "encode_many", "decode", "decoded_layers", "info", "load", "field_of"]
+           "NETWORK_DEFAULTS", "SIZE_OPTIONS", "resolve", "prepare", "train", "write", "compress", "decompress", "encode",
+           "encode_at_rate", "encode_bits", "encode_many", "decode", "decoded_layers", "info", "inr_bytes", "load", "field_of"]

@@ -30,8 +30,8 @@ from ..records import Encoded, Fitted, Prepared
 from ..signals import Field, Signal, load_signal, signal_class
 
 __all__ = ["CompressConfig", "FitConfig", "Limits", "DEFAULT_LIMITS", "Encoded", "Fitted", "Prepared", "PRESETS",
-           "NETWORK_DEFAULTS", "resolve", "prepare", "train", "write", "decompress", "decode", "decoded_layers", "info",
-           "load", "field_of"]
+           "NETWORK_DEFAULTS", "SIZE_OPTIONS", "resolve", "prepare", "train", "write", "decompress", "decode", "decoded_layers", "info",
+           "inr_bytes", "load", "field_of"]
 
 # Network defaults that do not depend on the signal kind (the kind's own are attributes of its class).
 NETWORK_DEFAULTS: dict[str, Any] = {"latent_ratio": 0.6, "omega": 30.0, "pe_freqs": 10, "pe_band": "nyquist",
@@ -303,10 +303,23 @@ def decode(data: InrFile, limits: Limits = DEFAULT_LIMITS, device: str = "cpu",
     """(header, reconstruction) of an ``.inr`` file (its bytes or path); options go to the signal (e.g. ``scale``,
     ``resolution``)."""
     header, spec, layers = unpack(inr_bytes(data, limits), limits)
+    _check_size_options(signal_class(header["kind"]), options)
     dev = resolve_device(device)
     out = signal_class(header["kind"]).reconstruct(header, field_of(spec, layers, dev), limits=limits, device=dev,
                                                    **options)
     return header, out
+
+
+# The options that size a decode; each kind takes those in its ``decode_options`` and refuses the others
+SIZE_OPTIONS = ("scale", "resolution")
+
+
+def _check_size_options(cls: type[Signal], options: dict[str, Any]) -> None:
+    """A size option the file's kind has no use for (``resolution`` for an image, ``scale`` for an occupancy grid)
+    is an error, not ignored; named as the command line's flag, which has the option's name."""
+    for k in sorted(options.keys() & set(SIZE_OPTIONS) - set(cls.decode_options)):
+        takes = " or ".join(f"--{o}" for o in cls.decode_options if o in SIZE_OPTIONS) or "neither"
+        raise InrzipError(f"--{k} does not apply to {cls.kind} files (they take {takes})")
 
 
 def decompress(data: InrFile, **options: Any) -> np.ndarray:

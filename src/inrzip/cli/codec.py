@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..api import decode, encode, info, load
+from ..api import SIZE_OPTIONS, decode, encode, info, load
 from ..errors import InrzipError
 from ..jsontext import json_text
 from ..nets.inits import available_inits, describe_spec
@@ -225,16 +225,6 @@ def output_format(cls: type[Signal], output: str, given: str | None) -> str:
     return fmt
 
 
-def _decode_options(a: Any, cls: type[Signal]) -> dict[str, Any]:
-    """The decode options given on the command line; one the file's kind has no use for is an error, not ignored
-    (``--resolution`` on an image, ``--scale`` on an occupancy grid)."""
-    given = {k: v for k in ("scale", "resolution") if (v := getattr(a, k)) is not None}
-    for k in given.keys() - set(cls.decode_options):
-        takes = " or ".join(f"--{o}" for o in cls.decode_options) or "no such option"
-        raise InrzipError(f"--{k} does not apply to {cls.kind} files (they take {takes})")
-    return given
-
-
 def cmd_decompress(a: Any) -> int:
     limits = limits_from_args(a)
     check_output(a.output, a.force, a.input)
@@ -243,7 +233,7 @@ def cmd_decompress(a: Any) -> int:
     cls = signal_class(meta["kind"])
     fmt = output_format(cls, a.output, a.format)
     note = cls.check_format(meta, fmt)
-    options = _decode_options(a, cls)
+    options = {k: v for k in SIZE_OPTIONS if (v := getattr(a, k)) is not None}  # api.decode refuses a kind's misfit
     header, out = decode(data, limits=limits, device=a.device, progress=not a.quiet, **options)
     suffix = "" if fmt == "folder" else f".{fmt}"
     write_output(a.output, suffix, lambda tmp: cls.save(out, tmp, header), a.force)

@@ -22,6 +22,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any, Callable, Iterator, TextIO
 
+from ..api import inr_bytes
 from ..errors import FormatError, InrzipError
 from ..limits import DEFAULT_LIMITS, Limits
 
@@ -51,17 +52,10 @@ def limits_from_args(a: argparse.Namespace) -> Limits:
 def read_input(path: str, limits: Limits) -> bytes:
     """An ``.inr`` file's bytes, or standard input's for ``-``; larger than ``limits.max_file_bytes`` is
     refused before it is read."""
+    if path != STDIO:
+        return inr_bytes(path, limits)
     cap = limits.max_file_bytes
-    if path == STDIO:
-        data = sys.stdin.buffer.read(cap + 1)
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise InrzipError(f"{path}: no such file")
-        if p.stat().st_size > cap:
-            raise FormatError(f"{path}: {p.stat().st_size} bytes, over the limit of {cap} for an .inr file "
-                              f"({limits.hint('max_file_bytes')} if you trust it)")
-        data = p.read_bytes()
+    data = sys.stdin.buffer.read(cap + 1)
     if len(data) > cap:
         raise FormatError(f"standard input holds over {cap} bytes, the limit for an .inr file "
                           f"({limits.hint('max_file_bytes')})")
