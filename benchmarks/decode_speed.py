@@ -8,7 +8,8 @@ its two parts (``decoded_layers``: entropy decoding, dequantization and D'OH's B
 process (D'OH's compiled product loaded), then the layers again with the NumPy reference product, and the
 first decode of a fresh process (``first decode s``: what a one-off CLI decode pays after its imports,
 whichever product ``use_fused`` picks there). The decoded pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
-source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run.
+source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run; with
+``--rounds R``, R subprocesses of this tree and of the baseline in turn (medians), for a machine whose load drifts.
 
 With ``--ab N``: the rendering spread over the cores (``signals.base.run_chunks``) against the serial render it
 replaced (one chunk of 32768 pixels at a time, torch's threads inside each op), alternated N times in this process
@@ -16,8 +17,9 @@ so that a noisy machine weighs on both alike; for the two golden files (whole de
 of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 55x7, and 96x7). ``--chunks
 2048,4096,...`` adds the parallel render at those chunk sizes (how ``signals.base.PARALLEL_CHUNK`` was chosen).
 ``--profile``: the golden D'OH file rendered on one thread under torch's profiler (where the time goes).
-``--grid-ab N``: the positional encoding tabulated once per image axis (``nets.NetworkField.on_grid``) against
-encoding each pixel's coordinates, alternated N times, same cases as ``--ab``.
+``--grid-ab N``: the positional encoding tabulated once per image axis and gathered per pixel
+(``nets.NetworkField.on_grid``), or built for a run of pixels by one broadcast (``on_grid_span``, the default), against
+encoding each pixel's coordinates, alternated N times, same cases as ``--ab`` plus a 128^3 occupancy grid.
 """
 
 from __future__ import annotations
@@ -104,6 +106,17 @@ def baseline_seconds(src: Path, path: Path, threads: int, repeats: int) -> float
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def alternated_baseline(src: Path, baseline: Path, path: Path, threads: int, repeats: int,
+                        rounds: int) -> tuple[float, float]:
+    """``baseline_seconds`` of this tree and of ``baseline``, in turn ``rounds`` times (a busy machine's slow minutes
+    then weigh on both alike): the median over the rounds of each."""
+    mine, base = [], []
+    for _ in range(rounds):
+        mine.append(baseline_seconds(src, path, threads, repeats))
+        base.append(baseline_seconds(baseline, path, threads, repeats))
+    return statistics.median(mine), statistics.median(base)
+
+
 def _alternate(fns: dict[str, object], repeats: int) -> dict[str, float]:
     """Median seconds of each function, called in turn ``repeats`` times after one warm-up each."""
     times: dict[str, list[float]] = {k: [] for k in fns}
@@ -133,8 +146,11 @@ def _ab_cases() -> list[tuple[str, object]]:
 
 
 def grid_ab_rows(repeats: int) -> list[dict[str, object]]:
-    """The positional encoding tabulated per axis (``NetworkField.on_grid``) against encoding every pixel's
-    coordinates, alternated (``--grid-ab``); the outputs must be equal. (The MLP file has no encoding: a control.)"""
+    """Three ways a renderer builds a grid's features, alternated (``--grid-ab``): every point's coordinates
+    encoded (``per_pixel``), the encoding tabulated per axis and gathered per point (``NetworkField.on_grid``:
+    ``gathered``), and a run of consecutive points built by one broadcast (``NetworkField.on_grid_span``: ``runs``,
+    what the renderers use), the latter also with a fresh allocation per layer instead of ``nets.Scratch``'s reused
+buffers (``runs_fresh``); the outputs must be equal. (The MLP file has no encoding: a control.)"""
     from inrzip.nets.networks import NetworkField, NetworkSpec, layer_shapes
     from inrzip.signals import occupancy as occ
 
@@ -143,22 +159,45 @@ def grid_ab_rows(repeats: int) -> list[dict[str, object]]:
     layers = [((torch.rand(o, i, generator=gen) * 2 - 1) / i, torch.zeros(o)) for o, i in layer_shapes(spec)]
     cases = [*_ab_cases(), ("occupancy 28x9 + PE, 128^3 render",
                             lambda f=NetworkField(spec, layers): occ.render_occupancy(f, 128))]
-    tabulated = NetworkField.on_grid
     rows = []
     for name, fn in cases:
-        def per_pixel(fn=fn):
-            NetworkField.on_grid = None  # the renderers then encode each point's coordinates, as before
-            try:
-                return fn()
-            finally:
-                NetworkField.on_grid = tabulated
-        variants = {"per_pixel": per_pixel, "tabulated": fn}
-        same = bool(np.array_equal(per_pixel(), fn()))
+        variants = {"per_pixel": partial(_without, fn, ("on_grid", "on_grid_span")),
+                    "gathered": partial(_without, fn, ("on_grid_span",)), "runs_fresh": partial(_fresh_buffers, fn),
+                    "runs": fn}
+        reference = variants["per_pixel"]()
+        same = all(bool(np.array_equal(reference, v())) for v in variants.values())
         t = _alternate(variants, repeats)
         rows.append({"case": name, "identical": same, **{f"{k}_s": v for k, v in t.items()}})
-        print(f"| {name} | {t['per_pixel']:.3f} | {t['tabulated']:.3f} | {t['tabulated'] / t['per_pixel'] - 1:+.0%} "
-              f"| {same} |", flush=True)
+        print(f"| {name} | {t['per_pixel']:.3f} | {t['gathered']:.3f} | {t['runs_fresh']:.3f} | {t['runs']:.3f} "
+              f"| {t['runs'] / t['per_pixel'] - 1:+.0%} | {same} |", flush=True)
     return rows
+
+
+def _fresh_buffers(fn):
+    """``fn()`` with every hidden layer's output in a fresh allocation, as before ``nets.Scratch``."""
+    from inrzip.nets.networks import Scratch
+
+    take = Scratch.take
+    Scratch.take = lambda self, parity, like, width: torch.empty(like.shape[0], width, dtype=like.dtype,
+                                                                 device=like.device)
+    try:
+        return fn()
+    finally:
+        Scratch.take = take
+
+
+def _without(fn, methods: tuple[str, ...]):
+    """``fn()`` with ``NetworkField``'s ``methods`` hidden (the renderers then take their fallbacks)."""
+    from inrzip.nets.networks import NetworkField
+
+    saved = {m: getattr(NetworkField, m) for m in methods}
+    try:
+        for m in methods:
+            setattr(NetworkField, m, None)
+        return fn()
+    finally:
+        for m, v in saved.items():
+            setattr(NetworkField, m, v)
 
 
 def ab_rows(repeats: int, chunks: list[int]) -> list[dict[str, object]]:
@@ -214,20 +253,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--baseline", type=Path, help="src/ of an older checkout to time in the same run")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="with --baseline: subprocesses of this tree and the baseline's, in turn, this many times")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--ab", type=int, default=0, metavar="N", help="serial vs parallel rendering, alternated N times")
     ap.add_argument("--chunks", default="", help="with --ab: also the parallel render at these chunk sizes")
     ap.add_argument("--profile", action="store_true", help="profile the D'OH file's render on one thread")
     ap.add_argument("--grid-ab", type=int, default=0, metavar="N",
-                    help="encoding tabulated per axis vs per pixel, alternated N times")
+                    help="encoding per pixel vs tabulated (gathered, runs), alternated N times")
     a = ap.parse_args(argv)
     if a.profile:
         profile_render(1)
         return 0
     torch.set_num_threads(a.threads)
     if a.grid_ab:
-        print("| case | per-pixel encoding s | tabulated per axis s | change | identical |")
-        print("|---|---|---|---|---|")
+        print("| case | per-pixel encoding s | tabulated, gathered s | runs, fresh buffers s | runs s | runs vs per-pixel "
+              "| identical |")
+        print("|---|---|---|---|---|---|---|")
         rows = grid_ab_rows(a.grid_ab)
         if a.json:
             a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
@@ -248,8 +290,8 @@ def main(argv: list[str] | None = None) -> int:
     from inrzip.nets import parameterizations
 
     print("| file | decompress s | layers s | render s | layers s, NumPy reference | first decode s | pixels as golden |"
-          + (" baseline s |" if a.baseline else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|" if a.baseline else ""))
+          + (" this tree, subprocess s | baseline s |" if a.baseline else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|" if a.baseline else ""))
     for name in FILES:
         path = GOLDEN / f"{name}.inr"
         data = path.read_bytes()
@@ -267,10 +309,11 @@ def main(argv: list[str] | None = None) -> int:
         row = {"file": name, "decompress_s": total, "layers_s": layers, "render_s": total - layers,
                "layers_reference_s": reference, "first_decode_s": first, "pixels_identical": same}
         if a.baseline:
-            row["baseline_s"] = baseline_seconds(a.baseline, path, a.threads, a.repeats)
+            row["subprocess_s"], row["baseline_s"] = alternated_baseline(ROOT / "src", a.baseline, path, a.threads,
+                                                                         a.repeats, a.rounds)
         rows.append(row)
         print(f"| {name} | {total:.3f} | {layers:.3f} | {total - layers:.3f} | {reference:.3f} | {first:.3f} | {same} |"
-              + (f" {row['baseline_s']:.3f} |" if a.baseline else ""), flush=True)
+              + (f" {row['subprocess_s']:.3f} | {row['baseline_s']:.3f} |" if a.baseline else ""), flush=True)
     if a.json:
         a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
                                       "date": time.strftime("%Y-%m-%d %H:%M"), "rows": rows}, indent=1))

@@ -74,3 +74,46 @@ def test_occupancy_grids_give_the_same_values(n):
     per_point = infer(spec, layers, occupancy.grid_coords(flat, n))
     assert tabulated.shape == (n ** 3, 1) and tabulated.std() > 0
     assert torch.equal(tabulated, per_point)
+
+
+@pytest.mark.parametrize("spec,major", [(NetworkSpec(2, 3, 12, 2, pe_freqs=4), (1, 0)),
+                                        (NetworkSpec(2, 3, 12, 2), (1, 0)),
+                                        (NetworkSpec(3, 2, 12, 2, pe_freqs=5, pe_grid=(11, 6, 4), pe_cap=0.5), (0, 1, 2)),
+                                        (NetworkSpec(3, 2, 12, 2, pe_freqs=3), (2, 0, 1))])
+def test_grid_spans_are_the_network_at_their_points(spec, major):
+    """Runs of consecutive grid points (within a row, across rows, the whole grid, one point), in any axis order:
+    the features built by one broadcast give the network's values at the points, exactly, and the scratch buffers
+    reused from run to run (of different lengths) do not leak one run's values into another's."""
+    torch.manual_seed(2)
+    layers = [(torch.randn(o, i) * 0.3, torch.randn(o) * 0.1) for o, i in
+              [(12, spec.encoded_features), (12, 12), (12, 12), (spec.out_features, 12)]]
+    sizes = (11, 6, 4)[:spec.in_features]
+    axes = [torch.linspace(-1, 1, n) for n in sizes]
+    field = NetworkField(spec, layers)
+    span = field.on_grid_span(axes, major)
+    total = int(np.prod(sizes))
+    strides = {a: int(np.prod([sizes[b] for b in major[k + 1:]])) for k, a in enumerate(major)}
+    for start, stop in [(0, total), (3, 5), (0, 1), (total - 1, total), (7, 40), (2, 3 * sizes[major[-1]] + 1)]:
+        flat = torch.arange(start, stop)
+        points = torch.stack([axes[a][(flat // strides[a]) % sizes[a]] for a in range(len(sizes))], dim=1)
+        got = span(start, stop)
+        assert got.shape == (stop - start, spec.out_features)
+        assert torch.equal(got, field(points))
+
+
+def test_scratch_buffers_are_reused_and_give_the_same_values():
+    """``infer_features`` with a ``Scratch`` writes the hidden layers into two buffers that later chunks reuse (no
+    fresh allocation per layer), and returns what it returns without them."""
+    from inrzip.nets.networks import Scratch, infer_features
+
+    torch.manual_seed(3)
+    spec = NetworkSpec(2, 3, 16, 3, pe_freqs=2)
+    layers = [(torch.randn(o, i) * 0.3, torch.randn(o) * 0.1) for o, i in
+              [(16, spec.encoded_features), (16, 16), (16, 16), (16, 16), (3, 16)]]
+    scratch = Scratch()
+    for n in (50, 20, 50, 80):
+        h = encode_inputs(spec, torch.rand(n, 2) * 2 - 1)
+        assert torch.equal(infer_features(spec, layers, h, scratch), infer_features(spec, layers, h))
+    pointers = {k: b.data_ptr() for k, b in scratch.buffers.items()}
+    infer_features(spec, layers, encode_inputs(spec, torch.rand(30, 2)), scratch)
+    assert set(pointers) == {0, 1} and {k: b.data_ptr() for k, b in scratch.buffers.items()} == pointers

@@ -8,6 +8,7 @@ hidden-to-hidden layers, as in the papers: L + 2 linear layers, e.g. 9x40 = 1496
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -223,14 +224,34 @@ def infer(spec: NetworkSpec, layers: Layers, coords: torch.Tensor) -> torch.Tens
 
 
 @torch.no_grad()
-def infer_features(spec: NetworkSpec, layers: Layers, h: torch.Tensor) -> torch.Tensor:
-    """``infer`` from already encoded inputs (``encode_inputs``)."""
+def infer_features(spec: NetworkSpec, layers: Layers, h: torch.Tensor, scratch: Scratch | None = None) -> torch.Tensor:
+    """``infer`` from already encoded inputs (``encode_inputs``). With ``scratch``, a sine network's hidden layers
+    write into its two reused buffers in turn (``addmm(out=)``: the same operation, so the same bits)."""
     act = ACTIVATIONS[spec.activation].fn
-    for w, b in layers[:-1]:
-        z = linear(h, w, b)
+    for k, (w, b) in enumerate(layers[:-1]):
+        if scratch is not None and spec.activation == "sine" and w.dim() == 2:
+            z = torch.addmm(b, h, w.t(), out=scratch.take(k % 2, h, w.shape[0]))
+        else:
+            z = linear(h, w, b)
         h = z.mul_(spec.omega).sin_() if spec.activation == "sine" else act(z, spec.omega)
     w, b = layers[-1]
     return linear(h, w, b)
+
+
+class Scratch(threading.local):
+    """Two activation buffers per thread, reused from chunk to chunk of one render: a layer's output lands in memory
+    the cache still holds instead of a fresh allocation (5-8% off a 768x512 render: docs/benchmarks.md). A renderer
+    holds one for its lifetime; the buffers go with it."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[int, torch.Tensor] = {}
+
+    def take(self, parity: int, like: torch.Tensor, width: int) -> torch.Tensor:
+        """A (rows of ``like``, ``width``) buffer of ``like``'s dtype and device (grown when a chunk is larger)."""
+        n, buf = like.shape[0], self.buffers.get(parity)
+        if buf is None or buf.shape[0] < n or buf.shape[1] != width or buf.dtype != like.dtype or buf.device != like.device:
+            buf = self.buffers[parity] = torch.empty(n, width, dtype=like.dtype, device=like.device)
+        return buf[:n]
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,23 +274,61 @@ class NetworkField:
 
     def on_grid(self, axes: Sequence[torch.Tensor]) -> Callable[[Sequence[torch.Tensor]], torch.Tensor]:
         """``f(idx)``: the network at the grid points ``(axes[0][idx[0]], axes[1][idx[1]], ...)``."""
-        if self.spec.pe_freqs == 0 or len(axes) != self.spec.in_features:
+        if len(axes) != self.spec.in_features:
             return lambda idx: self(torch.stack([a[i] for a, i in zip(axes, idx)], dim=1))
-        cols = feature_axes(self.spec)
-        tables, order = [], []
-        for a, values in enumerate(axes):
-            mine = [c for c, ax in enumerate(cols) if ax == a]
-            coords = torch.zeros(values.shape[0], len(axes), dtype=values.dtype, device=values.device)
-            coords[:, a] = values  # the other axes' values do not reach this axis' columns
-            tables.append(encode_inputs(self.spec, coords)[:, mine])
-            order += mine
-        perm = torch.argsort(torch.tensor(order, device=axes[0].device))  # concatenated columns -> encoder's order
+        tables, scratch = axis_tables(self.spec, axes), Scratch()
 
         def evaluate(idx: Sequence[torch.Tensor]) -> torch.Tensor:
             # index_select, not t[i]: advanced indexing made the gathers slower than the sines they replace
-            features = torch.cat([t.index_select(0, i) for t, i in zip(tables, idx)], dim=1).index_select(1, perm)
-            return infer_features(self.spec, self.layers, features)
+            features = tables[0].index_select(0, idx[0])
+            for t, i in zip(tables[1:], idx[1:]):
+                features.add_(t.index_select(0, i))
+            return infer_features(self.spec, self.layers, features, scratch)
         return evaluate
+
+    def on_grid_span(self, axes: Sequence[torch.Tensor], major: Sequence[int]) -> Callable[[int, int], torch.Tensor]:
+        """``f(start, stop)``: the network at flat indices ``start .. stop`` of the grid whose axis ``major[0]``
+        varies slowest and ``major[-1]`` fastest (an image's rows: ``major = (1, 0)``). Why: a renderer's chunk is a
+        run of consecutive points, whose features are one broadcast sum of the fastest axis' table and a few
+        gathered rows of the others: ten times cheaper than gathering every point's (docs/benchmarks.md)."""
+        if len(axes) != self.spec.in_features:
+            raise ValueError(f"{len(axes)} grid axes for a network of {self.spec.in_features} inputs")
+        tables, scratch = axis_tables(self.spec, axes), Scratch()
+        inner, outer = tables[major[-1]], [tables[a] for a in major[:-1]]
+        n = inner.shape[0]
+
+        def span(start: int, stop: int) -> torch.Tensor:
+            first, last = start // n, (stop - 1) // n + 1
+            rows = _outer_features(outer, torch.arange(first, last, device=inner.device))
+            block = inner.unsqueeze(0) if rows is None else rows.unsqueeze(1) + inner.unsqueeze(0)
+            # a copy, not a view into the block: the BLAS may sum a product differently (other bits) when its input
+            # starts off the alignment of a fresh allocation (tests/test_grid_encoding.py caught it)
+            features = block.reshape(-1, inner.shape[1])[start - first * n: stop - first * n].clone()
+            return infer_features(self.spec, self.layers, features, scratch)
+        return span
+
+
+def axis_tables(spec: NetworkSpec, axes: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Per grid axis, the encoder's columns (``encode_inputs``) at that axis' values, with 0 in every column another
+    axis feeds: a grid point's features are the sum of its axes' rows, exactly (each column gets one value, plus
+    zeros), from the same elementwise operations on the same values, so the decoded bits do not change."""
+    cols = torch.tensor(feature_axes(spec), device=axes[0].device)
+    tables = []
+    for a, values in enumerate(axes):
+        coords = torch.zeros(values.shape[0], len(axes), dtype=values.dtype, device=values.device)
+        coords[:, a] = values  # the other axes' values do not reach this axis' columns
+        tables.append(encode_inputs(spec, coords).masked_fill_(cols != a, 0.0))
+    return tables
+
+
+def _outer_features(tables: Sequence[torch.Tensor], flat: torch.Tensor) -> torch.Tensor | None:
+    """The summed rows of ``tables`` (slowest axis first) at flat C-order indices over their lengths; None for none."""
+    features = None
+    for t in reversed(tables):
+        row = t.index_select(0, flat % t.shape[0])
+        features = row if features is None else row.add_(features)
+        flat = flat // t.shape[0]
+    return features
 
 
 def stack_layers(per_model: list[Layers]) -> Layers:

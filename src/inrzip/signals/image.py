@@ -99,9 +99,10 @@ def render_image(field: Field, h: int, w: int, channels: int, depth: int, device
     if workers > 1:
         chunk = min(chunk, PARALLEL_CHUNK)
     if sub == 1:
+        span = _span(field, xs, ys, device) if reference is None else _pixels(at, w, device)
+
         def rows(s: int) -> None:
-            idx = torch.arange(s, min(h * w, s + chunk), device=device)
-            out[s:s + chunk] = _to_levels(at(idx % w, idx // w), depth)
+            out[s:s + chunk] = _to_levels(span(s, min(h * w, s + chunk)), depth)
         run_chunks(rows, range(0, h * w, chunk), workers, progress)
         return out.reshape(h, w, channels)
     image = out.reshape(h, w, channels)
@@ -155,6 +156,24 @@ def _on_grid(field: Field, xs: torch.Tensor, ys: torch.Tensor) -> Callable[[torc
         evaluate = on_grid([xs, ys])
         return lambda ix, iy: evaluate([ix, iy])
     return lambda ix, iy: field(torch.stack([xs[ix], ys[iy]], dim=1))
+
+
+def _span(field: Field, xs: torch.Tensor, ys: torch.Tensor, device: torch.device | str) -> Callable[[int, int], torch.Tensor]:
+    """``f(start, stop)``: the field at pixels ``start .. stop`` in row order. A field that renders runs of a
+    grid (``nets.NetworkField.on_grid_span``) builds a run's features by one broadcast; else pixel by pixel."""
+    on_span = getattr(field, "on_grid_span", None)
+    if on_span is None:
+        return _pixels(_on_grid(field, xs, ys), len(xs), device)
+    return on_span([xs, ys], major=(1, 0))
+
+
+def _pixels(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], w: int,
+            device: torch.device | str) -> Callable[[int, int], torch.Tensor]:
+    """``at`` (column and row indices) as ``f(start, stop)`` over a row-major grid ``w`` wide."""
+    def span(start: int, stop: int) -> torch.Tensor:
+        idx = torch.arange(start, stop, device=device)
+        return at(idx % w, idx // w)
+    return span
 
 
 def _to_levels(y: torch.Tensor, depth: int) -> np.ndarray:

@@ -58,18 +58,19 @@ def render_occupancy(field: Field, n: int, device: torch.device | str = "cpu", c
     """Boolean (n, n, n) grid of ``field >= 0.5``, evaluated ``chunk`` points at a time (bounded memory);
     non-finite outputs (a hostile file) are refused rather than thresholded. ``progress``: a bar (``decode_bar``)."""
     out = np.empty(n ** 3, dtype=bool)
-    at = _on_grid(field, n, device)
     reference = reference_field(field, device)
     if reference is not None:  # on a GPU: the device's values, the CPU's near the threshold (canonical.py)
-        at, device = _canonical(at, _on_grid(reference, n, "cpu"), n ** 3, chunk, device), "cpu"
+        at = _canonical(_on_grid(field, n, device), _on_grid(reference, n, "cpu"), n ** 3, chunk, device)
+        span = _points(at, "cpu")
+    else:
+        span = _span(field, n, device)
     starts = range(0, n ** 3, chunk)
     with decode_bar(len(starts), progress) as bar:
         for s in starts:
-            idx = torch.arange(s, min(n ** 3, s + chunk), device=device)
-            values = at(idx)[:, 0]
+            values = span(s, min(n ** 3, s + chunk))[:, 0]
             if not bool(torch.isfinite(values).all()):
                 raise FormatError(NON_FINITE)
-            out[s:s + idx.numel()] = (values >= THRESHOLD).cpu().numpy()
+            out[s:s + values.numel()] = (values >= THRESHOLD).cpu().numpy()
             bar.update(1)
     return out.reshape(n, n, n)
 
@@ -96,6 +97,21 @@ def _on_grid(field: Field, n: int, device: torch.device | str) -> Callable[[torc
     axis = grid_coords(torch.arange(n), n)[:, 2].to(device)  # CPU arithmetic on every device (canonical.py)
     evaluate = on_grid([axis, axis, axis])
     return lambda flat: evaluate([flat // (n * n), (flat // n) % n, flat % n])
+
+
+def _span(field: Field, n: int, device: torch.device | str) -> Callable[[int, int], torch.Tensor]:
+    """``f(start, stop)``: the field at the grid's flat points ``start .. stop``. A field that renders runs of a
+    grid (``nets.NetworkField.on_grid_span``) builds a run's features by one broadcast; else point by point."""
+    on_span = getattr(field, "on_grid_span", None)
+    if on_span is None:
+        return _points(_on_grid(field, n, device), device)
+    axis = grid_coords(torch.arange(n), n)[:, 2].to(device)  # CPU arithmetic on every device, as _on_grid
+    return on_span([axis, axis, axis], major=(0, 1, 2))
+
+
+def _points(at: Callable[[torch.Tensor], torch.Tensor], device: torch.device | str) -> Callable[[int, int], torch.Tensor]:
+    """``at`` (flat indices) as ``f(start, stop)``."""
+    return lambda start, stop: at(torch.arange(start, stop, device=device))
 
 
 def _save_npy(grid: np.ndarray, path: Path, meta: Meta) -> None:
