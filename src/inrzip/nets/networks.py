@@ -258,9 +258,10 @@ class Scratch(threading.local):
 class NetworkField:
     """A network as a function of raw coordinates, for decoding (``infer``). ``on_grid`` serves renderers of
     grids: the positional encoding treats each coordinate on its own, so on a grid it is tabulated once per axis
-    and gathered per sample instead of a sine and a cosine per sample and feature (7-14% off the renders of
-    ``--bpp``'s networks, 20% off a 128^3 occupancy grid: docs/benchmarks.md). The table entries come from the same
-    elementwise operations on the same values, so the decoded bits do not change (the golden files)."""
+    and gathered per sample (``on_grid``) or broadcast over a run of consecutive samples (``on_grid_span``, what
+    the renderers use) instead of a sine and a cosine per sample and feature (11-18% off the renders of ``--bpp``'s
+    networks, 17% off a 128^3 occupancy grid: docs/benchmarks.md). The table entries come from the same elementwise
+    operations on the same values, so the decoded bits do not change (the golden files)."""
 
     spec: NetworkSpec
     layers: Layers
@@ -301,8 +302,8 @@ class NetworkField:
             first, last = start // n, (stop - 1) // n + 1
             rows = _outer_features(outer, torch.arange(first, last, device=inner.device))
             block = inner.unsqueeze(0) if rows is None else rows.unsqueeze(1) + inner.unsqueeze(0)
-            # a copy, not a view into the block: the BLAS may sum a product differently (other bits) when its input
-            # starts off the alignment of a fresh allocation (tests/test_grid_encoding.py caught it)
+            # a copy, not a view into the block: MKL rounds a product of a few rows differently (other bits) when its
+            # input starts off the alignment of a fresh allocation (tests/test_grid_encoding.py caught it)
             features = block.reshape(-1, inner.shape[1])[start - first * n: stop - first * n].clone()
             return infer_features(self.spec, self.layers, features, scratch)
         return span
