@@ -76,14 +76,42 @@ def test_truncated_images_are_one_line_errors(tmp_path, capsys, fmt):
     assert "cannot read image" in _compress_fails(capsys, cut, tmp_path)
 
 
-def test_16bit_gray_keeps_16_bits_and_16bit_colour_is_read_at_8(tmp_path):
+def test_16bit_gray_and_colour_keep_16_bits(tmp_path):
+    """Pillow decodes 16-bit colour PNGs at 8 bits (and a 16-bit gray + alpha one as RGBA): they are read beside it,
+    every sample exact, with the channels the file has."""
     gray, depth = read_image(DATA / "gray16_40.png")
     assert depth == 16 and gray.shape[2] == 1
-    rgb16 = (np.arange(4 * 3 * 3).reshape(3, 4, 3) * 4000).astype(">u2")
-    rows = b"".join(b"\x00" + rgb16[r].tobytes() for r in range(3))
-    pixels, depth = read_image(_png(tmp_path / "rgb16.png", 4, 3, 16, 2, rows))
-    assert depth == 8 and pixels.shape == (3, 4, 3)  # documented: Pillow decodes 16-bit colour at 8 bits
-    assert np.array_equal(np.rint(pixels * 255).astype(int), rgb16.astype(int) >> 8)
+    for colour, channels in ((2, 3), (6, 4), (4, 2)):  # PNG colour types: RGB, RGBA, gray + alpha
+        samples = (np.arange(4 * 3 * channels).reshape(3, 4, channels) * 1500 + 7).astype(">u2")
+        rows = b"".join(b"\x00" + samples[r].tobytes() for r in range(3))
+        pixels, depth = read_image(_png(tmp_path / f"c{colour}.png", 4, 3, 16, colour, rows))
+        assert depth == 16 and pixels.shape == (3, 4, channels)
+        assert np.array_equal(np.rint(pixels * 65535).astype(np.int64), samples.astype(np.int64))
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_tiff_orientation_is_applied_once_at_8_and_16_bits(tmp_path, orientation):
+    """Pillow turns a TIFF upright as it loads it (and drops the tag); the reader used to turn it again. Now an 8-bit
+    TIFF is what Pillow's own ``exif_transpose`` shows, and the 16-bit one (read by tifffile, turned by the reader)
+    the same picture at 16 bits; a planar (one plane per channel) 16-bit TIFF reads the same."""
+    import tifffile
+    from PIL import ImageOps
+
+    a = np.random.default_rng(orientation).integers(0, 65536, (5, 7, 3)).astype(np.uint16)
+    tag = [(274, "H", 1, orientation, True)]
+    tifffile.imwrite(tmp_path / "8.tif", (a >> 8).astype(np.uint8), photometric="rgb", extratags=tag)
+    tifffile.imwrite(tmp_path / "16.tif", a, photometric="rgb", extratags=tag)
+    tifffile.imwrite(tmp_path / "16p.tif", np.moveaxis(a, 2, 0), photometric="rgb", planarconfig="separate",
+                     extratags=tag)
+    with Image.open(tmp_path / "8.tif") as im:
+        im.load()
+        shown = np.asarray(ImageOps.exif_transpose(im))
+    eight, depth8 = read_image(tmp_path / "8.tif")
+    assert depth8 == 8 and np.array_equal(np.rint(eight * 255).astype(np.uint8), shown)
+    for name in ("16.tif", "16p.tif"):
+        sixteen, depth = read_image(tmp_path / name)
+        assert depth == 16 and sixteen.shape == shown.shape
+        assert np.array_equal(np.rint(sixteen * 65535).astype(np.uint16) >> 8, shown), name
 
 
 def test_palette_images_expand_to_rgb_or_rgba(tmp_path):

@@ -189,7 +189,7 @@ def test_format_tables_are_what_pillow_writes_and_reads_back(channels, dtype):
     codecs aside: their alpha or depth is checked, not their pixels)."""
 
     a = np.random.default_rng(channels).integers(0, 256 if dtype == np.uint8 else 65536, (8, 8, channels)).astype(dtype)
-    holds = _HOLDS_ALPHA if channels in (2, 4) else _HOLDS_16
+    holds = _HOLDS_ALPHA if channels in (2, 4) else _HOLDS_16[1]
     for fmt in _FORMATS:
         buf = io.BytesIO()
         try:
@@ -205,6 +205,53 @@ def test_format_tables_are_what_pillow_writes_and_reads_back(channels, dtype):
             continue
         exact = back is not None and back.shape == a.shape and np.array_equal(back.astype(np.int64), a.astype(np.int64))
         assert exact == (fmt in holds), fmt
+
+
+@pytest.mark.parametrize("channels", [2, 3, 4])
+def test_16bit_colour_is_written_and_read_back_at_16_bits_where_the_table_says(tmp_path, channels):
+    """16-bit colour (which Pillow cannot hold) through inrzip's own writer and reader, every format: exact at 16
+    bits where ``_HOLDS_16`` says the format holds it, else 8 bits rounded from the 16 (the lossless formats' samples
+    within half a level), or refused where the format would drop the alpha channel."""
+    from inrzip.errors import InputError
+    from inrzip.signals.image import ImageSignal
+
+    a = np.random.default_rng(channels).integers(0, 65536, (6, 9, channels)).astype(np.uint16)
+    for fmt in _FORMATS:
+        path = tmp_path / f"x{channels}.{fmt}"
+        if channels in (2, 4) and fmt not in _HOLDS_ALPHA:
+            with pytest.raises(InputError, match="alpha channel"):
+                ImageSignal.save(a, path, {})
+            continue
+        ImageSignal.save(a, path, {})
+        pixels, depth = read_image(path)
+        if fmt in _HOLDS_16[channels]:
+            assert depth == 16 and np.array_equal(np.rint(pixels * 65535).astype(np.uint16), a), fmt
+            continue
+        assert depth == 8, fmt
+        if fmt not in ("webp", "jpg", "jpeg", "gif"):  # lossy or paletted: their depth is checked, not their pixels
+            assert pixels.shape == a.shape and np.abs(pixels * 255 - a / 257).max() <= 0.5 + 1e-3, fmt
+
+
+def test_16bit_colour_files_keep_16_bits_from_compress_to_decompress(data_dir, tmp_path, capsys):
+    """A 16-bit RGB PNG (written by imagecodecs: Pillow cannot) compresses to a 16-bit file and decodes to a 16-bit
+    PNG; into an 8-bit format the decode is rounded and says so."""
+    import imagecodecs
+
+    with Image.open(data_dir / "kodim23_64.png") as im:
+        rgb = np.asarray(im.convert("RGB").resize((24, 16))).astype(np.uint16) * 257 + 100
+    src = tmp_path / "rgb16.png"
+    src.write_bytes(imagecodecs.png_encode(rgb))
+    inr = tmp_path / "rgb16.inr"
+    assert main(["compress", str(src), "-o", str(inr), "--arch", "8x1", "--epochs", "3", "--quiet"]) == 0
+    head = inrzip.info(inr.read_bytes())
+    assert (head["c"], head["depth"]) == (3, 16)
+    assert main(["decompress", str(inr), "-o", str(tmp_path / "back.png"), "--quiet"]) == 0
+    assert main(["decompress", str(inr), "-o", str(tmp_path / "back.npy"), "--quiet"]) == 0
+    back, depth = read_image(tmp_path / "back.png")
+    assert depth == 16 and np.array_equal(np.rint(back * 65535).astype(np.uint16), np.load(tmp_path / "back.npy"))
+    capsys.readouterr()
+    assert main(["decompress", str(inr), "-o", str(tmp_path / "back.bmp")]) == 0
+    assert "(written at 8 bits per sample: .bmp holds no more)" in capsys.readouterr().out
 
 
 def test_decoding_into_a_format_that_cannot_hold_the_image(tmp_path, capsys):

@@ -34,9 +34,12 @@ from .imageio import SUFFIXES, read_array, read_image, reason
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
 _CHANNELS = {1: "grayscale", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA"}
-# What Pillow writes and reads back exactly (checked for every format and kind: tests/test_image_codec.py):
-# 16-bit grayscale, and an alpha channel (BMP, PPM and GIF drop it; JPEG refuses it)
-_HOLDS_16 = frozenset({"png", "tif", "tiff", "ppm", "pgm"})
+# What is written and read back exactly (checked for every format and kind: tests/test_image_codec.py): 16 bits per
+# sample, by channel count (grayscale by Pillow; colour by imagecodecs as PNG and tifffile as TIFF, since Pillow
+# holds no 16-bit colour; Pillow cannot open a 16-bit gray + alpha TIFF), and an alpha channel (BMP, PPM and GIF
+# drop it; JPEG refuses it)
+_HOLDS_16 = {1: frozenset({"png", "tif", "tiff", "ppm", "pgm"}), 2: frozenset({"png"}),
+             3: frozenset({"png", "tif", "tiff"}), 4: frozenset({"png", "tif", "tiff"})}
 _HOLDS_ALPHA = frozenset({"png", "tif", "tiff", "tga", "webp"})
 
 
@@ -174,6 +177,23 @@ def _pixels(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], w: int,
         idx = torch.arange(start, stop, device=device)
         return at(idx % w, idx // w)
     return span
+
+
+def _write_wide(arr: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
+    """16-bit colour (H, W, C uint16), which Pillow cannot hold: PNG by imagecodecs (libpng), TIFF by tifffile
+    (RGB, alpha as an unassociated extra sample), both read back exactly by ``read_image``."""
+    if fmt == "png":
+        import imagecodecs
+
+        data = imagecodecs.png_encode(arr)
+        if isinstance(target, io.BytesIO):
+            target.write(data)
+        else:
+            Path(target).write_bytes(data)
+        return
+    import tifffile
+
+    tifffile.imwrite(target, arr, photometric="rgb", extrasamples=["unassalpha"] if arr.shape[2] == 4 else None)
 
 
 def _to_levels(y: torch.Tensor, depth: int) -> np.ndarray:
@@ -358,18 +378,18 @@ class ImageSignal(Signal):
 
     @classmethod
     def check_format(cls, meta: Meta, fmt: str) -> str | None:
-        """Pillow is asked to write a 1x1 image of the file's channels and depth in ``fmt``: what cannot be written
-        (alpha in a BMP, 16-bit colour outside .npy) is refused before decoding; a 16-bit grayscale image in a
-        format of 8 bits says so (the note returned)."""
+        """A 1x1 image of the file's channels and depth is written in ``fmt``: what cannot be written (alpha in a
+        BMP) is refused before decoding; a 16-bit image in a format of 8 bits says so (the note returned)."""
         if fmt == "npy":
             return None
         c, depth = meta["c"], meta["depth"]
         cls._write_pixels(np.zeros((1, 1, c), np.uint16 if depth > 8 else np.uint8), io.BytesIO(), fmt)
-        return f"written at 8 bits per sample: .{fmt} holds no more" if depth > 8 and fmt not in _HOLDS_16 else None
+        wide = depth > 8 and fmt not in _HOLDS_16.get(c, ())
+        return f"written at 8 bits per sample: .{fmt} holds no more" if wide else None
 
     @classmethod
     def save(cls, output: np.ndarray, path: Path, meta: Meta) -> None:
-        """``.npy``: the integer array; otherwise an image file (8-bit, or 16-bit grayscale) by its suffix."""
+        """``.npy``: the integer array; otherwise an image file by its suffix (16 bits where it holds them)."""
         path = Path(path)
         if path.suffix.lower() == ".npy":
             np.save(path, output, allow_pickle=False)
@@ -378,21 +398,22 @@ class ImageSignal(Signal):
 
     @staticmethod
     def _write_pixels(output: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
-        """Pillow writes ``output`` (H, W, C integers) as ``fmt``. An alpha channel the format would drop and
-        16-bit colour are refused; 16-bit grayscale goes to 8 bits (rounded) where the format holds no more,
-        which Pillow would otherwise clip to white. What Pillow refuses is one line naming the image's kind
-        (never the temporary file the CLI writes to)."""
+        """``output`` (H, W, C integers) written as ``fmt``: by Pillow, or 16-bit colour by ``_write_wide``. An alpha
+        channel the format would drop is refused; 16 bits go to 8 (rounded) where the format holds no more, which
+        Pillow would otherwise clip to white. What a writer refuses is one line naming the image's kind (never
+        the temporary file the CLI writes to)."""
         c, wide = output.shape[2], output.dtype == np.uint16
         kind = f"{'16' if wide else '8'}-bit {_CHANNELS.get(c, f'{c}-channel')} image"
-        if wide and c != 1:
-            raise InputError(f"{_article(kind)} {kind} can only be written as .npy (or --format npy)")
         if c in (2, 4) and fmt not in _HOLDS_ALPHA:
             raise InputError(f"{_article(kind)} {kind} has an alpha channel that .{fmt} would drop; write "
                              f"{', '.join('.' + f for f in sorted(_HOLDS_ALPHA))} or .npy")
         arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / I;16 / LA / RGB / RGBA
-        if wide and fmt not in _HOLDS_16:
-            arr = np.rint(arr / 257.0).astype(np.uint8)  # 65535 / 255 = 257: the nearest 8-bit level
+        if wide and fmt not in _HOLDS_16.get(c, ()):
+            arr, wide = np.rint(arr / 257.0).astype(np.uint8), False  # 65535 / 255 = 257: the nearest 8-bit level
         try:
+            if wide and c > 1:
+                _write_wide(arr, target, fmt)
+                return
             Image.fromarray(arr).save(target, format=Image.registered_extensions()[f".{fmt}"])
         except (KeyError, ValueError, OSError) as exc:
             raise InputError(f"cannot write {_article(kind)} {kind} as .{fmt} ({reason(exc)}); use .png") from None

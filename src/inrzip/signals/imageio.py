@@ -27,9 +27,9 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | No
     """Read any Pillow image as float32 HxWxC in [0, 1] and its bit depth (8 or 16), as it is displayed.
 
     Grayscale stays 1 channel, alpha is kept as a channel, palette images are expanded, 16-bit grayscale
-    keeps 16 bits (16-bit colour is read at 8 bits per channel, as Pillow decodes it); CMYK/YCbCr become
-    RGB; the EXIF orientation is applied. An animated image needs ``frame`` (multi-picture JPEGs: the
-    primary picture). The size is checked before any pixel is decoded; every failure is an ``InputError``.
+    keeps 16 bits, and so does 16-bit colour (RGB, RGBA, gray + alpha) in PNG and TIFF files (Pillow decodes those
+    at 8 bits, so ``_wide_colour`` reads them); CMYK/YCbCr become RGB; the EXIF orientation is applied. An
+    animated image needs ``frame`` (multi-picture JPEGs: the primary picture). The size is checked before any pixel is decoded; every failure is an ``InputError``.
     """
     try:
         with warnings.catch_warnings(), _pillow_bomb_limit(max_pixels):
@@ -39,7 +39,13 @@ def read_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS, frame: int | No
                 if w * h > max_pixels or w < 1 or h < 1:
                     raise InputError(f"{path}: image is {w}x{h}; inrzip accepts up to {max_pixels} pixels "
                                      f"({Limits.hint('max_pixels')})")
-                pixels, depth = _to_array(_upright(_select_frame(im, path, frame)))
+                im = _select_frame(im, path, frame)
+                wide = _wide_colour(im, path, frame)
+                if wide is not None:
+                    pixels, depth = _upright_array(wide, _stored_orientation(im)), 16
+                else:
+                    im.load()  # Pillow turns a TIFF upright as it loads it (and drops the tag): ask after
+                    pixels, depth = _to_array(_upright(im))
     except InputError:
         raise
     except Image.DecompressionBombError:
@@ -149,13 +155,78 @@ _ORIENTATION = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_18
 
 
 def _upright(im: Image.Image) -> Image.Image:
-    """The image as a viewer displays it: its EXIF orientation applied. Unreadable EXIF counts as none."""
+    """The image as a viewer displays it: its EXIF orientation applied."""
+    method = _orientation(im)
+    return im.transpose(method) if method is not None else im
+
+
+def _orientation(im: Image.Image) -> Image.Transpose | None:
+    """The transpose that shows ``im`` upright, by its EXIF orientation; unreadable EXIF counts as none."""
     try:
         orientation = im.getexif().get(0x0112, 1)
     except Exception:  # a broken EXIF block must not stop the pixels being read
         orientation = 1
-    method = _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
-    return im.transpose(method) if method is not None else im
+    return _ORIENTATION.get(orientation) if isinstance(orientation, int) else None
+
+
+def _wide_colour(im: Image.Image, path: Path, frame: int | None) -> np.ndarray | None:
+    """The (H, W, C) uint16 samples of a 16-bit colour PNG (RGB, RGBA, gray + alpha; its first frame) or TIFF (the
+    page chosen), which Pillow would decode at 8 bits; None for any other image. PNG is decoded by imagecodecs
+    (libpng), TIFF by tifffile, whose page must be the size Pillow read from the header (checked before decoding)."""
+    if im.mode not in ("RGB", "RGBA"):  # Pillow opens a 16-bit gray + alpha PNG as RGBA
+        return None
+    if im.format == "PNG" and frame in (None, 0):
+        if not any(";16" in _rawmode(t.args) for t in im.tile):
+            return None
+        import imagecodecs
+
+        a = imagecodecs.png_decode(Path(path).read_bytes())
+    elif im.format == "TIFF" and max(im.tag_v2.get(258, (8,)), default=8) == 16:
+        a = _tiff_page(path, frame or 0, im.size)
+    else:
+        return None
+    a = a[..., None] if a.ndim == 2 else a
+    if a.dtype != np.uint16 or a.shape[0] * a.shape[1] != im.size[0] * im.size[1] or not 2 <= a.shape[2] <= 4:
+        raise InputError(f"{path}: cannot read image (its 16-bit samples decode to {a.dtype} {tuple(a.shape)}, "
+                         f"not {im.size[0]}x{im.size[1]} pixels)")
+    return a
+
+
+def _rawmode(args: object) -> str:
+    """The raw mode in a Pillow tile's decoder arguments (a string, or a tuple starting with one)."""
+    if isinstance(args, str):
+        return args
+    return args[0] if isinstance(args, tuple) and args and isinstance(args[0], str) else ""
+
+
+def _tiff_page(path: Path, page: int, size: tuple[int, int]) -> np.ndarray:
+    """Page ``page`` of a TIFF as (H, W, C) samples, its size checked against ``size`` before it is decoded."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        p = tif.pages[page]
+        if p.imagewidth * p.imagelength != size[0] * size[1]:  # Pillow swaps the sides of a turned TIFF
+            raise InputError(f"{path}: cannot read image (page {page} is {p.imagewidth}x{p.imagelength}, Pillow "
+                             f"read {size[0]}x{size[1]})")
+        a = p.asarray()
+        return np.moveaxis(a, 0, -1) if p.planarconfig == 2 and a.ndim == 3 else a
+
+
+def _stored_orientation(im: Image.Image) -> Image.Transpose | None:
+    """The transpose that shows the raster as stored upright (``_upright_array``): a TIFF's tag as the file has it
+    (read before Pillow loads, and so transposes, it); a PNG's from its eXIf chunk, which Pillow finds on loading."""
+    if im.format != "TIFF":
+        im.load()
+    return _orientation(im)
+
+
+def _upright_array(a: np.ndarray, method: Image.Transpose | None) -> np.ndarray:
+    """(H, W, C) uint16 samples turned by ``method`` and scaled to float32 in [0, 1]: Pillow transposes each channel
+    (a 16-bit grayscale image), so the orientation is exactly the 8-bit path's."""
+    if method is not None:
+        a = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(a[..., k])).transpose(method))
+                      for k in range(a.shape[2])], axis=-1)
+    return a.astype(np.float32) / np.float32(65535.0)
 
 
 def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
