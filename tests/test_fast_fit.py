@@ -166,6 +166,18 @@ def test_threads_setting_is_restored():
         runtime.set_threads(0)
 
 
+def test_thread_counts_past_four_per_core_are_refused_before_torch_sees_them(monkeypatch):
+    """A mistyped --threads 100000 used to end in libgomp's out-of-memory abort; now it is one error naming the range."""
+    cores = len(os.sched_getaffinity(0))
+    before = torch.get_num_threads()
+    with pytest.raises(InrzipError, match=rf"--threads 100000 is more than 4 per core of this machine's {cores}; "
+                                          rf"give 1 to {4 * cores}"):
+        runtime.set_threads(100000)
+    assert torch.get_num_threads() == before
+    runtime.set_threads(4 * cores)()  # the most allowed is accepted (and restored)
+    assert torch.get_num_threads() == before
+
+
 def test_auto_threads_drops_to_one_only_when_oversubscribed(monkeypatch):
     cores = len(os.sched_getaffinity(0))
     monkeypatch.setattr(os, "getloadavg", lambda: (cores + 1.0, 0.0, 0.0))

@@ -245,3 +245,39 @@ def test_demo_compresses_to_its_rate(data_dir, tmp_path):
     assert float(printed[3]) == pytest.approx(redecoded, abs=0.05)
     assert "MLP + PE" in c.stdout  # 2 bpp is above MLP_FROM_BPP
     assert (out / "kodim23_decoded_2x.png").is_file()
+
+
+def test_smallest_file_is_a_floor_under_every_file_choose_can_write(image):
+    """``smallest_file`` (constant tensors at 2 bits) is under the size of every (bits, clipping) the chooser tries,
+    on a fitted network's real tensors, so a rate under it is refused before the fit with no false refusal."""
+    from inrzip.api import train
+    from inrzip.api.core import _header, _stored
+    from inrzip.bitstream.pipeline import pack
+    from inrzip.quant import Distributional
+
+    fitted = train(image, CompressConfig(arch="12x2", parameterization="mlp", fit=FitConfig(epochs=5, progress=False)))
+    spec, param = fitted.spec, fitted.param
+    stored = _stored(param)
+    header = _header(image, spec, param, "distributional", 2)
+    floor = ratecontrol.smallest_file(stored, header)
+    assert floor > 0
+    for b in (2, 3, 4, 8):
+        for k in (1.0, 4.0, 64.0):
+            q = Distributional(k=k)
+            h = _header(image, spec, param, "distributional", b)
+            size = len(pack(h, stored, "distributional", b, {n: q.quantize(v.ravel(), b) for n, v in stored.items()})[0])
+            assert floor <= size, (b, k)
+
+
+@pytest.mark.parametrize("bpp", [0.001, 0.05])
+def test_a_rate_under_the_floor_is_refused_before_fitting(image, bpp, monkeypatch):
+    """A 64x64 image at a rate no file of any planned network meets: refused before a fit is spent (``train`` is
+    never called), the message naming the budget, the floor and a rate that clears it. Even D'OH's widest trial of
+    the plan no longer trips the generator limit with the default latent (it did: a confusing error)."""
+    from inrzip.api import encoding
+
+    monkeypatch.setattr(encoding, "train", lambda *a, **k: pytest.fail("fitted before refusing"))
+    with pytest.raises(InrzipError, match=r"--bpp .* allows \d+ B for this image of 4096 pixels, and no file of the "
+                                          r"network it plans \(\w+ \d+x\d+\) is under \d+ B; raise --bpp \(that "
+                                          r"network needs at least [\d.]+\)"):
+        encode(image, bpp=bpp, progress=False)

@@ -198,6 +198,15 @@ def choose(size_at: Callable[[int, float], int], quality_at: Callable[[int, floa
     return max(found, key=lambda c: c.quality)
 
 
+def smallest_file(stored: dict[str, np.ndarray], header: dict[str, Any]) -> int:
+    """A floor under every file ``choose`` can write for tensors of these shapes: each tensor constant and at 2 bits
+    (the fewest it tries), so the codes cost next to nothing and what is left is the header and the tables. A rate
+    under it is refused before a fit is spent on it."""
+    flat = {name: np.zeros(v.shape, np.float32) for name, v in stored.items()}
+    q = Distributional(k=_K_RANGE[1])
+    return len(pack(header, flat, "distributional", 2, {n: q.quantize(v.ravel(), 2) for n, v in flat.items()})[0])
+
+
 def fit_quantization(stored: dict[str, np.ndarray], header_at: Callable[[int], dict[str, Any]], bits: int,
                      budget: int, quality_at: Callable[[dict[str, QTensor]], float],
                      distortion: Callable[[dict[str, QTensor]], float] | None = None

@@ -117,14 +117,20 @@ def _pe(signal: Signal, cfg: CompressConfig) -> tuple[int, tuple[int, ...], floa
     return (cfg.pe_freqs, (), 1.0) if grid is None else (cfg.pe_freqs, tuple(grid), cap or signal.band_cap)
 
 
-def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:
-    """Network spec and initial parameters of a network-resolved config (cheap: D'OH's B comes later)."""
+def network_spec(signal: Signal, cfg: CompressConfig) -> NetworkSpec:
+    """The network spec of a network-resolved config (no parameters: what rate control sizes its trials by)."""
     width, hidden = parse_arch(cfg.arch)
     spec = NetworkSpec(signal.in_features, signal.out_features, width, hidden, cfg.activation, float(cfg.omega),
                        *_pe(signal, cfg))
     if weight_count(spec) > DEFAULT_LIMITS.max_weights:
         raise InrzipError(f"--arch {cfg.arch} has {weight_count(spec)} weights, over the {DEFAULT_LIMITS.max_weights} "
                           "a decoder accepts by default; choose a smaller --arch")
+    return spec
+
+
+def _build(signal: Signal, cfg: CompressConfig) -> tuple[NetworkSpec, Parameterization]:
+    """Network spec and initial parameters of a network-resolved config (cheap: D'OH's B comes later)."""
+    spec = network_spec(signal, cfg)
     seed = cfg.fit.seed if cfg.fit.seed is not None else 0
     kwargs = {"seed": seed, "latent_dim": cfg.latent_dim, "latent_ratio": cfg.latent_ratio, "init": cfg.doh_init}
     param = (make_parameterization(cfg.parameterization, spec, **kwargs) if signal.networks == 1 else

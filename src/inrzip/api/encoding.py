@@ -3,6 +3,7 @@ the fine-tuning at the file's quantization that both end with, and the ``encode`
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, fields, replace
 from typing import Any
 
@@ -15,7 +16,19 @@ from ..nets.parameterizations import parameterization_class
 from ..quant import FixedGrid, LearnedGrids, QTensor, get_quantizer
 from ..records import Encoded, Fitted, Prepared
 from ..signals import Signal
-from .core import Source, _build, _finish, _header, _resolve_network, _stored, load, prepare, resolve, train, write
+from .core import (
+    Source,
+    _finish,
+    _header,
+    _resolve_network,
+    _stored,
+    load,
+    network_spec,
+    prepare,
+    resolve,
+    train,
+    write,
+)
 
 __all__ = ["encode_bits", "encode_at_rate", "encode_many", "encode", "compress"]
 
@@ -114,7 +127,8 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
     tail = ratecontrol.finetune_share(net, signal.depth_finetune)
     if tail and cfg.bits is None and not parameterization_class(net.parameterization).has_latent:
         net = replace(net, bits=ratecontrol.FINETUNE_BITS)
-    planned = ratecontrol.plan(net, lambda c: _build(signal, c)[0], budget, keep_depth=cfg.arch is not None)
+    planned = ratecontrol.plan(net, lambda c: network_spec(signal, c), budget, keep_depth=cfg.arch is not None)
+    _check_floor(signal, planned, budget, cfg.bpp)
     short, whole = _shortened(signal, planned, 1.0 - tail) if tail else (planned, None)
     fitted = train(signal, short)
     qat = write(fitted) if fitted.config.fit.qat_quantizer is not None else None  # the quantization it saw
@@ -130,6 +144,20 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         enc.report["fit_events"].append(f"the file is {enc.sizes.file_bytes} B, more than 5% under the "
                                         f"{budget} B the rate allows")
     return enc
+
+
+def _check_floor(signal: Signal, planned: CompressConfig, budget: int, bpp: float) -> None:
+    """Refuse, before fitting, a rate that no file of the planned network can meet (``ratecontrol.smallest_file``),
+    naming the rate that would do; a rate over the floor but under what the fitted values need is refused after the
+    fit, by ``ratecontrol.choose``."""
+    prep = prepare(signal, planned)
+    floor = ratecontrol.smallest_file(_stored(prep.param), _header(signal, prep.spec, prep.param, "distributional", 2))
+    if floor > budget:
+        pixels = signal.num_samples()
+        least = math.ceil(floor * 8 / pixels * 1000) / 1000
+        raise InrzipError(f"--bpp {bpp:g} allows {budget} B for this image of {pixels} pixels, and no file of the "
+                          f"network it plans ({planned.parameterization} {planned.arch}) is under {floor} B; "
+                          f"raise --bpp (that network needs at least {least:g})")
 
 
 def _choose_at_rate(signal: Signal, fitted: Fitted, bits: int, budget: int) -> tuple[Encoded, dict[str, QTensor]]:

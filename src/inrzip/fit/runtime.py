@@ -68,11 +68,25 @@ def auto_threads() -> int:
     return 1 if load >= cores else current
 
 
+# Threads a fit may ask for per core: more only queue behind each other, and OpenMP allocates per thread, so a
+# mistyped --threads 100000 ended the process in libgomp's "out of memory" abort rather than an error
+THREADS_PER_CORE = 4
+
+
 def _fit_threads(threads: int | None) -> int:
-    """A fit's thread count: the user's (at least 1), else ``auto_threads()``."""
-    if threads is not None and threads < 1:
+    """A fit's thread count: the user's (1 .. ``THREADS_PER_CORE`` per core), else ``auto_threads()``."""
+    if threads is None:
+        return auto_threads()
+    if threads < 1:
         raise InrzipError("threads must be at least 1")
-    return threads if threads is not None else auto_threads()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        cores = os.cpu_count() or 1
+    if threads > THREADS_PER_CORE * cores:
+        raise InrzipError(f"--threads {threads} is more than {THREADS_PER_CORE} per core of this machine's {cores}; "
+                          f"give 1 to {THREADS_PER_CORE * cores}")
+    return threads
 
 
 def set_threads(threads: int | None) -> Callable[[], None]:
