@@ -9,7 +9,8 @@ process (D'OH's compiled product loaded), then the layers again with the NumPy r
 first decode of a fresh process (``first decode s``: what a one-off CLI decode pays after its imports,
 whichever product ``use_fused`` picks there). The decoded pixels must hash to the golden manifest's SHA-256. With ``--baseline``, the same files are decoded by that
 source tree in a subprocess (for example a ``git worktree`` of d533178) so old and new are timed in one run; with
-``--rounds R``, R subprocesses of this tree and of the baseline in turn (medians), for a machine whose load drifts.
+``--rounds R``, R subprocesses of this tree and of the baseline in turn (medians of the long-lived and of the first
+decode of a process), for a machine whose load drifts.
 
 With ``--ab N``: the rendering spread over the cores (``signals.base.run_chunks``) against the serial render it
 replaced (one chunk of 32768 pixels at a time, torch's threads inside each op), alternated N times in this process
@@ -107,14 +108,16 @@ def baseline_seconds(src: Path, path: Path, threads: int, repeats: int) -> float
 
 
 def alternated_baseline(src: Path, baseline: Path, path: Path, threads: int, repeats: int,
-                        rounds: int) -> tuple[float, float]:
-    """``baseline_seconds`` of this tree and of ``baseline``, in turn ``rounds`` times (a busy machine's slow minutes
-    then weigh on both alike): the median over the rounds of each."""
-    mine, base = [], []
+                        rounds: int) -> dict[str, float]:
+    """``baseline_seconds`` and ``first_decode_seconds`` of this tree and of ``baseline``, in turn ``rounds`` times
+    (a busy machine's slow minutes then weigh on both alike): the median over the rounds of each."""
+    runs: dict[str, list[float]] = {"subprocess_s": [], "baseline_s": [], "first_s": [], "baseline_first_s": []}
     for _ in range(rounds):
-        mine.append(baseline_seconds(src, path, threads, repeats))
-        base.append(baseline_seconds(baseline, path, threads, repeats))
-    return statistics.median(mine), statistics.median(base)
+        runs["subprocess_s"].append(baseline_seconds(src, path, threads, repeats))
+        runs["baseline_s"].append(baseline_seconds(baseline, path, threads, repeats))
+        runs["first_s"].append(first_decode_seconds(src, path, threads, repeats))
+        runs["baseline_first_s"].append(first_decode_seconds(baseline, path, threads, repeats))
+    return {k: statistics.median(v) for k, v in runs.items()}
 
 
 def _alternate(fns: dict[str, object], repeats: int) -> dict[str, float]:
@@ -290,8 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     from inrzip.nets import parameterizations
 
     print("| file | decompress s | layers s | render s | layers s, NumPy reference | first decode s | pixels as golden |"
-          + (" this tree, subprocess s | baseline s |" if a.baseline else ""))
-    print("|---|---|---|---|---|---|---|" + ("---|---|" if a.baseline else ""))
+          + (" this tree, subprocess s | baseline s | this tree, first decode s | baseline, first decode s |"
+             if a.baseline else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|---|---|" if a.baseline else ""))
     for name in FILES:
         path = GOLDEN / f"{name}.inr"
         data = path.read_bytes()
@@ -309,11 +313,11 @@ def main(argv: list[str] | None = None) -> int:
         row = {"file": name, "decompress_s": total, "layers_s": layers, "render_s": total - layers,
                "layers_reference_s": reference, "first_decode_s": first, "pixels_identical": same}
         if a.baseline:
-            row["subprocess_s"], row["baseline_s"] = alternated_baseline(ROOT / "src", a.baseline, path, a.threads,
-                                                                         a.repeats, a.rounds)
+            row.update(alternated_baseline(ROOT / "src", a.baseline, path, a.threads, a.repeats, a.rounds))
         rows.append(row)
         print(f"| {name} | {total:.3f} | {layers:.3f} | {total - layers:.3f} | {reference:.3f} | {first:.3f} | {same} |"
-              + (f" {row['subprocess_s']:.3f} | {row['baseline_s']:.3f} |" if a.baseline else ""), flush=True)
+              + (f" {row['subprocess_s']:.3f} | {row['baseline_s']:.3f} | {row['first_s']:.3f} "
+                 f"| {row['baseline_first_s']:.3f} |" if a.baseline else ""), flush=True)
     if a.json:
         a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
                                       "date": time.strftime("%Y-%m-%d %H:%M"), "rows": rows}, indent=1))

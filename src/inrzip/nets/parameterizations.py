@@ -233,29 +233,31 @@ def doh_weights(seed: int, layer: int, count: int, latent: int, bound: float, z:
     for bit (B generated in cache-sized row blocks, never whole); the reference also serves where Numba is
     missing."""
     kernel = _fused_kernel() if fused else None
-    if kernel is not None:
-        parts_n = max(1, min(workers, count // 64))
-        bounds = [count * k // parts_n for k in range(parts_n + 1)]
+    parts_n = max(1, min(workers, count // 64))
+    bounds = [count * k // parts_n for k in range(parts_n + 1)]  # one contiguous span of rows per thread
 
-        def part(k: int) -> np.ndarray:
-            return kernel(seed, layer, bounds[k], bounds[k + 1] - bounds[k], latent, bound, z)
-        starts = range(parts_n)
+    def part(k: int) -> np.ndarray:
+        lo, hi = bounds[k], bounds[k + 1]
+        if kernel is not None:
+            return kernel(seed, layer, lo, hi - lo, latent, bound, z)
+        rows = max(1, _B_CHUNK // latent)  # the span in cache-sized blocks (one task per block cost 0.1 s a decode)
+        return np.concatenate([_reference_rows(seed, layer, r, min(hi, r + rows), latent, bound, z)
+                               for r in range(lo, hi, rows)])
+    if parts_n > 1:
+        with ThreadPoolExecutor(parts_n) as pool:
+            parts = list(pool.map(part, range(parts_n)))
     else:
-        rows = max(1, _B_CHUNK // latent)
-
-        def part(r: int) -> np.ndarray:
-            n_rows = min(count, r + rows) - r
-            with np.errstate(over="ignore", invalid="ignore"):  # a hostile latent overflows: the caller refuses it
-                b = rng.symmetric_uniform(seed, layer, (n_rows, latent), bound, start=r * latent)
-                return tree_dot(b, z)
-        starts = range(0, count, rows)
-    if workers > 1 and len(starts) > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            parts = list(pool.map(part, starts))
-    else:
-        parts = [part(r) for r in starts]
+        parts = [part(0)]
     with np.errstate(over="ignore"):
         return np.concatenate(parts).astype(np.float32)
+
+
+def _reference_rows(seed: int, layer: int, start: int, stop: int, latent: int, bound: float,
+                    z: np.ndarray) -> np.ndarray:
+    """Rows ``start .. stop`` of ``B_layer z`` by the NumPy reference: B's rows drawn, then ``tree_dot``."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a hostile latent overflows: the caller refuses it
+        b = rng.symmetric_uniform(seed, layer, (stop - start, latent), bound, start=start * latent)
+        return tree_dot(b, z)
 
 
 def _fused_kernel() -> Callable[..., np.ndarray] | None:
