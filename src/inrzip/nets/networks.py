@@ -240,8 +240,9 @@ def infer_features(spec: NetworkSpec, layers: Layers, h: torch.Tensor, scratch: 
 
 class Scratch(threading.local):
     """Two activation buffers per thread, reused from chunk to chunk of one render: a layer's output lands in memory
-    the cache still holds instead of a fresh allocation (5-8% off a 768x512 render: docs/benchmarks.md). A renderer
-    holds one for its lifetime; the buffers go with it."""
+    the cache still holds instead of a fresh allocation (7-10% off a 768x512 decode on two threads, 13-16% on one,
+    less where the process's malloc already reuses its large blocks: docs/benchmarks.md). A renderer holds one for
+    its lifetime; the buffers go with it."""
 
     def __init__(self) -> None:
         self.buffers: dict[int, torch.Tensor] = {}
@@ -291,7 +292,8 @@ class NetworkField:
         """``f(start, stop)``: the network at flat indices ``start .. stop`` of the grid whose axis ``major[0]``
         varies slowest and ``major[-1]`` fastest (an image's rows: ``major = (1, 0)``). Why: a renderer's chunk is a
         run of consecutive points, whose features are one broadcast sum of the fastest axis' table and a few
-        gathered rows of the others: ten times cheaper than gathering every point's (docs/benchmarks.md)."""
+        gathered rows of the others, several times cheaper than gathering every point's (17% off a 128^3
+        occupancy grid's render, up to 7% off an image's: docs/benchmarks.md)."""
         if len(axes) != self.spec.in_features:
             raise ValueError(f"{len(axes)} grid axes for a network of {self.spec.in_features} inputs")
         tables, scratch = axis_tables(self.spec, axes), Scratch()
