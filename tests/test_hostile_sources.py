@@ -272,3 +272,18 @@ def test_llff_poses_bounds_claiming_a_huge_array_is_refused_before_allocating(tm
     degenerate[:, [4, 9, 14]] = [36.0, 48.0, 40.0]
     np.save(scene / "poses_bounds.npy", degenerate)
     assert "degenerate" in _compress_fails(capsys, scene, tmp_path, "--size", "8")
+
+
+def test_a_multipage_16bit_tiff_gives_the_page_asked_for(tmp_path):
+    """``--frame N`` of a multi-page 16-bit colour TIFF is that page at 16 bits (tifffile's page N, Pillow's frame N)."""
+    import tifffile
+
+    pages = np.random.default_rng(5).integers(0, 65536, (3, 10, 12, 3)).astype(np.uint16)
+    with tifffile.TiffWriter(tmp_path / "multi.tif") as tif:
+        for page in pages:
+            tif.write(page, photometric="rgb")
+    with pytest.raises(InputError, match="an animated image"):
+        read_image(tmp_path / "multi.tif")
+    for frame in range(3):
+        pixels, depth = read_image(tmp_path / "multi.tif", frame=frame)
+        assert depth == 16 and np.array_equal(np.rint(pixels * 65535).astype(np.uint16), pages[frame])
