@@ -21,6 +21,8 @@ of untrained MLP + PE networks of the widths ``--bpp`` plans for Kodak (22x7 .. 
 ``--grid-ab N``: the positional encoding tabulated once per image axis and gathered per pixel
 (``nets.NetworkField.on_grid``), or built for a run of pixels by one broadcast (``on_grid_span``, the default), against
 encoding each pixel's coordinates, alternated N times, same cases as ``--ab`` plus a 128^3 occupancy grid.
+``--scratch-ab N``: the golden files decoded with ``nets.Scratch``'s reused buffers and with a fresh allocation per
+layer, alternated N times.
 """
 
 from __future__ import annotations
@@ -176,6 +178,21 @@ buffers (``runs_fresh``); the outputs must be equal. (The MLP file has no encodi
     return rows
 
 
+def scratch_ab_rows(repeats: int) -> list[dict[str, object]]:
+    """The two golden files' whole decode with ``nets.Scratch``'s reused buffers against a fresh allocation per layer,
+    alternated (``--scratch-ab``); the outputs must be equal."""
+    rows = []
+    for name in FILES:
+        data = (GOLDEN / f"{name}.inr").read_bytes()
+        variants = {"fresh": partial(_fresh_buffers, partial(decompress, data)), "reused": partial(decompress, data)}
+        same = bool(np.array_equal(variants["fresh"](), variants["reused"]()))
+        t = _alternate(variants, repeats)
+        rows.append({"case": name, "identical": same, **{f"{k}_s": v for k, v in t.items()}})
+        print(f"| {name} | {t['fresh']:.3f} | {t['reused']:.3f} | {t['reused'] / t['fresh'] - 1:+.0%} | {same} |",
+              flush=True)
+    return rows
+
+
 def _fresh_buffers(fn):
     """``fn()`` with every hidden layer's output in a fresh allocation, as before ``nets.Scratch``."""
     from inrzip.nets.networks import Scratch
@@ -251,6 +268,14 @@ def profile_render(threads: int = 1) -> None:
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=8))
 
 
+def _ab_done(a: argparse.Namespace, key: str, rows: list[dict[str, object]]) -> int:
+    """Write an alternation's rows to ``--json`` (with the machine's settings); 1 when any variant's output differed."""
+    if a.json:
+        a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
+                                      "date": time.strftime("%Y-%m-%d %H:%M"), key: rows}, indent=1))
+    return 0 if all(r["identical"] for r in rows) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
@@ -264,29 +289,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="profile the D'OH file's render on one thread")
     ap.add_argument("--grid-ab", type=int, default=0, metavar="N",
                     help="encoding per pixel vs tabulated (gathered, runs), alternated N times")
+    ap.add_argument("--scratch-ab", type=int, default=0, metavar="N",
+                    help="reused activation buffers vs a fresh allocation per layer, alternated N times")
     a = ap.parse_args(argv)
     if a.profile:
         profile_render(1)
         return 0
     torch.set_num_threads(a.threads)
+    if a.scratch_ab:
+        print("| file | fresh buffers s | reused buffers s | change | identical |\n|---|---|---|---|---|")
+        return _ab_done(a, "scratch_ab", scratch_ab_rows(a.scratch_ab))
     if a.grid_ab:
         print("| case | per-pixel encoding s | tabulated, gathered s | runs, fresh buffers s | runs s | runs vs per-pixel "
               "| identical |")
         print("|---|---|---|---|---|---|---|")
-        rows = grid_ab_rows(a.grid_ab)
-        if a.json:
-            a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
-                                          "date": time.strftime("%Y-%m-%d %H:%M"), "grid_ab": rows}, indent=1))
-        return 0 if all(r["identical"] for r in rows) else 1
+        return _ab_done(a, "grid_ab", grid_ab_rows(a.grid_ab))
     if a.ab:
         chunks = [int(c) for c in a.chunks.split(",") if c]
         print("| case | serial s | parallel s | change | identical |" + "".join(f" chunk {c} s |" for c in chunks))
         print("|---|---|---|---|---|" + "---|" * len(chunks))
-        rows = ab_rows(a.ab, chunks)
-        if a.json:
-            a.json.write_text(json.dumps({"threads": a.threads, "torch": torch.__version__,
-                                          "date": time.strftime("%Y-%m-%d %H:%M"), "ab": rows}, indent=1))
-        return 0 if all(r["identical"] for r in rows) else 1
+        return _ab_done(a, "ab", ab_rows(a.ab, chunks))
     manifest = json.loads((GOLDEN / "manifest.json").read_text())
     rows = []
     import inrzip.nets.fused_bz  # noqa: F401  # a long-lived process: the compiled product is in use

@@ -33,7 +33,7 @@ def one(path: str, bpp: float, budget: float | None, epochs: int | None, rates: 
     """Rows for one image: the fit, then one fine-tuning per step rate from copies of its state."""
     import torch
 
-    from inrzip import api, ratecontrol
+    from inrzip import api, finetune, ratecontrol
     from inrzip.api import CompressConfig, FitConfig
 
     torch.set_num_threads(1)
@@ -42,12 +42,12 @@ def one(path: str, bpp: float, budget: float | None, epochs: int | None, rates: 
     cfg = CompressConfig(bpp=bpp, fit=FitConfig(progress=False, threads=1, **length))
     cfg = replace(cfg, **ratecontrol.default_kind(bpp))
     size = ratecontrol.target_bytes(bpp, signal.num_samples())
-    net = replace(api.core._resolve_network(cfg, signal), fit=cfg.fit, bits=ratecontrol.FINETUNE_BITS)
-    planned = ratecontrol.plan(net, lambda c: api.core._build(signal, c)[0], size)
+    net = replace(api.core._resolve_network(cfg, signal), fit=cfg.fit, bits=finetune.FINETUNE_BITS)
+    planned = ratecontrol.plan(net, lambda c: api.core.network_spec(signal, c), size)
     short, whole = api.encoding._shortened(signal, planned, 1.0 - share)
     t0 = time.perf_counter()
     fitted = api.train(signal, short)
-    before, tables = api.encoding._choose_at_rate(signal, fitted, planned.bits, int(size * ratecontrol.FINETUNE_MARGIN))
+    before, tables = api.encoding._choose_at_rate(signal, fitted, planned.bits, int(size * finetune.FINETUNE_MARGIN))
     stem, rows = Path(path).stem, []
     base = {"image": stem, "arch": planned.arch, "budget_bytes": size, "fit_seconds": time.perf_counter() - t0,
             "before_psnr": before.report["psnr"], "before_bytes": before.sizes.file_bytes}
@@ -95,14 +95,14 @@ def main() -> None:
     length.add_argument("--time-budget", type=float)
     length.add_argument("--epochs", type=int)
     p.add_argument("--step-lrs", default="0,3e-4", help="comma-separated step rates; the first is the reference")
-    p.add_argument("--share", type=float, default=None, help="fine-tuning share (default: ratecontrol.FINETUNE)")
+    p.add_argument("--share", type=float, default=None, help="fine-tuning share (default: finetune.FINETUNE)")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args()
-    from inrzip import ratecontrol
+    from inrzip import finetune
 
     rates = [float(g) for g in a.step_lrs.split(",")]
-    share = ratecontrol.FINETUNE if a.share is None else a.share
+    share = finetune.FINETUNE if a.share is None else a.share
     a.out.mkdir(parents=True, exist_ok=True)
     log = a.out / "rows.jsonl"
     rows = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []

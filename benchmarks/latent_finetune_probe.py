@@ -1,5 +1,5 @@
 """Screen for the fine-tuning of a D'OH latent at its file's levels: one fit, then the fine-tuning from that same
-state at several rates and lengths (the screen behind ``ratecontrol.FINETUNE_LATENT_LR``; docs/fitting.md,
+state at several rates and lengths (the screen behind ``finetune.FINETUNE_LATENT_LR``; docs/fitting.md,
 "D'OH's latent at its file's levels").
 
     python benchmarks/latent_finetune_probe.py IMAGE SECONDS RATE:EPOCHS[:STEP_LR][,...] [BITS]

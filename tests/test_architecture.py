@@ -15,7 +15,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 # package-relative first component -> layer; a module may import its own layer and the ones below
 LAYERS = {
     "errors": 0, "interrupts": 0, "registry": 0, "limits": 0, "config": 0, "metrics": 0, "version": 0, "presets": 0, "jsontext": 0,
-    "nets": 1, "signals": 2, "quant": 3, "bitstream": 4, "fit": 5, "ratecontrol": 5, "records": 5, "api": 6,
+    "nets": 1, "signals": 2, "quant": 3, "bitstream": 4, "fit": 5, "ratecontrol": 5, "finetune": 5, "records": 5, "api": 6,
     "cli": 7, "bench": 7, "experiments": 7, "demo": 7, "__init__": 8,
 }
 TOOLS = ("cli", "bench", "experiments", "demo")

@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inrzip import ratecontrol
+from inrzip import finetune
 from inrzip.api import CompressConfig, FitConfig, decode, encode, encode_bits, load, resolve, train
 from inrzip.api.encoding import UNUSED_FINETUNE, _depth_finetuned, _shortened, depth_share
 from inrzip.errors import InrzipError
@@ -82,14 +82,14 @@ def test_an_mlp_trained_at_its_levels_decodes_better(image):
                                       {"quantizer": "kmeans"}, {"quantizer": "explicit"}, {"qat": True},
                                       {"target_psnr": 30.0}, {"finetune": 0.0}, {"preset": "paper"}])
 def test_only_files_on_ranges_that_end_by_their_budget_are_fine_tuned(image, settings):
-    assert ratecontrol.depth_finetune_share(resolve(_doh(**settings), image), image.depth_finetune) == 0.0
+    assert finetune.depth_finetune_share(resolve(_doh(**settings), image), image.depth_finetune) == 0.0
     for quantizer in ("minmax", "distributional"):
         doh = resolve(_doh(quantizer=quantizer), image)
-        assert ratecontrol.depth_finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0
-    assert ratecontrol.depth_finetune_share(resolve(_doh(finetune=0.3), image), image.depth_finetune) == 0.3
+        assert finetune.depth_finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0
+    assert finetune.depth_finetune_share(resolve(_doh(finetune=0.3), image), image.depth_finetune) == 0.3
     for bits in (2, 8):  # an MLP's weights up to FINETUNE_MLP_BITS
         mlp = resolve(_doh(parameterization="mlp", bits=bits), image)
-        assert ratecontrol.depth_finetune_share(mlp, image.depth_finetune) == image.depth_finetune
+        assert finetune.depth_finetune_share(mlp, image.depth_finetune) == image.depth_finetune
     assert depth_share(image, _doh(), [6]) == image.depth_finetune and depth_share(image, _doh(), [4, 6]) == 0.0
     image.networks = 2  # a coarse + fine pair (NeRF's): not measured, so not fine-tuned
     assert depth_share(image, _doh(finetune=0.3), [6]) == 0.0
@@ -134,7 +134,7 @@ def test_quantizers_say_whether_their_tables_are_ranges():
 @pytest.mark.parametrize("share", [-0.1, 1.0, float("nan")])
 def test_depth_share_must_be_a_fraction(image, share):
     with pytest.raises(InrzipError, match="--finetune"):
-        ratecontrol.depth_finetune_share(resolve(_doh(finetune=share), image), image.depth_finetune)
+        finetune.depth_finetune_share(resolve(_doh(finetune=share), image), image.depth_finetune)
 
 
 def test_meshes_keep_their_post_training_files(data_dir):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrzip import ratecontrol
+from inrzip import finetune
 from inrzip.api import CompressConfig, FitConfig, decode, encode, load, prepare, train, write
 from inrzip.errors import InrzipError
 from inrzip.fit import FitResult, finetune_config, fit_many
@@ -108,7 +108,7 @@ def test_the_two_stages_run_the_epochs_asked_for(image, epochs, share):
 def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkeypatch):
     """Fine-tuning moves codes and so the file's size; chosen at 1.5x the budget (instead of 0.99x), the file is
     over the rate after fine-tuning, and the fine-tuned network is then quantized to the rate like any other."""
-    monkeypatch.setattr(ratecontrol, "FINETUNE_MARGIN", 1.5)
+    monkeypatch.setattr(finetune, "FINETUNE_MARGIN", 1.5)
     # the weights stored: offsets from the seeded init move too few codes here to go over the rate
     enc = encode(image, CompressConfig(bpp=3.0, finetune=0.3, residual=False,
                                        fit=FitConfig(epochs=10, progress=False, seed=1)))
@@ -122,20 +122,20 @@ def test_a_fine_tuned_file_over_the_rate_is_quantized_to_it_afresh(image, monkey
 @pytest.mark.parametrize("settings", [{"qat": True}, {"target_psnr": 30.0}])
 def test_fine_tuning_is_for_files_that_end_by_their_budget(image, settings):
     planned = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, **settings)).config
-    assert ratecontrol.finetune_share(planned) == 0.0
+    assert finetune.finetune_share(planned) == 0.0
     doh = prepare(image, CompressConfig(bpp=3.0, parameterization="doh")).config
-    assert ratecontrol.finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0  # the kind's share
-    assert ratecontrol.finetune_share(doh) == 0.0  # a kind that has none
-    assert ratecontrol.finetune_share(replace(doh, finetune=0.3)) == 0.3
+    assert finetune.finetune_share(doh, image.depth_finetune) == image.depth_finetune > 0  # the kind's share
+    assert finetune.finetune_share(doh) == 0.0  # a kind that has none
+    assert finetune.finetune_share(replace(doh, finetune=0.3)) == 0.3
     mlp = prepare(image, CompressConfig(bpp=3.0, finetune=0.3, parameterization="mlp")).config
-    assert ratecontrol.finetune_share(mlp) == 0.3
-    assert ratecontrol.finetune_share(replace(mlp, finetune=None)) == ratecontrol.FINETUNE
+    assert finetune.finetune_share(mlp) == 0.3
+    assert finetune.finetune_share(replace(mlp, finetune=None)) == finetune.FINETUNE
     help_text = next(f for f in fields(CompressConfig) if f.name == "finetune").metadata["help"]
-    assert f"default {ratecontrol.FINETUNE}," in help_text  # the CLI's help names the default in force
+    assert f"default {finetune.FINETUNE}," in help_text  # the CLI's help names the default in force
 
 
 @pytest.mark.parametrize("share", [-0.1, 1.0, float("nan")])
 def test_finetune_share_must_be_a_fraction(image, share):
     mlp = prepare(image, CompressConfig(bpp=3.0, finetune=share, parameterization="mlp")).config
     with pytest.raises(InrzipError, match="--finetune"):
-        ratecontrol.finetune_share(mlp)
+        finetune.finetune_share(mlp)

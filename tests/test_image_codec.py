@@ -13,7 +13,7 @@ from PIL import Image
 import inrzip
 from inrzip.cli import main
 from inrzip.metrics import psnr
-from inrzip.signals.image import _HOLDS_16, _HOLDS_ALPHA, read_image
+from inrzip.signals.imageio import HOLDS_16, HOLDS_ALPHA, read_image
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "v1"
 FAST = dict(arch="16x2", epochs=15, batch_size=4096, progress=False)
@@ -189,7 +189,7 @@ def test_format_tables_are_what_pillow_writes_and_reads_back(channels, dtype):
     codecs aside: their alpha or depth is checked, not their pixels)."""
 
     a = np.random.default_rng(channels).integers(0, 256 if dtype == np.uint8 else 65536, (8, 8, channels)).astype(dtype)
-    holds = _HOLDS_ALPHA if channels in (2, 4) else _HOLDS_16[1]
+    holds = HOLDS_ALPHA if channels in (2, 4) else HOLDS_16[1]
     for fmt in _FORMATS:
         buf = io.BytesIO()
         try:
@@ -210,7 +210,7 @@ def test_format_tables_are_what_pillow_writes_and_reads_back(channels, dtype):
 @pytest.mark.parametrize("channels", [2, 3, 4])
 def test_16bit_colour_is_written_and_read_back_at_16_bits_where_the_table_says(tmp_path, channels):
     """16-bit colour (which Pillow cannot hold) through inrzip's own writer and reader, every format: exact at 16
-    bits where ``_HOLDS_16`` says the format holds it, else 8 bits rounded from the 16 (the lossless formats' samples
+    bits where ``HOLDS_16`` says the format holds it, else 8 bits rounded from the 16 (the lossless formats' samples
     within half a level), or refused where the format would drop the alpha channel."""
     from inrzip.errors import InputError
     from inrzip.signals.image import ImageSignal
@@ -218,13 +218,13 @@ def test_16bit_colour_is_written_and_read_back_at_16_bits_where_the_table_says(t
     a = np.random.default_rng(channels).integers(0, 65536, (6, 9, channels)).astype(np.uint16)
     for fmt in _FORMATS:
         path = tmp_path / f"x{channels}.{fmt}"
-        if channels in (2, 4) and fmt not in _HOLDS_ALPHA:
+        if channels in (2, 4) and fmt not in HOLDS_ALPHA:
             with pytest.raises(InputError, match="alpha channel"):
                 ImageSignal.save(a, path, {})
             continue
         ImageSignal.save(a, path, {})
         pixels, depth = read_image(path)
-        if fmt in _HOLDS_16[channels]:
+        if fmt in HOLDS_16[channels]:
             assert depth == 16 and np.array_equal(np.rint(pixels * 65535).astype(np.uint16), a), fmt
             continue
         assert depth == 8, fmt

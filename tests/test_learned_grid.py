@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from inrzip import ratecontrol
+from inrzip import finetune
 from inrzip.api import CompressConfig, FitConfig, decode, load, train, write
 from inrzip.errors import InrzipError
 from inrzip.fit import finetune_config, fit_many
@@ -108,28 +108,28 @@ def test_fine_tuning_grids_follow_step_lr(rate, updates, learned):
     always honoured, and 0 keeps the ranges."""
     _, tables = _tables({"w0": (3.0, 6, 50)})
     cfg = CompressConfig(step_lr=rate)
-    grids = ratecontrol.finetune_grids(tables, cfg, 1e-5, updates)
-    note = ratecontrol.steps_note(grids, updates, cfg)
+    grids = finetune.finetune_grids(tables, cfg, 1e-5, updates)
+    note = finetune.steps_note(grids, updates, cfg)
     if not learned:
         assert isinstance(grids["w0"], FixedGrid) and note.startswith(", ranges kept")
         assert ("under the 250" in note) == (rate is None)  # the default's gate says why; an explicit 0 needs no why
         return
     assert isinstance(grids, LearnedGrids)
-    assert grids.gain == pytest.approx((ratecontrol.FINETUNE_STEP_LR if rate is None else rate) / 1e-5)
+    assert grids.gain == pytest.approx((finetune.FINETUNE_STEP_LR if rate is None else rate) / 1e-5)
     assert note == ", steps learned (x1.000 to x1.000)"
 
 
 def test_finetune_updates_counts_the_steps_the_tail_will_make():
     by_epochs = FitConfig(epochs=3, batch_size=100, time_budget=None)
-    assert ratecontrol.finetune_updates(50, 10.0, by_epochs, 1001) == 3 * 11
+    assert finetune.finetune_updates(50, 10.0, by_epochs, 1001) == 3 * 11
     by_time = FitConfig(epochs=10**6, batch_size=100, time_budget=2.0)  # 50 epochs in 10 s: 10 in 2 s
-    assert ratecontrol.finetune_updates(50, 10.0, by_time, 1001) == pytest.approx(10 * 11)
+    assert finetune.finetune_updates(50, 10.0, by_time, 1001) == pytest.approx(10 * 11)
 
 
 @pytest.mark.parametrize("rate", [-1e-3, 1.0, float("nan")])
 def test_step_lr_must_be_a_small_rate(rate):
     with pytest.raises(InrzipError, match="--step-lr"):
-        ratecontrol.finetune_step_lr(CompressConfig(step_lr=rate))
+        finetune.finetune_step_lr(CompressConfig(step_lr=rate))
 
 
 def test_the_paired_benchmark_runs_one_fit_and_each_fine_tuning_from_it(data_dir, tmp_path):
@@ -157,5 +157,5 @@ def test_step_lr_help_names_the_defaults_in_force():
     help_text = next(f for f in fields(CompressConfig) if f.name == "step_lr").metadata["help"]
     import re
 
-    assert float(re.search(r"default ([0-9.e-]+) when", help_text).group(1)) == ratecontrol.FINETUNE_STEP_LR
-    assert f"at least {ratecontrol.MIN_STEP_UPDATES} steps" in help_text
+    assert float(re.search(r"default ([0-9.e-]+) when", help_text).group(1)) == finetune.FINETUNE_STEP_LR
+    assert f"at least {finetune.MIN_STEP_UPDATES} steps" in help_text

@@ -7,7 +7,7 @@ import math
 from dataclasses import asdict, fields, replace
 from typing import Any
 
-from .. import ratecontrol
+from .. import finetune, ratecontrol
 from ..config import CompressConfig, FitConfig
 from ..errors import InrzipError
 from ..fit import finetune_config, fit_many, resolve_fit
@@ -18,6 +18,7 @@ from ..records import Encoded, Fitted, Prepared
 from ..signals import Signal
 from .core import (
     Source,
+    _build,
     _finish,
     _header,
     _resolve_network,
@@ -61,13 +62,13 @@ UNUSED_FINETUNE = ("--finetune was not used: at a fixed --bits it fine-tunes an 
 
 
 def depth_share(signal: Signal, cfg: CompressConfig, bits: list[int | None]) -> float:
-    """The share of the fit ``_depth_finetuned`` takes (``ratecontrol.depth_finetune_share``); 0 when several
+    """The share of the fit ``_depth_finetuned`` takes (``finetune.depth_finetune_share``); 0 when several
     depths are written from one fit (post-training quantization: one fit cannot train for each depth's levels) or
     for a pair of networks (NeRF's coarse + fine: not measured)."""
     if len(bits) != 1 or signal.networks > 1:
         return 0.0
     resolved = resolve(replace(cfg, bits=bits[0] if bits[0] is not None else cfg.bits), signal)
-    return ratecontrol.depth_finetune_share(resolved, signal.depth_finetune)
+    return finetune.depth_finetune_share(resolved, signal.depth_finetune)
 
 
 def _depth_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> Encoded:
@@ -87,7 +88,7 @@ def _depth_finetuned(signal: Signal, fitted: Fitted, share: float, whole: FitCon
     what = "the latent" if fitted.param.has_latent else "the weights"
     tuned, epochs, brief = _trained_on(signal, fitted, _tail(signal, fitted, share, whole), grids, whole,
                                        f"fine-tuned {what} {{}} epochs at the file's levels")
-    after = write(tuned, qtensors=ratecontrol.finalize_grids(grids, _stored(tuned.param)))
+    after = write(tuned, qtensors=finetune.finalize_grids(grids, _stored(tuned.param)))
     metric = signal.quality_metric
     best = after if after.report[metric] >= before.report[metric] else before
     return _kept(best, tuned, whole, brief, f"fine-tuning {what} {epochs} epochs at the file's levels: "
@@ -124,16 +125,16 @@ def encode_at_rate(signal: Signal, cfg: CompressConfig) -> Encoded:
         cfg = replace(cfg, **{k: v for k, v in ratecontrol.default_kind(cfg.bpp).items()
                               if getattr(cfg, k) is None})
     net = replace(_resolve_network(cfg, signal), fit=cfg.fit)  # the fit is resolved for the network planned below
-    tail = ratecontrol.finetune_share(net, signal.depth_finetune)
+    tail = finetune.finetune_share(net, signal.depth_finetune)
     if tail and cfg.bits is None and not parameterization_class(net.parameterization).has_latent:
-        net = replace(net, bits=ratecontrol.FINETUNE_BITS)
+        net = replace(net, bits=finetune.FINETUNE_BITS)
     planned = ratecontrol.plan(net, lambda c: network_spec(signal, c), budget, keep_depth=cfg.arch is not None)
     _check_floor(signal, planned, budget, cfg.bpp)
     short, whole = _shortened(signal, planned, 1.0 - tail) if tail else (planned, None)
     fitted = train(signal, short)
     qat = write(fitted) if fitted.config.fit.qat_quantizer is not None else None  # the quantization it saw
     enc, tables = (qat, {}) if qat is not None and qat.sizes.file_bytes <= budget else \
-        _choose_at_rate(signal, fitted, planned.bits, int(budget * ratecontrol.FINETUNE_MARGIN) if tail else budget)
+        _choose_at_rate(signal, fitted, planned.bits, int(budget * finetune.FINETUNE_MARGIN) if tail else budget)
     if qat is not None and enc is not qat:  # the plan counts raw values, not the header and the tables
         enc.report["fit_events"].append(f"the QAT file ({qat.sizes.file_bytes} B) was over the {budget} B the rate "
                                         "allows, so the trained network was quantized to the rate after training")
@@ -150,8 +151,8 @@ def _check_floor(signal: Signal, planned: CompressConfig, budget: int, bpp: floa
     """Refuse, before fitting, a rate that no file of the planned network can meet (``ratecontrol.smallest_file``),
     naming the rate that would do; a rate over the floor but under what the fitted values need is refused after the
     fit, by ``ratecontrol.choose``."""
-    prep = prepare(signal, planned)
-    floor = ratecontrol.smallest_file(_stored(prep.param), _header(signal, prep.spec, prep.param, "distributional", 2))
+    spec, param = _build(signal, planned)  # the stored tensors' shapes and the header: no fit is resolved
+    floor = ratecontrol.smallest_file(_stored(param), _header(signal, spec, param, "distributional", 2))
     if floor > budget:
         pixels = signal.num_samples()
         least = math.ceil(floor * 8 / pixels * 1000) / 1000
@@ -204,23 +205,23 @@ def _tail(signal: Signal, fitted: Fitted, share: float, whole: FitConfig) -> Fit
     if not fitted.param.has_latent:
         return tail
     latent = resolve_fit(replace(tail, optimizer="adam", lr=None, betas=None, gamma=None), signal, fitted.param)
-    return replace(latent, lr=latent.lr * ratecontrol.FINETUNE_LATENT_LR)
+    return replace(latent, lr=latent.lr * finetune.FINETUNE_LATENT_LR)
 
 
 def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share: float, budget: int,
                before: Encoded, whole: FitConfig) -> Encoded:
-    """Train ``fitted`` on against the levels of its chosen file (``ratecontrol.finetune_grids``: each tensor's bits
+    """Train ``fitted`` on against the levels of its chosen file (``finetune.finetune_grids``: each tensor's bits
     kept, its range learned; a D'OH latent's ranges kept) for ``share`` / (1 - share) of its fit at ``_tail``'s rate,
     and write it on those levels; a file over the budget is quantized to the rate afresh. The better decoded file
     of before and after wins."""
     tail = _tail(signal, fitted, share, whole)
-    updates = ratecontrol.finetune_updates(fitted.result.epochs, fitted.result.seconds, tail, signal.num_samples())
-    grids = ratecontrol.finetune_grids(tables, fitted.config, tail.lr, updates)
+    updates = finetune.finetune_updates(fitted.result.epochs, fitted.result.seconds, tail, signal.num_samples())
+    grids = finetune.finetune_grids(tables, fitted.config, tail.lr, updates)
     tuned, epochs, brief = _trained_on(signal, fitted, tail, grids, whole,
                                        "fine-tuned {} epochs at the file's quantization")
     stored = _stored(tuned.param)
     after = write(tuned, ratecontrol.main_bits(tables), "distributional",
-                  qtensors=ratecontrol.finalize_grids(grids, stored))
+                  qtensors=finetune.finalize_grids(grids, stored))
     on_levels = after.sizes.file_bytes  # the drift from ``before``'s size is what FINETUNE_MARGIN must cover
     if on_levels > budget:
         after = _choose_at_rate(signal, tuned, ratecontrol.main_bits(tables), budget)[0]
@@ -233,7 +234,7 @@ def _finetuned(signal: Signal, fitted: Fitted, tables: dict[str, QTensor], share
     return _kept(best, tuned, whole, brief, f"fine-tuning {epochs} epochs at the file's quantization: "
                                             f"{before.report[metric]:.2f} -> {after.report[metric]:.2f} ({metric}); "
                                             f"{before.sizes.file_bytes} -> {on_levels} B on its levels"
-                                            f"{ratecontrol.steps_note(grids, updates, fitted.config)}")
+                                            f"{finetune.steps_note(grids, updates, fitted.config)}")
 
 
 def encode_many(signals: Signal | list[Signal], cfgs: list[CompressConfig],

@@ -10,7 +10,7 @@ from typing import Any, Callable, TextIO
 
 import numpy as np
 
-from ..api import decode, info
+from ..api import decode, info, inr_bytes
 from ..errors import InputError
 from ..jsontext import json_text
 from ..limits import DEFAULT_LIMITS, Limits
@@ -27,13 +27,7 @@ def render_file(path: str | Path | bytes, output: str | Path, split: str = "test
                 save: Callable[[np.ndarray, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Decode ``path`` (a file, or the bytes of one) and write its views to ``output`` (or hand them to
     ``save``); with ``scene``, per-view and mean PSNR/SSIM."""
-    if isinstance(path, bytes):
-        data = path
-    else:
-        p = Path(path)
-        if not p.is_file():
-            raise InputError(f"{path}: no such file")
-        data = p.read_bytes()
+    data = inr_bytes(path, limits)  # a path is read within the file-size limit, as decompress reads it
     meta = info(data, limits)
     if meta["kind"] != RadianceSignal.kind:
         raise InputError(f"this file holds an {meta['kind']} signal, not a radiance field: `inrzip render` is for "

@@ -62,10 +62,18 @@ def auto_threads() -> int:
     with 1 at load 3.4 on 2 cores (docs/fitting-speed.md). On an idle machine this keeps torch's."""
     current = torch.get_num_threads()
     try:
-        load, cores = os.getloadavg()[0], len(os.sched_getaffinity(0))
+        load = os.getloadavg()[0]
     except (OSError, AttributeError):
         return current
-    return 1 if load >= cores else current
+    return 1 if load >= _cores() else current
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity; the machine's count where that is unknown)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (OSError, AttributeError):
+        return os.cpu_count() or 1
 
 
 # Threads a fit may ask for per core: more only queue behind each other, and OpenMP allocates per thread, so a
@@ -79,10 +87,7 @@ def _fit_threads(threads: int | None) -> int:
         return auto_threads()
     if threads < 1:
         raise InrzipError("threads must be at least 1")
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (OSError, AttributeError):
-        cores = os.cpu_count() or 1
+    cores = _cores()
     if threads > THREADS_PER_CORE * cores:
         raise InrzipError(f"--threads {threads} is more than {THREADS_PER_CORE} per core of this machine's {cores}; "
                           f"give 1 to {THREADS_PER_CORE * cores}")

@@ -240,8 +240,8 @@ def infer_features(spec: NetworkSpec, layers: Layers, h: torch.Tensor, scratch: 
 
 class Scratch(threading.local):
     """Two activation buffers per thread, reused from chunk to chunk of one render: a layer's output lands in memory
-    the cache still holds instead of a fresh allocation (7-10% off a 768x512 decode on two threads, 13-16% on one,
-    less where the process's malloc already reuses its large blocks: docs/benchmarks.md). A renderer holds one for
+    the cache still holds instead of a fresh allocation (8-11% off a 768x512 decode on two threads, 11-17% on one,
+    less where the process's malloc already reuses its large blocks: ``decode_speed.py --scratch-ab``). A renderer holds one for
     its lifetime; the buffers go with it."""
 
     def __init__(self) -> None:

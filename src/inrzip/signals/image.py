@@ -10,7 +10,6 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..errors import FormatError, InputError
 from ..limits import DEFAULT_LIMITS, Limits
@@ -29,23 +28,9 @@ from .base import (
     run_chunks,
 )
 from .canonical import correct, draft, near_steps, reference_field
-from .imageio import SUFFIXES, read_array, read_image, reason
+from .imageio import HOLDS_16, SUFFIXES, read_array, read_image, write_pixels
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
-
-_CHANNELS = {1: "grayscale", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA"}
-# What is written and read back exactly (checked for every format and kind: tests/test_image_codec.py): 16 bits per
-# sample, by channel count (grayscale by Pillow; colour by imagecodecs as PNG and tifffile as TIFF, since Pillow
-# holds no 16-bit colour; Pillow cannot open a 16-bit gray + alpha TIFF), and an alpha channel (BMP, PPM and GIF
-# drop it; JPEG refuses it)
-_HOLDS_16 = {1: frozenset({"png", "tif", "tiff", "ppm", "pgm"}), 2: frozenset({"png"}),
-             3: frozenset({"png", "tif", "tiff"}), 4: frozenset({"png", "tif", "tiff"})}
-_HOLDS_ALPHA = frozenset({"png", "tif", "tiff", "tga", "webp"})
-
-
-def _article(kind: str) -> str:
-    """'an' before "8-bit ...", 'a' before "16-bit ..."."""
-    return "an" if kind.startswith("8") else "a"
 
 _CHUNK = 1 << 15  # pixels per forward pass when rendering on one worker (a GPU, one thread): 32768 decodes a 768x512 MLP file in 0.18 s against 0.23 s at 65536 (activations stay in cache; same pixels)
 
@@ -177,23 +162,6 @@ def _pixels(at: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], w: int,
         idx = torch.arange(start, stop, device=device)
         return at(idx % w, idx // w)
     return span
-
-
-def _write_wide(arr: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
-    """16-bit colour (H, W, C uint16), which Pillow cannot hold: PNG by imagecodecs (libpng), TIFF by tifffile
-    (RGB, alpha as an unassociated extra sample), both read back exactly by ``read_image``."""
-    if fmt == "png":
-        import imagecodecs
-
-        data = imagecodecs.png_encode(arr)
-        if isinstance(target, io.BytesIO):
-            target.write(data)
-        else:
-            Path(target).write_bytes(data)
-        return
-    import tifffile
-
-    tifffile.imwrite(target, arr, photometric="rgb", extrasamples=["unassalpha"] if arr.shape[2] == 4 else None)
 
 
 def _to_levels(y: torch.Tensor, depth: int) -> np.ndarray:
@@ -383,8 +351,8 @@ class ImageSignal(Signal):
         if fmt == "npy":
             return None
         c, depth = meta["c"], meta["depth"]
-        cls._write_pixels(np.zeros((1, 1, c), np.uint16 if depth > 8 else np.uint8), io.BytesIO(), fmt)
-        wide = depth > 8 and fmt not in _HOLDS_16.get(c, ())
+        write_pixels(np.zeros((1, 1, c), np.uint16 if depth > 8 else np.uint8), io.BytesIO(), fmt)
+        wide = depth > 8 and fmt not in HOLDS_16.get(c, ())
         return f"written at 8 bits per sample: .{fmt} holds no more" if wide else None
 
     @classmethod
@@ -394,26 +362,4 @@ class ImageSignal(Signal):
         if path.suffix.lower() == ".npy":
             np.save(path, output, allow_pickle=False)
             return
-        cls._write_pixels(output, path, path.suffix.lower().lstrip("."))
-
-    @staticmethod
-    def _write_pixels(output: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
-        """``output`` (H, W, C integers) written as ``fmt``: by Pillow, or 16-bit colour by ``_write_wide``. An alpha
-        channel the format would drop is refused; 16 bits go to 8 (rounded) where the format holds no more, which
-        Pillow would otherwise clip to white. What a writer refuses is one line naming the image's kind (never
-        the temporary file the CLI writes to)."""
-        c, wide = output.shape[2], output.dtype == np.uint16
-        kind = f"{'16' if wide else '8'}-bit {_CHANNELS.get(c, f'{c}-channel')} image"
-        if c in (2, 4) and fmt not in _HOLDS_ALPHA:
-            raise InputError(f"{_article(kind)} {kind} has an alpha channel that .{fmt} would drop; write "
-                             f"{', '.join('.' + f for f in sorted(_HOLDS_ALPHA))} or .npy")
-        arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / I;16 / LA / RGB / RGBA
-        if wide and fmt not in _HOLDS_16.get(c, ()):
-            arr, wide = np.rint(arr / 257.0).astype(np.uint8), False  # 65535 / 255 = 257: the nearest 8-bit level
-        try:
-            if wide and c > 1:
-                _write_wide(arr, target, fmt)
-                return
-            Image.fromarray(arr).save(target, format=Image.registered_extensions()[f".{fmt}"])
-        except (KeyError, ValueError, OSError) as exc:
-            raise InputError(f"cannot write {_article(kind)} {kind} as .{fmt} ({reason(exc)}); use .png") from None
+        write_pixels(output, path, path.suffix.lower().lstrip("."))

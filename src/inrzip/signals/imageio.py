@@ -1,6 +1,7 @@
-"""Reading image files, which are hostile input: any Pillow format as float32 pixels and a bit depth, with the
+"""Image files in and out. Reading, of hostile input: any Pillow format as float32 pixels and a bit depth, with the
 size checked before a pixel is decoded (decompression bombs), EXIF orientation, frames of animated files, and one
-``InputError`` line for every way a file can be broken."""
+``InputError`` line for every way a file can be broken. Writing: decoded integers in the format a suffix names, 16
+bits where it holds them, never silently dropping an alpha channel."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["read_image", "read_array", "image_suffix", "SUFFIXES", "DEFAULT_MAX_PIXELS", "reason"]
+__all__ = ["read_image", "read_array", "image_suffix", "write_pixels", "SUFFIXES", "HOLDS_16", "HOLDS_ALPHA",
+           "DEFAULT_MAX_PIXELS", "reason"]
 
 SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif", ".tga"}
 DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_pixels  # 67 MP: refuse larger images / outputs unless the user raises it
@@ -246,3 +248,57 @@ def _to_array(im: Image.Image) -> tuple[np.ndarray, int]:
         im = im.convert("RGBA" if "A" in mode else "RGB")
     a = np.asarray(im, dtype=np.float32) / 255.0
     return (a[..., None] if a.ndim == 2 else a), 8
+
+
+_CHANNELS = {1: "grayscale", 2: "grayscale + alpha", 3: "RGB", 4: "RGBA"}
+# What is written and read back exactly (checked for every format and kind: tests/test_image_codec.py): 16 bits per
+# sample, by channel count (grayscale by Pillow; colour by imagecodecs as PNG and tifffile as TIFF, since Pillow
+# holds no 16-bit colour; Pillow cannot open a 16-bit gray + alpha TIFF), and an alpha channel (BMP, PPM and GIF
+# drop it; JPEG refuses it)
+HOLDS_16 = {1: frozenset({"png", "tif", "tiff", "ppm", "pgm"}), 2: frozenset({"png"}),
+            3: frozenset({"png", "tif", "tiff"}), 4: frozenset({"png", "tif", "tiff"})}
+HOLDS_ALPHA = frozenset({"png", "tif", "tiff", "tga", "webp"})
+
+
+def _article(kind: str) -> str:
+    """'an' before "8-bit ...", 'a' before "16-bit ..."."""
+    return "an" if kind.startswith("8") else "a"
+
+
+def write_pixels(output: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
+    """``output`` (H, W, C integers) written as ``fmt``: by Pillow, or 16-bit colour by ``_write_wide``. An alpha
+    channel the format would drop is refused; 16 bits go to 8 (rounded) where the format holds no more, which
+    Pillow would otherwise clip to white. What a writer refuses is one line naming the image's kind (never
+    the temporary file the CLI writes to)."""
+    c, wide = output.shape[2], output.dtype == np.uint16
+    kind = f"{'16' if wide else '8'}-bit {_CHANNELS.get(c, f'{c}-channel')} image"
+    if c in (2, 4) and fmt not in HOLDS_ALPHA:
+        raise InputError(f"{_article(kind)} {kind} has an alpha channel that .{fmt} would drop; write "
+                         f"{', '.join('.' + f for f in sorted(HOLDS_ALPHA))} or .npy")
+    arr = np.ascontiguousarray(output[..., 0] if c == 1 else output)  # Pillow infers L / I;16 / LA / RGB / RGBA
+    if wide and fmt not in HOLDS_16.get(c, ()):
+        arr, wide = np.rint(arr / 257.0).astype(np.uint8), False  # 65535 / 255 = 257: the nearest 8-bit level
+    try:
+        if wide and c > 1:
+            _write_wide(arr, target, fmt)
+            return
+        Image.fromarray(arr).save(target, format=Image.registered_extensions()[f".{fmt}"])
+    except (KeyError, ValueError, OSError) as exc:
+        raise InputError(f"cannot write {_article(kind)} {kind} as .{fmt} ({reason(exc)}); use .png") from None
+
+
+def _write_wide(arr: np.ndarray, target: Path | io.BytesIO, fmt: str) -> None:
+    """16-bit colour (H, W, C uint16), which Pillow cannot hold: PNG by imagecodecs (libpng), TIFF by tifffile
+    (RGB, alpha as an unassociated extra sample), both read back exactly by ``read_image``."""
+    if fmt == "png":
+        import imagecodecs
+
+        data = imagecodecs.png_encode(arr)
+        if isinstance(target, io.BytesIO):
+            target.write(data)
+        else:
+            Path(target).write_bytes(data)
+        return
+    import tifffile
+
+    tifffile.imwrite(target, arr, photometric="rgb", extrasamples=["unassalpha"] if arr.shape[2] == 4 else None)
