@@ -10,7 +10,7 @@ The fp32 matmul peak (best 1024^3 sgemm) is measured at the same thread count be
 
     .venv/bin/python benchmarks/fit_throughput.py --archs 20x4,28x9,40x9 --epochs 2 --repeats 3 --threads 1
 
-Methods: ``plain`` (nn.Linear + sin + torch.optim.Adam, written here), ``reference`` / ``fast`` /
+Methods: ``plain`` (nn.Linear + sin + torch.optim.Adam, written here), ``reference`` / ``fast`` / ``numba`` /
 ``compiled`` (inrzip.fit with that engine), ``batched`` (inrzip.fit.fit_many with K models,
 throughput counted in model-epochs/s). Writes a JSON with every timing when ``--json`` is given.
 """
@@ -186,7 +186,8 @@ def run_arch(signal: ImageSignal, arch: str, args: argparse.Namespace) -> dict[s
                     threads=torch.get_num_threads())  # gamma 1: the plain loop has no LR schedule either
     methods: dict[str, Callable[[], tuple[Laps, Callable]]] = {
         "plain": lambda: plain_fit(signal, spec, args.epochs, cfg),
-        **{e: (lambda e=e: engine_fit(signal, spec, args.epochs, cfg, e)) for e in ("reference", "fast", "compiled")},
+        **{e: (lambda e=e: engine_fit(signal, spec, args.epochs, cfg, e)) for e in ("reference", "fast", "compiled",
+                                                                                 "numba")},
         "batched": lambda: batched_fit(signal, spec, args.epochs, cfg, args.batch_engine, args.k),
     }
     chosen = [m for m in args.methods.split(",") if m in methods]
@@ -204,7 +205,7 @@ def run_arch(signal: ImageSignal, arch: str, args: argparse.Namespace) -> dict[s
     flops = 6 * param_count(spec) * signal.num_samples()  # per model-epoch
     peak_wall, peak_cpu = max(p[0] for p in peaks), max(p[1] for p in peaks)
     steps = -(-signal.num_samples() // args.batch_size)
-    floor = step_floor(spec, args.batch_size, engines.get_sincos("poly"))
+    floor = step_floor(spec, args.batch_size, engines.get_sincos("numba"))  # the fastest sin/cos
     floor = {**floor, "epoch_s": floor["step_s"] * steps, "gemm_epoch_s": floor["gemm_s"] * steps}
     rows = {}
     for m in chosen:
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--image", type=Path, default=DEFAULT_IMAGE)
     ap.add_argument("--archs", default="20x4,28x9,40x9")
-    ap.add_argument("--methods", default="plain,reference,fast,compiled,batched")
+    ap.add_argument("--methods", default="plain,reference,fast,compiled,numba,batched")
     ap.add_argument("--epochs", type=int, default=2, help="epochs per run; the last one is timed")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=8192)

@@ -15,6 +15,7 @@ Methods, each on every image, one after the other in this process (``--threads``
 - ``meta``: as ``inrzip``, started from the meta-learned init ``--init`` (``compress --init NAME``);
 - ``nofinetune``: as ``inrzip`` with ``--finetune 0`` (a fit without its fine-tuning at the file's levels: a D'OH
   latent's, or an MLP's weights at 8 bits or fewer; the two side by side in one run);
+- ``fastengine``: as ``inrzip`` with ``--engine fast`` (the library's sin/cos instead of the ``auto`` engine's kernel);
 - ``baseline``: inrzip's defaults as of commit d533178 (``--baseline-src``) run for ``--T`` seconds (its epochs set
   to what fits in T, so its default LR decay spans the run), scored at the end, in a subprocess.
 
@@ -224,6 +225,9 @@ def run_image(stem: str, a: argparse.Namespace) -> dict:
         row["meta"] = [inrzip_budget(signal, replace(cfg, init=a.init), a.bits, b) for b in a.budgets]
     if "nofinetune" in a.methods:
         row["nofinetune"] = [inrzip_budget(signal, replace(cfg, finetune=0.0), a.bits, b) for b in a.budgets]
+    if "fastengine" in a.methods:
+        row["fastengine"] = [inrzip_budget(signal, replace(cfg, fit=replace(cfg.fit, engine="fast")), a.bits, b)
+                             for b in a.budgets]
     reference = row.get("recipe") or row.get("baseline") or []
     if reference and row.get("inrzip"):
         target = psnr_at(reference, a.T)
@@ -257,7 +261,8 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
         lines += ["", f"median speed-up {np.median(speed):.1f}x (min {min(speed):.1f}x"
                   + (f"; {missed} of {len(speed)} not reached, counted as 0" if missed else "")
                   + "); median gain at equal time: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in shown.items())]
-    return "\n".join(lines + paired_table(rows, a, "meta") + paired_table(rows, a, "nofinetune")) + "\n"
+    return "\n".join(lines + paired_table(rows, a, "meta") + paired_table(rows, a, "nofinetune")
+                         + paired_table(rows, a, "fastengine")) + "\n"
 
 
 def _time_to_cell(row: dict, budgets: list[float]) -> str:
@@ -270,11 +275,12 @@ def _time_to_cell(row: dict, budgets: list[float]) -> str:
 
 
 PAIRED = {"meta": "started from init `{init}` (`meta`) against inrzip's random init",
-          "nofinetune": "inrzip without its fine-tuning at the file's levels (`nofinetune`, `--finetune 0`) against inrzip"}
+          "nofinetune": "inrzip without its fine-tuning at the file's levels (`nofinetune`, `--finetune 0`) against inrzip",
+          "fastengine": "inrzip with the library's sin/cos (`fastengine`, `--engine fast`) against inrzip's `auto`"}
 
 
 def paired_table(rows: list[dict], a: argparse.Namespace, name: str) -> list[str]:
-    """inrzip's defaults against method ``name`` (``meta``, ``nofinetune``), budget by budget (decoded PSNR); the
+    """inrzip's defaults against method ``name`` (``meta``, ``nofinetune``, ``fastengine``), budget by budget (decoded PSNR); the
     gain is ``name`` minus inrzip."""
     pairs = [r for r in rows if r.get(name) and r.get("inrzip")]
     if not pairs:
@@ -301,7 +307,7 @@ def plot(rows: list[dict], path: Path, a: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3), squeeze=False)
     for ax, r in zip(axes[0], rows):
         for name, style in (("recipe", "k-"), ("preset", "b--"), ("baseline", "g-"), ("inrzip", "ro-"),
-                            ("meta", "m^-"), ("nofinetune", "c.--")):
+                            ("meta", "m^-"), ("nofinetune", "c.--"), ("fastengine", "y.--")):
             pts = r.get(name) or []
             if pts:
                 ax.plot([t for t, _ in pts], [p for _, p in pts], style, label=name, ms=3)

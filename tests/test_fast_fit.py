@@ -6,9 +6,11 @@ float32 rounding, and the same loss trajectory over a few epochs of a real image
 
 from __future__ import annotations
 
+import builtins
 import math
 import os
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +21,7 @@ from inrzip.config import FitConfig
 from inrzip.errors import InrzipError
 from inrzip.fit import engine as engines
 from inrzip.fit import fit, fit_many, runtime
-from inrzip.fit.engine import kernels
+from inrzip.fit.engine import kernels, numba_sincos
 from inrzip.fit.engine.siren import SineStack
 from inrzip.nets.networks import NetworkSpec, forward, positional_encoding, stack_layers
 from inrzip.nets.parameterizations import DOH, MLP
@@ -51,7 +53,8 @@ def test_poly_sincos_matches_library_over_training_range():
 
 
 @pytest.mark.parametrize("pe", [0, 4])
-@pytest.mark.parametrize("sincos", [kernels.eager_sincos, kernels.poly_sincos], ids=["eager", "poly"])
+@pytest.mark.parametrize("sincos", [kernels.eager_sincos, kernels.poly_sincos, lambda z: kernels.get_sincos("numba")(z)],
+                         ids=["eager", "poly", "numba"])
 def test_sine_stack_equals_reference_forward_and_gradients(pe, sincos):
     spec = NetworkSpec(2, 3, 24, 3, pe_freqs=pe)
     param = MLP(spec, seed=4)
@@ -143,11 +146,13 @@ def test_fit_many_rejects_configs_that_cannot_share_batches(image):
 
 
 def test_engine_registry_and_auto_choice():
-    assert engines.resolve_engine("auto", 1000).name == "fast"
-    assert engines.resolve_engine("auto", engines.AUTO_COMPILE_SAMPLES).name == "compiled"
+    # off the CPU (where auto is numba: tests/test_fast_fit.py) auto weighs inductor's compile against the fit
+    assert engines.resolve_engine("auto", 1000, device="cuda").name == "fast"
+    assert engines.resolve_engine("auto", engines.AUTO_COMPILE_SAMPLES, device="cuda").name == "compiled"
     # a fit the clock ends is judged by its budget, not by its (open) epoch count
-    assert engines.resolve_engine("auto", 10 ** 12, budget_seconds=10.0).name == "fast"
-    assert engines.resolve_engine("auto", 0, budget_seconds=engines.AUTO_COMPILE_SECONDS).name == "compiled"
+    assert engines.resolve_engine("auto", 10 ** 12, budget_seconds=10.0, device="cuda").name == "fast"
+    assert engines.resolve_engine("auto", 0, budget_seconds=engines.AUTO_COMPILE_SECONDS, device="cuda").name == \
+        "compiled"
     assert engines.resolve_engine("reference").kernel is None
     with pytest.raises(InrzipError, match="unknown engine"):
         engines.resolve_engine("turbo")
@@ -295,3 +300,96 @@ def test_fit_many_refuses_images_of_equal_pixel_count_but_other_shape(image):
     spec = NetworkSpec(2, 3, 8, 1)
     with pytest.raises(InrzipError, match="share coordinates"):
         fit_many([wide, tall], spec, [MLP(spec, seed=0), MLP(spec, seed=1)], _cfg("fast", epochs=1, batch_size=128))
+
+
+# The ``numba`` sin/cos kernel and engine, ``auto``'s CPU default: the library's values to float32 rounding, the same
+# fit as the ``fast`` engine's, a clean fallback, and a fit clock that counts the kernel's loading.
+
+def test_numba_sincos_matches_library_over_training_range():
+    z = torch.cat([torch.linspace(-1000.0, 1000.0, 200_001), torch.randn(10_000) * 30])
+    s, c = numba_sincos.sincos(z.clone())
+    exact = z.double()
+    assert float((s.double() - exact.sin()).abs().max()) < 2e-6
+    assert float((c.double() - exact.cos()).abs().max()) < 2e-6
+    small = z[z.abs() < 200].double()  # where pre-activations of a trained SIREN live: float32 rounding
+    s, c = numba_sincos.sincos(small.float())
+    assert float((s.double() - small.sin()).abs().max()) < 2e-7
+    assert float((c.double() - small.cos()).abs().max()) < 2e-7
+
+
+def test_numba_sincos_non_finite_inputs_give_nan_and_absurd_ones_do_not_crash():
+    z = torch.tensor([float("nan"), float("inf"), -float("inf"), 1e12, -3e9, 0.5])
+    s, c = numba_sincos.sincos(z.clone())
+    assert torch.isnan(s[:3]).all() and torch.isnan(c[:3]).all()  # as torch.sin / torch.cos: the guard sees them
+    assert abs(float(s[5]) - np.sin(0.5)) < 1e-7 and abs(float(c[5]) - np.cos(0.5)) < 1e-7
+
+
+def test_numba_sincos_split_over_threads_equals_one_thread():
+    z = torch.randn(numba_sincos.PARALLEL_FROM + 12345) * 40
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = numba_sincos.sincos(z.clone())
+        torch.set_num_threads(2)
+        two = numba_sincos.sincos(z.clone())
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(one[0], two[0]) and torch.equal(one[1], two[1])
+
+
+def test_numba_kernel_hands_what_it_cannot_take_to_the_library():
+    kernel = kernels.get_sincos("numba")
+    for z in (torch.randn(64, 8).double() * 5, (torch.randn(8, 64) * 5).t(), torch.randn(50).bfloat16()):
+        s, c = kernel(z.clone())
+        assert s.dtype == z.dtype and torch.equal(s, torch.sin(z)) and torch.equal(c, torch.cos(z))
+
+
+def test_numba_kernel_unavailable_falls_back_to_library(monkeypatch):
+    real_import = builtins.__import__
+
+    def no_numba(name, *args, **kwargs):
+        if name.endswith("numba_sincos"):
+            raise ImportError("no numba in this test")
+        return real_import(name, *args, **kwargs)
+    monkeypatch.setattr(kernels, "_built", {})
+    monkeypatch.setattr(kernels, "compile_report", {})
+    monkeypatch.setattr(builtins, "__import__", no_numba)
+    assert kernels.get_sincos("numba") is kernels.eager_sincos
+    assert "no numba" in kernels.compile_report["fallback_reason"]
+
+
+def test_auto_is_numba_on_the_cpu_and_judges_the_compile_elsewhere():
+    assert engines.resolve_engine("auto", 1000).name == "numba"
+    assert engines.resolve_engine("auto", 10 ** 12, budget_seconds=600.0, device="cpu").name == "numba"
+    assert engines.resolve_engine("auto", 1000, device="cuda").name == "fast"
+    assert engines.resolve_engine("auto", engines.AUTO_COMPILE_SAMPLES, device="cuda").name == "compiled"
+    assert engines.resolve_engine("auto", 0, budget_seconds=engines.AUTO_COMPILE_SECONDS, device="cuda").name == \
+        "compiled"
+    assert engines.resolve_engine("numba").kernel == "numba"
+
+
+@pytest.mark.parametrize("name,make", [("mlp", lambda s: MLP(s, seed=2)),
+                                       ("doh", lambda s: DOH(s, seed=2, latent_ratio=0.5))])
+def test_numba_engine_follows_fast_engine_loss_trajectory(image, name, make):
+    spec = NetworkSpec(2, 3, 16, 2, pe_freqs=0 if name == "mlp" else 4)
+    runs = {eng: fit(image, spec, make(spec), _cfg(eng, lr=1e-3 if name == "mlp" else 1e-4))
+            for eng in ("fast", "numba")}
+    fast, jit = (np.array([h[1] for h in runs[e].history]) for e in ("fast", "numba"))
+    assert fast[-1] < fast[0]  # it really trained
+    np.testing.assert_allclose(jit, fast, rtol=1e-4)
+
+
+def test_fit_clock_counts_building_the_engine(monkeypatch, image):
+    """Loading or compiling a kernel is part of a fit's time (and of its --time-budget): it used to happen before
+    the clock started, so a budget of S seconds took S plus the compile."""
+    real = engines.Engine.forward
+
+    def slow_forward(self, *args, **kwargs):
+        time.sleep(0.4)
+        return real(self, *args, **kwargs)
+    monkeypatch.setattr(engines.Engine, "forward", slow_forward)
+    spec = NetworkSpec(2, 3, 8, 1)
+    result = fit(image, spec, MLP(spec), _cfg("numba", epochs=1))
+    assert result.seconds >= 0.4
+    budgeted = fit(image, spec, MLP(spec), _cfg("numba", epochs=10 ** 6, time_budget=0.3))
+    assert budgeted.epochs == 1 and budgeted.seconds >= 0.4  # the budget was spent before the first epoch ended

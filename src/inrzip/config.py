@@ -59,7 +59,7 @@ class FitConfig:
                                        metavar="LAMBDA")
     rate_bits: int | None = option(None, "bit depth the rate term estimates the file at (default: --bits)", cli=False)
     engine: str | None = option(None, "training kernels; all give the same network maths (docs/fitting-speed.md)",
-                                choices=("auto", "fast", "compiled", "reference"))
+                                choices=("auto", "fast", "compiled", "numba", "reference"))
     threads: int | None = option(None, "torch threads while fitting (default: 1 on a busy machine, else torch's)")
     precision: str | None = option(None, "bf16: hidden layers' matmuls in bfloat16, for GPUs (slower on most CPUs)",
                                    choices=("fp32", "bf16"))

@@ -7,6 +7,7 @@ hidden-to-hidden layers, as in the papers: L + 2 linear layers, e.g. 9x40 = 1496
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ class NetworkSpec:
     @property
     def encoded_features(self) -> int:
         """Input width after positional encoding: raw + sin/cos per frequency per axis."""
-        return self.in_features + 2 * sum(len(f) for f in pe_frequencies(self))
+        return self.in_features + 2 * sum(len(f) for f in _pe_frequencies(self))
 
 
 @dataclass(frozen=True)
@@ -149,15 +150,35 @@ def folded_harmonics(count: int, samples: int, cap: float = 1.0) -> list[tuple[i
 
 def pe_frequencies(spec: NetworkSpec) -> list[list[tuple[float, float]]]:
     """(angular frequency, sign) of every encoding feature pair, per input axis."""
+    return [list(axis) for axis in _pe_frequencies(spec)]
+
+
+@functools.lru_cache(maxsize=256)
+def _pe_frequencies(spec: NetworkSpec) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """``pe_frequencies`` as an immutable, cached value: a fit encodes every batch, and deriving the pairs in
+    Python each time was most of the encoding's cost on a 28-wide network's batch."""
     if spec.pe_freqs == 0:
-        return [[] for _ in range(spec.in_features)]
+        return tuple(() for _ in range(spec.in_features))
     if not spec.pe_grid:
-        return [[(2.0 ** k * math.pi, 1.0) for k in range(spec.pe_freqs)] for _ in range(spec.in_features)]
-    return [[(j * math.pi, float(s)) for j, s in folded_harmonics(spec.pe_freqs, n, spec.pe_cap)]
-            for n in spec.pe_grid]
+        return tuple(tuple((2.0 ** k * math.pi, 1.0) for k in range(spec.pe_freqs)) for _ in range(spec.in_features))
+    return tuple(tuple((j * math.pi, float(s)) for j, s in folded_harmonics(spec.pe_freqs, n, spec.pe_cap))
+                 for n in spec.pe_grid)
 
 
-def positional_encoding(x: torch.Tensor, freqs: int | list[list[tuple[float, float]]]) -> torch.Tensor:
+@functools.lru_cache(maxsize=256)
+def _pe_tables(freqs: tuple[tuple[tuple[float, float], ...], ...], dtype: torch.dtype, device: torch.device
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """(w per feature, s per feature, the columns kept or None for all) of explicit pairs: built once per encoding
+    and device."""
+    rows = max((len(f) for f in freqs), default=0)
+    table = torch.tensor([[f[k] if k < len(f) else (0.0, 1.0) for f in freqs] for k in range(rows)],
+                         dtype=dtype, device=device)  # (rows, axes, 2)
+    kept = [k * len(freqs) + a for k in range(rows) for a, f in enumerate(freqs) if k < len(f)]
+    keep = torch.tensor(kept, device=device)
+    return table[..., 0], table[..., 1].flatten()[keep], None if kept == list(range(rows * len(freqs))) else keep
+
+
+def positional_encoding(x: torch.Tensor, freqs: int | Sequence[Sequence[tuple[float, float]]]) -> torch.Tensor:
     """[x, s sin(w x), s cos(w x)] concatenated on the last axis, frequency-major then axis. ``freqs``: a count of
     octave frequencies 2^k pi on every axis (NeRF-style, s = 1), or explicit (w, s) pairs per axis."""
     if isinstance(freqs, int):
@@ -166,21 +187,17 @@ def positional_encoding(x: torch.Tensor, freqs: int | list[list[tuple[float, flo
         scales = (2.0 ** torch.arange(freqs, dtype=x.dtype, device=x.device)) * math.pi
         xb = (x[..., None, :] * scales[:, None]).flatten(-2)  # (..., freqs * d)
         return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
-    rows = max((len(f) for f in freqs), default=0)
-    if rows == 0:
+    if max((len(f) for f in freqs), default=0) == 0:
         return x
-    table = torch.tensor([[f[k] if k < len(f) else (0.0, 1.0) for f in freqs] for k in range(rows)],
-                         dtype=x.dtype, device=x.device)  # (rows, axes, 2)
-    keep = torch.tensor([k * len(freqs) + a for k in range(rows) for a, f in enumerate(freqs) if k < len(f)],
-                        device=x.device)
-    xb = (x[..., None, :] * table[..., 0]).flatten(-2)[..., keep]
-    signs = table[..., 1].flatten()[keep]
+    w, signs, keep = _pe_tables(tuple(tuple(tuple(p) for p in f) for f in freqs), x.dtype, x.device)
+    xb = (x[..., None, :] * w).flatten(-2)
+    xb = xb if keep is None else xb[..., keep]  # None: every axis has every row (no column to drop)
     return torch.cat([x, torch.sin(xb) * signs, torch.cos(xb) * signs], dim=-1)
 
 
 def encode_inputs(spec: NetworkSpec, coords: torch.Tensor) -> torch.Tensor:
     """The network's input features of raw coordinates (its positional encoding, if any)."""
-    return positional_encoding(coords, pe_frequencies(spec) if spec.pe_grid else spec.pe_freqs)
+    return positional_encoding(coords, _pe_frequencies(spec) if spec.pe_grid else spec.pe_freqs)
 
 
 def feature_axes(spec: NetworkSpec) -> list[int]:
@@ -189,7 +206,7 @@ def feature_axes(spec: NetworkSpec) -> list[int]:
     d = spec.in_features
     if spec.pe_freqs == 0:
         return list(range(d))
-    per_axis = [len(f) for f in pe_frequencies(spec)] if spec.pe_grid else [spec.pe_freqs] * d
+    per_axis = [len(f) for f in _pe_frequencies(spec)] if spec.pe_grid else [spec.pe_freqs] * d
     block = [a for k in range(max(per_axis, default=0)) for a in range(d) if k < per_axis[a]]
     return list(range(d)) + block + block
 

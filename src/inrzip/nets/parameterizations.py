@@ -28,9 +28,9 @@ from . import rng
 from .inits import residual_base, residual_entry, residual_seed
 from .networks import Layers, NetworkSpec, init_bounds, layer_shapes, weight_count
 
-__all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class",
-           "MLP", "DOH", "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot", "doh_weights",
-           "use_fused", "FUSED_AFTER_WORK"]
+__all__ = ["Parameterization", "PARAMETERIZATIONS", "make_parameterization", "parameterization_class", "MLP", "DOH",
+           "doh_b_bounds", "latent_size", "materialize", "DOH_INITS", "b_rows", "tree_dot", "doh_weights", "use_fused",
+           "FUSED_AFTER_WORK"]
 
 _MAX_LATENT = 1 << 24
 _B_CHUNK = 1 << 16  # entries of B generated at once when decoding: 512 KB of float64, within a core's cache
@@ -64,9 +64,7 @@ class Parameterization(nn.Module, ABC):
 
     def with_base(self, stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The tensors ``stored`` stands for: itself, or the init plus the offsets (float32 adds, as decoders do)."""
-        if not self.res_header:
-            return stored
-        return {k: v + getattr(self, f"base_{k}") for k, v in stored.items()}
+        return {k: v + getattr(self, f"base_{k}") for k, v in stored.items()} if self.res_header else stored
 
     def layers(self) -> Layers:
         """The network's (W, b) per layer, differentiable w.r.t. the trained tensors."""
@@ -260,13 +258,13 @@ def _reference_rows(seed: int, layer: int, start: int, stop: int, latent: int, b
         return tree_dot(b, z)
 
 
-def _fused_kernel() -> Callable[..., np.ndarray] | None:
-    """``fused_bz.doh_rows``, imported on first use, or None without Numba."""
+def _fused_kernel(name: str = "doh_rows") -> Callable[..., np.ndarray] | None:
+    """``fused_bz.<name>``, imported on first use, or None without Numba."""
     try:
-        from .fused_bz import doh_rows
+        from . import fused_bz
     except ImportError:  # pragma: no cover - numba is a dependency; a platform without it decodes more slowly
         return None
-    return doh_rows
+    return getattr(fused_bz, name)
 
 
 # Numba's import and the load of the cached kernel cost about 0.5-0.9 s once per process, what the reference
@@ -321,9 +319,10 @@ class DOH(Parameterization):
     def B(self) -> torch.Tensor:
         """The fixed matrices B_l stacked, (total weights, n) float32 on z's device, generated once."""
         if self._B is None:
-            bounds = doh_b_bounds(self.spec, self.latent, self.init)
-            blocks = [b_rows(self.seed, k, slice(0, o * i), self.latent, a).float()
-                      for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]
+            bounds, fused = doh_b_bounds(self.spec, self.latent, self.init), _fused_kernel("b_float32")
+            blocks = [torch.from_numpy(fused(self.seed, k, o * i * self.latent, a, torch.get_num_threads())).view(
+                o * i, self.latent) if fused else b_rows(self.seed, k, slice(0, o * i), self.latent, a).float()
+                for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]  # the same bits either way
             self._B = torch.cat(blocks).to(self.z.device)
         return self._B
 

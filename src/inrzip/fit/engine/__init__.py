@@ -5,8 +5,9 @@ An *engine* is a named recipe (registry ``ENGINES``) picked by ``FitConfig.engin
 - ``reference``: ``networks.forward`` under autograd and ``torch.optim.Adam`` (the plain loop);
 - ``fast``: the fused SIREN stack (``siren.py``) with the library's sin/cos and fused Adam;
 - ``compiled``: ``fast`` with sin/cos from one inductor-compiled polynomial kernel (``kernels.py``);
-- ``auto``: ``compiled`` when the fit is long enough to repay the compile (and a compiler works),
-  else ``fast``.
+- ``numba``: ``fast`` with the same polynomials compiled by Numba (``numba_sincos.py``; CPU float32);
+- ``auto``: ``numba`` on the CPU; elsewhere ``compiled`` when the fit is long enough to repay the compile
+  (and a compiler works), else ``fast``.
 
 All give the same function and the same optimiser maths; docs/fitting-speed.md has the numbers.
 """
@@ -49,13 +50,17 @@ class Engine:
 
 ENGINES: Registry[Engine] = Registry("engine")
 for _engine in (Engine("reference", kernel=None, fused_adam=False), Engine("fast", kernel="eager", fused_adam=True),
-                Engine("compiled", kernel="poly", fused_adam=True)):
+                Engine("compiled", kernel="poly", fused_adam=True), Engine("numba", kernel="numba", fused_adam=True)):
     ENGINES[_engine.name] = _engine
 
 
-def resolve_engine(name: str, work_samples: int = 0, budget_seconds: float | None = None) -> Engine:
-    """The engine for ``name``; ``auto`` looks at the fit's size (epochs x samples per epoch), or at its time
-    budget when the clock, not an epoch count, ends it (``budget_seconds``)."""
+def resolve_engine(name: str, work_samples: int = 0, budget_seconds: float | None = None,
+                   device: torch.device | str = "cpu") -> Engine:
+    """The engine for ``name``. ``auto`` is ``numba`` on the CPU (its kernel loads in about 0.5 s, so it pays in
+    any fit); elsewhere it looks at the fit's size (epochs x samples per epoch), or at its time budget when the
+    clock, not an epoch count, ends it (``budget_seconds``), to decide whether inductor's compile pays."""
+    if name == "auto" and torch.device(device).type == "cpu":
+        return ENGINES["numba"]
     if name == "auto":
         long = budget_seconds >= AUTO_COMPILE_SECONDS if budget_seconds is not None \
             else work_samples >= AUTO_COMPILE_SAMPLES
