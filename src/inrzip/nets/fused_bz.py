@@ -14,8 +14,6 @@ compiled code is cached on disk (``cache=True``): only the first decode on a mac
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numba import njit
 
@@ -85,18 +83,10 @@ def _entries_kernel(key: np.uint64, first_index: np.uint64, bound: float,
         out[i] = np.float32((np.float64(x >> _S11) * _SCALE * 2.0 - 1.0) * bound)
 
 
-def b_float32(seed: int, layer: int, count: int, bound: float, workers: int = 1) -> np.ndarray:
+def b_float32(seed: int, layer: int, count: int, bound: float) -> np.ndarray:
     """The first ``count`` entries of ``B_layer`` as float32: ``rng.symmetric_uniform(...).astype(float32)``, bit
-    for bit, in one pass (a fit holds ``B`` in float32; the torch generation took 1.2 s for a 28x9 network)."""
+    for bit, in one pass (a fit holds ``B`` in float32; the torch generation takes 0.67 s for a 28x9 network, this
+    0.11 s: ``benchmarks/sincos_kernels.py``)."""
     out = np.empty(count, dtype=np.float32)
-    key = np.uint64(rng._key(seed, layer))
-    cuts = [count * k // max(1, workers) for k in range(max(1, workers) + 1)]
-
-    def part(k: int) -> None:
-        _entries_kernel(key, np.uint64(cuts[k]), float(bound), out[cuts[k]:cuts[k + 1]])
-    if workers > 1 and count >= 1 << 20:
-        with ThreadPoolExecutor(workers) as pool:
-            list(pool.map(part, range(workers)))
-    else:
-        _entries_kernel(key, np.uint64(0), float(bound), out)
+    _entries_kernel(np.uint64(rng._key(seed, layer)), np.uint64(0), float(bound), out)
     return out

@@ -189,7 +189,8 @@ def positional_encoding(x: torch.Tensor, freqs: int | Sequence[Sequence[tuple[fl
         return torch.cat([x, torch.sin(xb), torch.cos(xb)], dim=-1)
     if max((len(f) for f in freqs), default=0) == 0:
         return x
-    w, signs, keep = _pe_tables(tuple(tuple(tuple(p) for p in f) for f in freqs), x.dtype, x.device)
+    key = freqs if isinstance(freqs, tuple) else tuple(tuple(tuple(p) for p in f) for f in freqs)  # hashable
+    w, signs, keep = _pe_tables(key, x.dtype, x.device)
     xb = (x[..., None, :] * w).flatten(-2)
     xb = xb if keep is None else xb[..., keep]  # None: every axis has every row (no column to drop)
     return torch.cat([x, torch.sin(xb) * signs, torch.cos(xb) * signs], dim=-1)

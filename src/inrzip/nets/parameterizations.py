@@ -320,9 +320,9 @@ class DOH(Parameterization):
         """The fixed matrices B_l stacked, (total weights, n) float32 on z's device, generated once."""
         if self._B is None:
             bounds, fused = doh_b_bounds(self.spec, self.latent, self.init), _fused_kernel("b_float32")
-            blocks = [torch.from_numpy(fused(self.seed, k, o * i * self.latent, a, torch.get_num_threads())).view(
-                o * i, self.latent) if fused else b_rows(self.seed, k, slice(0, o * i), self.latent, a).float()
-                for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]  # the same bits either way
+            blocks = [torch.from_numpy(fused(self.seed, k, o * i * self.latent, a)).view(o * i, self.latent)
+                      if fused else b_rows(self.seed, k, slice(0, o * i), self.latent, a).float()
+                      for k, ((o, i), a) in enumerate(zip(layer_shapes(self.spec), bounds))]  # the same bits
             self._B = torch.cat(blocks).to(self.z.device)
         return self._B
 

@@ -56,7 +56,7 @@ for _engine in (Engine("reference", kernel=None, fused_adam=False), Engine("fast
 
 def resolve_engine(name: str, work_samples: int = 0, budget_seconds: float | None = None,
                    device: torch.device | str = "cpu") -> Engine:
-    """The engine for ``name``. ``auto`` is ``numba`` on the CPU (its kernel loads in about 0.5 s, so it pays in
+    """The engine for ``name``. ``auto`` is ``numba`` on the CPU (its kernel loads in under a second, so it pays in
     any fit); elsewhere it looks at the fit's size (epochs x samples per epoch), or at its time budget when the
     clock, not an epoch count, ends it (``budget_seconds``), to decide whether inductor's compile pays."""
     if name == "auto" and torch.device(device).type == "cpu":

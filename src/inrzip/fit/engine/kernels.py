@@ -9,8 +9,8 @@ from one range reduction in one fused loop is the largest single saving. Three i
   error ~1e-7 for |z| < 200, < 2e-6 up to |z| = 1000; tests/test_fast_fit.py), written in torch ops
   and fused into one C++ loop by ``torch.compile`` (inductor); 2.7x faster than eager sin + cos on
   229k elements. Falls back to ``eager`` when compiling is unavailable or fails.
-- ``numba``: the same polynomials in one Numba loop (``numba_sincos.py``), 2x faster again than ``poly``
-  and loaded in about 0.5 s instead of inductor's 4-13 s, so short fits can use it too; CPU float32 only.
+- ``numba``: the same polynomials in one Numba loop (``numba_sincos.py``), faster than ``poly`` and loaded in
+  0.7 s instead of inductor's 4.7 s (both from their disk caches), so short fits can use it too; CPU float32 only.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _compiled_poly() -> SinCos:
 
 @SINCOS.register("numba")
 def _numba() -> SinCos:
-    """``numba_sincos.sincos`` (``poly``'s polynomials, loaded from Numba's disk cache in about 0.5 s) for
+    """``numba_sincos.sincos`` (``poly``'s polynomials, loaded from Numba's disk cache in under a second) for
     contiguous float32 CPU tensors; anything else (a GPU tensor, bf16) goes to the library."""
     from .numba_sincos import sincos
 

@@ -1,18 +1,20 @@
 """sin and cos of one float32 array in one pass, compiled ahead of the fit by Numba (the ``numba`` kernel).
 
-Why: ``poly`` (``kernels.py``) computes the same polynomials through inductor, whose compile costs 4 s per process
-even from its disk cache (13 s the first time), so it only pays in fits of a minute or more. Numba loads this
-kernel from its disk cache in about 0.5 s, and its loop is 2x faster than inductor's (115 against 236 us for
-229k elements on one core; docs/fitting-speed.md): so every CPU fit can use it, the short ones too.
+Why: ``poly`` (``kernels.py``) computes the same polynomials through inductor, whose compile costs 4.7 s per process
+even from its disk cache, so it only pays in fits of a minute or more. Numba loads this kernel from its disk cache
+in 0.7 s, and its loop is faster than inductor's (133 against 168 us for a 28-wide layer's 229k pre-activations on
+one core, the library's 777 us; ``benchmarks/sincos_kernels.py``): so every CPU fit can use it, the short ones too.
 
 The arithmetic is ``poly_sincos``'s: Cody-Waite reduction by pi/2 in three parts, Cephes' sinf/cosf polynomials
 on [-pi/4, pi/4], the quadrant from the reduction's integer. It is compiled without fast-math, so the reduction is
-not reassociated (with fast-math the error grew from 9e-8 to 6e-6) and NaN and inf give NaN as the library's do.
+not reassociated (Cody-Waite's three-part subtraction depends on its order) and NaN and inf give NaN as the
+library's do.
 The function releases the GIL, so ``sincos`` splits a large array over threads when torch is given several.
 """
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -22,7 +24,6 @@ from numba import njit
 __all__ = ["sincos", "PARALLEL_FROM"]
 
 PARALLEL_FROM = 1 << 19  # below this many elements a thread hand-off costs more than it saves (measured)
-_pool: list[ThreadPoolExecutor] = []
 
 
 @njit(nogil=True, cache=True, boundscheck=False)
@@ -51,15 +52,15 @@ def _kernel(z: np.ndarray, s: np.ndarray, c: np.ndarray) -> None:  # pragma: no 
         c[i] = cv
 
 
-def _threads_pool(n: int) -> ThreadPoolExecutor:
-    if not _pool or _pool[0]._max_workers < n:  # noqa: SLF001 - grow the one pool as torch's threads grow
-        _pool[:] = [ThreadPoolExecutor(n, thread_name_prefix="inrzip-sincos")]
-    return _pool[0]
+@functools.lru_cache(maxsize=None)
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """One lasting pool per thread count: a pool made per call would cost more than the kernel saves."""
+    return ThreadPoolExecutor(workers, thread_name_prefix="inrzip-sincos")
 
 
 def sincos(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(sin z, cos z) of a contiguous float32 CPU tensor, in two new tensors. (Writing cos into ``z``, as the eager
-    kernel does, made the loop 18x slower: LLVM cannot vectorize a loop whose input and output may overlap, and the
+    kernel does, made the loop 23x slower (``benchmarks/sincos_kernels.py``): LLVM cannot vectorize a loop whose input and output may overlap, and the
     scalar loop's quadrant branches mispredict on every other element.)"""
     flat = z.view(-1).numpy()
     s, c = torch.empty_like(z), torch.empty_like(z)
@@ -69,7 +70,7 @@ def sincos(z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         cuts = [n * k // threads for k in range(threads + 1)]
         part = lambda k: _kernel(flat[cuts[k]:cuts[k + 1]], s_out[cuts[k]:cuts[k + 1]],  # noqa: E731
                                  c_out[cuts[k]:cuts[k + 1]])
-        others = [_threads_pool(threads - 1).submit(part, k) for k in range(1, threads)]
+        others = [_pool(threads - 1).submit(part, k) for k in range(1, threads)]
         part(0)  # this thread takes the first part: one hand-off fewer
         for f in others:
             f.result()
