@@ -16,6 +16,7 @@ Methods, each on every image, one after the other in this process (``--threads``
 - ``nofinetune``: as ``inrzip`` with ``--finetune 0`` (a fit without its fine-tuning at the file's levels: a D'OH
   latent's, or an MLP's weights at 8 bits or fewer; the two side by side in one run);
 - ``fastengine``: as ``inrzip`` with ``--engine fast`` (the library's sin/cos instead of the ``auto`` engine's kernel);
+- ``batch8192``: as ``inrzip`` with ``--batch-size 8192`` (D'OH's batch before 2026-12-07);
 - ``baseline``: inrzip's defaults as of commit d533178 (``--baseline-src``) run for ``--T`` seconds (its epochs set
   to what fits in T, so its default LR decay spans the run), scored at the end, in a subprocess.
 
@@ -34,6 +35,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -221,13 +223,9 @@ def run_image(stem: str, a: argparse.Namespace) -> dict:
         row["baseline"] = baseline(a.baseline_src, path, a)
     if "inrzip" in a.methods:
         row["inrzip"] = [inrzip_budget(signal, cfg, a.bits, b) for b in a.budgets]
-    if "meta" in a.methods:
-        row["meta"] = [inrzip_budget(signal, replace(cfg, init=a.init), a.bits, b) for b in a.budgets]
-    if "nofinetune" in a.methods:
-        row["nofinetune"] = [inrzip_budget(signal, replace(cfg, finetune=0.0), a.bits, b) for b in a.budgets]
-    if "fastengine" in a.methods:
-        row["fastengine"] = [inrzip_budget(signal, replace(cfg, fit=replace(cfg.fit, engine="fast")), a.bits, b)
-                             for b in a.budgets]
+    for name, (variant, _, _) in VARIANTS.items():
+        if name in a.methods:
+            row[name] = [inrzip_budget(signal, variant(cfg, a), a.bits, b) for b in a.budgets]
     reference = row.get("recipe") or row.get("baseline") or []
     if reference and row.get("inrzip"):
         target = psnr_at(reference, a.T)
@@ -261,8 +259,7 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
         lines += ["", f"median speed-up {np.median(speed):.1f}x (min {min(speed):.1f}x"
                   + (f"; {missed} of {len(speed)} not reached, counted as 0" if missed else "")
                   + "); median gain at equal time: " + ", ".join(f"{b:g} s {g:+.2f} dB" for b, g in shown.items())]
-    return "\n".join(lines + paired_table(rows, a, "meta") + paired_table(rows, a, "nofinetune")
-                         + paired_table(rows, a, "fastengine")) + "\n"
+    return "\n".join(lines + [line for name in VARIANTS for line in paired_table(rows, a, name)]) + "\n"
 
 
 def _time_to_cell(row: dict, budgets: list[float]) -> str:
@@ -274,18 +271,30 @@ def _time_to_cell(row: dict, budgets: list[float]) -> str:
     return f"{t:.1f} s | {row.get('speedup', float('nan')):.1f}x"
 
 
-PAIRED = {"meta": "started from init `{init}` (`meta`) against inrzip's random init",
-          "nofinetune": "inrzip without its fine-tuning at the file's levels (`nofinetune`, `--finetune 0`) against inrzip",
-          "fastengine": "inrzip with the library's sin/cos (`fastengine`, `--engine fast`) against inrzip's `auto`"}
+# inrzip's defaults changed in one way, run beside them at the same budgets: name -> (the config, what the paired
+# table says, the plot's line style)
+VARIANTS: dict[str, tuple[Callable[[CompressConfig, argparse.Namespace], CompressConfig], str, str]] = {
+    "meta": (lambda cfg, a: replace(cfg, init=a.init),
+             "started from init `{init}` (`meta`) against inrzip's random init", "m^-"),
+    "nofinetune": (lambda cfg, a: replace(cfg, finetune=0.0),
+                   "inrzip without its fine-tuning at the file's levels (`nofinetune`, `--finetune 0`) against inrzip",
+                   "c.--"),
+    "fastengine": (lambda cfg, a: replace(cfg, fit=replace(cfg.fit, engine="fast")),
+                   "inrzip with the library's sin/cos (`fastengine`, `--engine fast`) against inrzip's `auto`", "y.--"),
+    "batch8192": (lambda cfg, a: replace(cfg, fit=replace(cfg.fit, batch_size=8192)),
+                  "inrzip with batch 8192 (`batch8192`, `--batch-size 8192`: D'OH's default before 2026-12-07, its "
+                  "steps carried every 4) against inrzip", "b.--"),
+}
 
 
 def paired_table(rows: list[dict], a: argparse.Namespace, name: str) -> list[str]:
-    """inrzip's defaults against method ``name`` (``meta``, ``nofinetune``, ``fastengine``), budget by budget (decoded PSNR); the
+    """inrzip's defaults against variant ``name`` (``VARIANTS``), budget by budget (decoded PSNR); the
     gain is ``name`` minus inrzip."""
     pairs = [r for r in rows if r.get(name) and r.get("inrzip")]
     if not pairs:
         return []
-    lines = ["", PAIRED[name].format(init=a.init)[0].upper() + PAIRED[name].format(init=a.init)[1:] + ", same budgets:",
+    said = VARIANTS[name][1].format(init=a.init)
+    lines = ["", said[0].upper() + said[1:] + ", same budgets:",
              "", "| image | " + " | ".join(f"inrzip {b:g} s | {name} {b:g} s" for b in a.budgets) + " |",
              "|---" * (1 + 2 * len(a.budgets)) + "|"]
     for r in pairs:
@@ -307,7 +316,7 @@ def plot(rows: list[dict], path: Path, a: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, len(rows), figsize=(3.2 * len(rows), 3), squeeze=False)
     for ax, r in zip(axes[0], rows):
         for name, style in (("recipe", "k-"), ("preset", "b--"), ("baseline", "g-"), ("inrzip", "ro-"),
-                            ("meta", "m^-"), ("nofinetune", "c.--"), ("fastengine", "y.--")):
+                            *((n, v[2]) for n, v in VARIANTS.items())):
             pts = r.get(name) or []
             if pts:
                 ax.plot([t for t, _ in pts], [p for _, p in pts], style, label=name, ms=3)

@@ -20,7 +20,7 @@ from inrzip.fit import fit
 from inrzip.fit.trainer import _Model
 from inrzip.nets.networks import NetworkSpec
 from inrzip.nets.parameterizations import DOH, MLP
-from inrzip.nets.weight_space import WeightSpace, weight_space_for
+from inrzip.nets.weight_space import WeightSpace, carry_every, weight_space_for
 from inrzip.signals.image import ImageSignal
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -47,6 +47,23 @@ def test_image_doh_defaults_to_adam_on_the_weights_with_an_mlp_schedule():
     f = _fit(image)
     assert (f.optimizer, f.lr, f.betas, f.warmup_epochs) == ("adam-weights", 1e-3, (0.9, 0.999), 1)
     assert f.gamma ** f.epochs == pytest.approx(0.05)
+
+
+def test_doh_on_its_weights_takes_batch_4096_and_carries_every_32768_samples():
+    """Batch 4096 (carried every 8 steps) for D'OH on its weights up to 2^17 pixels, the images' 8192 for anything
+    else (docs/fitting.md, "Batch 4096 for D'OH on its weights")."""
+    image = _small()
+    assert _fit(image).batch_size == 4096
+    assert _fit(ImageSignal(np.zeros((256, 512, 3), np.float32))).batch_size == 4096  # 2^17 pixels
+    assert _fit(ImageSignal(np.zeros((257, 512, 3), np.float32))).batch_size == 8192  # a larger photograph
+    assert _fit(image, optimizer="adam").batch_size == 8192  # on the latent: the images' batch
+    assert _fit(image, "mlp").batch_size == 8192
+    assert _fit(image, batch_size=2048).batch_size == 2048  # asked for: kept
+    assert [carry_every(b) for b in (65536, 20000, 8192, 4096, 2048, 1024)] == [4, 4, 4, 8, 8, 8]  # meshes: 20000
+    prep = prepare(image, CompressConfig(parameterization="doh", arch="16x2", fit=FitConfig(batch_size=8192)))
+    model = _Model(image, prep.param, prep.config.fit, loss=lambda p, t: ((p - t) ** 2).mean())
+    model.start()
+    assert model.weights is not None and model.weights.every == 4  # 8192: every 4 steps, as before 2026-12-07
 
 
 def test_a_small_latent_keeps_adam_on_the_latent():
@@ -80,7 +97,7 @@ def test_mesh_doh_trains_its_weights_at_the_mlps_rate():
 
     mesh = OccupancySignal(np.indices((16,) * 3).sum(0) < 20, meshio.Normalisation((0.0, 0.0, 0.0), 1.0))
     f = prepare(mesh, CompressConfig(parameterization="doh", arch="28x9", fit=FitConfig(epochs=10))).config.fit
-    assert (f.optimizer, f.lr, f.warmup_epochs) == ("adam-weights", 1e-4, 1)
+    assert (f.optimizer, f.lr, f.warmup_epochs, f.batch_size) == ("adam-weights", 1e-4, 1, 20000)  # the kind's batch
     assert f.gamma ** f.epochs == pytest.approx(0.999 ** 250)  # the kind's final fraction, not the images' 0.05
     small = prepare(mesh, CompressConfig(parameterization="doh", arch="28x9", latent_ratio=0.3,
                                          fit=FitConfig(epochs=10)))
@@ -182,7 +199,7 @@ def test_a_rollback_restores_weights_and_latent_together(monkeypatch):
     D'OH network had (the file is the same: 6.97 dB carried every 4 steps, 6.94 every step)."""
     from inrzip.nets import weight_space
 
-    monkeypatch.setattr(weight_space, "CARRY_EVERY", 1)
+    monkeypatch.setattr(weight_space, "carry_every", lambda batch_size: 1)
     image = _small()
     enc = inrzip.encode(image, parameterization="doh", arch="16x2", bits=16, epochs=30, batch_size=512, lr=0.5,
                         progress=False)

@@ -17,7 +17,7 @@ for opt in ("--z0-scale", "--carry-every"):  # the 2026-12-06 night screens (res
         patched[opt], flags = flags[k + 1], flags[:k] + flags[k + 2:]
 if "--carry-every" in patched:
     from inrzip.nets import weight_space
-    weight_space.CARRY_EVERY = int(patched["--carry-every"])
+    weight_space.carry_every = lambda batch_size: int(patched["--carry-every"])  # CARRY_EVERY before 2026-12-07
 if "--z0-scale" in patched:  # the initial latent z0 times ALPHA (Yeom et al.'s weight scaling, on D'OH's weights)
     import torch
     _init = DOH.__init__

@@ -31,7 +31,8 @@ class FitConfig:
 
     epochs: int | None = option(None, "full passes over the signal's samples (images: 300; with --time-budget: as "
                                       "many as the budget allows)")
-    batch_size: int | None = option(None, "samples per step (images: 8192; meshes 20000; NeRF 512 rays)")
+    batch_size: int | None = option(None, "samples per step (images: 8192, D'OH's weights of <= 2^17 pixels "
+                                          "4096; meshes 20000; NeRF 512 rays)")
     lr: float | None = option(None, "learning rate (default per parameterization and kind: docs/fitting.md)")
     loss: str | None = option(None, "training loss (default: the signal's; log10mse for images)",
                               choices=("mse", "log10mse", "bce"))

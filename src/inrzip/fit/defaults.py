@@ -49,10 +49,15 @@ def resolve_fit(cfg: FitConfig, signal: Signal, param: Parameterization) -> FitC
         values["epochs"] = BUDGET_EPOCHS
     if values["optimizer"] is None and not (values["qat_quantizer"] or values["rate_lambda"]):  # float fits only
         values["optimizer"] = param.default_optimizer(signal.default_optimizers)
+    # D'OH on its weights: an MLP's schedule, and a smaller batch for a small signal (where the kind sets none):
+    # more steps in its few per epoch (a 256x256 crop gains, a 768x512 photograph does not; docs/fitting.md)
+    by_optimizer = param.optimizer_defaults.get(values["optimizer"] or FIT_DEFAULTS["optimizer"], {})
+    if values["batch_size"] is None and "small_batch" in by_optimizer:
+        batch, up_to = by_optimizer["small_batch"]
+        values["batch_size"] = batch if signal.num_samples() <= up_to else None
     for name, value in FIT_DEFAULTS.items():
         if values[name] is None:
             values[name] = value
-    by_optimizer = param.optimizer_defaults.get(values["optimizer"], {})  # D'OH on its weights: an MLP's schedule
     if values["lr"] is None:
         values["lr"] = (signal.optimizer_lrs.get(values["optimizer"]) or by_optimizer.get("lr")
                         or param.default_lr(signal.default_lrs))

@@ -112,7 +112,7 @@ class _Model:
         fine-tuning at fixed levels acts on the stored latent, so it trains that as ``adam`` does (QAT and a rate
         term with ``adam-weights`` are refused by ``check_fit``)."""
         if self.cfg.optimizer == "adam-weights" and self.fixed is None:
-            self.weights = weight_space_for(self.param)
+            self.weights = weight_space_for(self.param, self.cfg.batch_size)
         if self.weights is not None:
             return self.weights.trained()
         grids = [self.fixed.theta] if isinstance(self.fixed, LearnedGrids) else []
@@ -184,16 +184,20 @@ def _check(models: list[_Model]) -> None:
             raise InrzipError("fit_many: signals must be of one kind and size (they share coordinates)")
 
 
-def _batches(models: list[_Model], gens: list[torch.Generator], device: torch.device
-             ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(shared inputs, targets (K, B, out)) per step; every signal's own batches, drawn with equal seeds."""
+def _batches(models: list[_Model], gens: list[torch.Generator], device: torch.device,
+             encode: Callable[[torch.Tensor], torch.Tensor] | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(shared inputs, targets (K, B, out)) per step; every signal's own batches, drawn with equal seeds; the
+    inputs mapped by ``encode`` when it is given (``Signal.encoded_batches``)."""
     size = models[0].cfg.batch_size
     k = len(models)
+
+    def epoch(m: _Model, g: torch.Generator) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return m.signal.batches(size, g, device) if encode is None else m.signal.encoded_batches(size, g, device, encode)
     if len({id(m.signal) for m in models}) == 1:
-        for inputs, targets in models[0].signal.batches(size, gens[0], device):
+        for inputs, targets in epoch(models[0], gens[0]):
             yield inputs, targets.expand(k, *targets.shape)
         return
-    iters = [m.signal.batches(size, g, device) for m, g in zip(models, gens)]
+    iters = [epoch(m, g) for m, g in zip(models, gens)]
     for parts in zip(*iters):
         inputs = parts[0][0]
         if any(not torch.equal(p[0], inputs) for p in parts):  # e.g. a 512x768 and a 768x512 image
@@ -238,7 +242,9 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
         groups.append({"params": m.start(), "lr": m.cfg.lr, "betas": m.cfg.betas})
     opt = make_optimizer(c0.optimizer, groups, eng.fused_adam)
     guard = Guard(opt.torch_opt, [m.cfg.loss for m in models], enabled=[bool(m.cfg.guard) for m in models])
-    predict = _predictor(spec, models, eng.forward(spec, device, c0.precision))
+    # a field's inputs are encoded ahead of the forward, so an image's pixel grid is encoded once (not per batch)
+    encode = eng.encoder(spec) if type(models[0].signal).predicts_field() else None
+    predict = _predictor(spec, models, eng.forward(spec, device, c0.precision, encoded=encode is not None))
     loss_fn = _loss_fn(models)
     gens = [torch.Generator().manual_seed(c0.seed) for _ in models]
     steps = max(1, math.ceil(models[0].signal.num_samples() / c0.batch_size))
@@ -250,7 +256,7 @@ def _train(spec: NetworkSpec, models: list[_Model], on_epoch: EpochHook | None) 
     for epoch in range(c0.epochs):
         qat = [m.qat_active(epoch, clock()) for m in models]
         totals, n = torch.zeros(len(models), dtype=torch.float64, device=device), 0  # no sync per step
-        for inputs, targets in _batches(models, gens, device):
+        for inputs, targets in _batches(models, gens, device, encode):
             raise_if_requested()  # Ctrl-C whose KeyboardInterrupt something swallowed (interrupts.py)
             _set_rates(opt.torch_opt, models, guard, progress(epoch + n / steps, clock(), c0), epoch + n / steps)
             losses = loss_fn(predict([m.layers(q) for m, q in zip(models, qat)], inputs), targets)

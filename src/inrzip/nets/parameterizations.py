@@ -299,7 +299,8 @@ class DOH(Parameterization):
     final_lr_fraction = 0.995 ** 300  # 20.35 dB against 19.77 at 0.999 ** 300 (docs/fitting.md)
     # Trained on its weights (nets/weight_space.py) it takes an MLP's schedule; 2e-3 collapsed (docs/fitting.md)
     optimizer_defaults: ClassVar[dict[str, dict[str, Any]]] = {
-        "adam-weights": {"lr": 1e-3, "betas": (0.9, 0.999), "warmup_epochs": 1, "final_lr_fraction": 0.05}}
+        "adam-weights": {"lr": 1e-3, "betas": (0.9, 0.999), "warmup_epochs": 1, "final_lr_fraction": 0.05,
+                         "small_batch": (4096, 1 << 17)}}  # batch, up to samples: 256^2 crops gain (docs/fitting.md)
 
     def __init__(self, spec: NetworkSpec, seed: int = 0, latent_dim: int | None = None, latent_ratio: float = 0.6,
                  init: str = "doh", **_: Any) -> None:

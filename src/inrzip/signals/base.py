@@ -84,6 +84,14 @@ class Signal(ABC):
     def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled ``(inputs, targets)`` batches on ``device``."""
 
+    def encoded_batches(self, batch_size: int, generator: torch.Generator, device: torch.device,
+                        encode: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """``batches`` with the inputs mapped row by row by ``encode`` (the network's input encoding), the same
+        batches in the same order. Here the map runs per batch; a signal whose inputs are one fixed table (an
+        image's pixel grid) maps the table once and gathers its rows instead."""
+        for inputs, targets in self.batches(batch_size, generator, device):
+            yield encode(inputs), targets
+
     def predict(self, field: Field, inputs: torch.Tensor) -> torch.Tensor:
         """Predictions comparable with targets; identity for direct fields, volume rendering for NeRF."""
         return field(inputs)

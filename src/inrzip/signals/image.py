@@ -32,6 +32,8 @@ from .imageio import HOLDS_16, SUFFIXES, read_array, read_image, write_pixels
 
 __all__ = ["ImageSignal", "read_image", "image_grid", "render_image"]
 
+# the largest encoded pixel table kept for a fit (``encoded_batches``): a 768x512 photograph's 42 features take 66 MB
+ENCODED_TABLE_BYTES = 128 << 20
 _CHUNK = 1 << 15  # pixels per forward pass when rendering on one worker (a GPU, one thread): 32768 decodes a 768x512 MLP file in 0.18 s against 0.23 s at 65536 (activations stay in cache; same pixels)
 
 
@@ -207,6 +209,7 @@ class ImageSignal(Signal):
         self._epoch = 0
         self._cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._images: dict[str, torch.Tensor] = {}  # (1, C, H, W) per device, for jittered samples
+        self._encoded: tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor] | None = None  # (map, table)
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -234,24 +237,55 @@ class ImageSignal(Signal):
         return self._cache[key]
 
     def batches(self, batch_size: int, generator: torch.Generator, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        return self._pass(batch_size, generator, device, None)
+
+    def encoded_batches(self, batch_size: int, generator: torch.Generator, device: torch.device,
+                        encode: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The pixel grid's encoding is computed once per fit and its rows gathered: encoding every batch anew was
+        5% of a D'OH 28x9 step on a 256x256 crop (docs/fitting.md). Jittered epochs encode their batches."""
+        return self._pass(batch_size, generator, device, encode)
+
+    def _table(self, coords: torch.Tensor, encode: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
+        """``encode`` of every pixel, kept while the same map asks for it on the same device; None above
+        ``ENCODED_TABLE_BYTES`` (a large photograph: its batches are encoded one by one, as before)."""
+        if self._encoded is not None and self._encoded[0] is encode and self._encoded[1].device == coords.device:
+            return self._encoded[1]
+        self._encoded = None  # another fit's map: free its table first
+        row = encode(coords[:1])
+        if coords.shape[0] * row.shape[-1] * row.element_size() > ENCODED_TABLE_BYTES:
+            return None
+        self._encoded = (encode, encode(coords))
+        return self._encoded[1]
+
+    def _pass(self, batch_size: int, generator: torch.Generator, device: torch.device,
+              encode: Callable[[torch.Tensor], torch.Tensor] | None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """One epoch's batches, the inputs encoded by ``encode`` when it is given (from the table when it fits)."""
         coords, targets = self._data(device)
+        table = self._table(coords, encode) if encode is not None else None
+        per_batch = encode if encode is not None and table is None else None  # None: the inputs are final
         n = coords.shape[0]
         epoch, self._epoch = self._epoch, self._epoch + 1
         if batch_size >= n:
-            yield coords, targets
+            inputs = coords if table is None else table
+            yield (inputs if per_batch is None else per_batch(inputs)), targets
             return
         # One gather per epoch, then contiguous slices: the same batches as indexing per step, but 48
         # random 8192-row gathers cost 1.4 ms a step on CPU (7% of a 28x9 step; docs/fitting-speed.md).
         perm = torch.randperm(n, generator=generator).to(device)
-        coords, targets = coords.index_select(0, perm), targets.index_select(0, perm)
+        targets = targets.index_select(0, perm)
         start, stop = self.jitter_epochs or (0, math.inf)
         moved = round(self.jitter_share * n)
         if self.jitter > 0 and start <= epoch < stop and moved > 0:
             # the permutation makes the first ``moved`` rows a random subset; the rest stay at the pixel centres
+            coords = coords.index_select(0, perm)
             part = self._jittered(coords[:moved], generator)
-            coords, targets = torch.cat([part[0], coords[moved:]]), torch.cat([part[1], targets[moved:]])
+            inputs, targets = torch.cat([part[0], coords[moved:]]), torch.cat([part[1], targets[moved:]])
+            per_batch = encode
+        else:
+            inputs = (table if table is not None else coords).index_select(0, perm)
         for s in range(0, n, batch_size):
-            yield coords[s:s + batch_size], targets[s:s + batch_size]
+            x = inputs[s:s + batch_size]
+            yield (per_batch(x) if per_batch is not None else x), targets[s:s + batch_size]
 
     def _jittered(self, coords: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Samples moved by up to half ``jitter`` pixel, with the image's bicubic interpolation there as targets:

@@ -14,12 +14,13 @@ All give the same function and the same optimiser maths; docs/fitting-speed.md h
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 import torch
 
-from ...nets.networks import NetworkSpec
+from ...nets.networks import NetworkSpec, encode_inputs
 from ...registry import Registry
 from .kernels import SINCOS, compile_report, get_sincos, poly_sincos
 from .siren import PRECISIONS, Forward, SineStack, make_forward
@@ -44,8 +45,17 @@ class Engine:
     kernel: str | None
     fused_adam: bool
 
-    def forward(self, spec: NetworkSpec, device: torch.device | str, precision: str = "fp32") -> Forward:
-        return make_forward(spec, self.kernel, device, precision)
+    def forward(self, spec: NetworkSpec, device: torch.device | str, precision: str = "fp32",
+                encoded: bool = False) -> Forward:
+        return make_forward(spec, self.kernel, device, precision, encoded)
+
+    def encoder(self, spec: NetworkSpec) -> Callable[[torch.Tensor], torch.Tensor] | None:
+        """The input encoding the trainer may apply to a signal's inputs ahead of the forward (then built with
+        ``encoded=True``): a fused sine stack's positional encoding; None where there is none, or where the
+        forward encodes its inputs itself (the reference loop, other activations)."""
+        if self.kernel is None or spec.activation != "sine" or spec.pe_freqs == 0:
+            return None
+        return functools.partial(encode_inputs, spec)
 
 
 ENGINES: Registry[Engine] = Registry("engine")

@@ -116,19 +116,22 @@ PRECISIONS: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat1
 
 
 def make_forward(spec: NetworkSpec, kernel: str | None = "eager", device: torch.device | str = "cpu",
-                 precision: str = "fp32") -> Forward:
+                 precision: str = "fp32", encoded: bool = False) -> Forward:
     """``forward(layers, coords)`` equal to ``networks.forward(spec, ...)``; the fused stack for sine
     networks, the generic autograd forward otherwise (or when ``kernel`` is None). ``precision`` other
-    than fp32 needs the fused stack (it is where the hidden GEMMs change dtype)."""
+    than fp32 needs the fused stack (it is where the hidden GEMMs change dtype). ``encoded``: the fused
+    stack is handed ``encode_inputs(spec, coords)`` (the trainer encodes an image's pixels once), not coords."""
     if precision not in PRECISIONS:
         raise InrzipError(f"unknown precision {precision!r}; choose from {sorted(PRECISIONS)}")
     if spec.activation != "sine" or kernel is None:
         if PRECISIONS[precision] is not None:
             raise InrzipError(f"precision {precision} needs a sine network and the fast or compiled engine")
+        if encoded:
+            raise InrzipError("encoded inputs need a sine network and the fused stack (fast, compiled or numba)")
         return lambda layers, coords: forward(spec, layers, coords)
     sincos, low = get_sincos(kernel, device), PRECISIONS[precision]
 
     def fast(layers: Layers, coords: torch.Tensor) -> torch.Tensor:
-        h = encode_inputs(spec, coords)
+        h = coords if encoded else encode_inputs(spec, coords)
         return SineStack.apply(sincos, spec.omega, low, h, *[t for layer in layers for t in layer])
     return fast
