@@ -242,7 +242,7 @@ class ImageSignal(Signal):
     def encoded_batches(self, batch_size: int, generator: torch.Generator, device: torch.device,
                         encode: Callable[[torch.Tensor], torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The pixel grid's encoding is computed once per fit and its rows gathered: encoding every batch anew was
-        5% of a D'OH 28x9 step on a 256x256 crop (docs/fitting.md). Jittered epochs encode their batches."""
+        4% of a D'OH 28x9 fit on a 256x256 crop (docs/fitting.md). Jittered epochs encode their batches."""
         return self._pass(batch_size, generator, device, encode)
 
     def _table(self, coords: torch.Tensor, encode: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor | None:
